@@ -1,0 +1,195 @@
+// The only module that knows the gateway's browser contract:
+//   GET /bff/user (with X-CSRF: 1)      -> 200 user | 401 Problem Details
+//   GET /bff/login?returnUrl=/path      -> full-page navigation to the provider
+//   logoutUrl from /bff/user            -> full-page navigation that ends the session
+//   /api/**  (with X-CSRF: 1)           -> proxied with the user's token; 401 = session gone
+// The page never sees a token: the session cookie is HttpOnly and the gateway keeps the tokens.
+
+export interface Claim {
+  type: string;
+  value: string;
+}
+
+export interface BffUser {
+  claims: Claim[];
+  sessionExpiresAt: string | null;
+  logoutUrl: string;
+}
+
+/** A readable failure, built from the gateway's or the API's Problem Details body when there is one. */
+export interface BffError {
+  kind: 'error';
+  status: number;
+  message: string;
+  code?: string;
+}
+
+export type ApiResult<T> = { kind: 'ok'; status: number; body: T } | { kind: 'signed-out' } | BffError;
+
+export type UserResult = { kind: 'signed-in'; user: BffUser } | { kind: 'signed-out' } | BffError;
+
+export interface BffClientOptions {
+  /** Injected for tests; defaults to the browser's fetch. */
+  fetch?: typeof fetch;
+  /** Called when an API call answers 401: the gateway session has ended (expired, logged out elsewhere). */
+  onSignedOut?: () => void;
+}
+
+interface ProblemDetails {
+  type?: unknown;
+  title?: unknown;
+  detail?: unknown;
+  status?: unknown;
+  error?: unknown;
+  error_description?: unknown;
+}
+
+export class BffClient {
+  readonly #fetch: typeof fetch;
+  readonly #onSignedOut: () => void;
+
+  constructor(options: BffClientOptions = {}) {
+    // Bind: calling an unbound window.fetch throws "Illegal invocation" in browsers.
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#onSignedOut = options.onSignedOut ?? (() => {});
+  }
+
+  /** Asks the gateway who is signed in. Anonymous is an answer, not an error. */
+  async getUser(): Promise<UserResult> {
+    const result = await this.#send<unknown>('/bff/user', { method: 'GET' });
+    if (result.kind !== 'ok') {
+      return result;
+    }
+    const user = parseUser(result.body);
+    return user
+      ? { kind: 'signed-in', user }
+      : { kind: 'error', status: result.status, message: 'The gateway answered /bff/user with an unexpected body.' };
+  }
+
+  /**
+   * Calls an API route through the gateway. Adds the CSRF header the gateway requires; a 401 means the
+   * session is gone, so the app is told to show "signed out, sign in again".
+   */
+  async api<T>(path: string, init: RequestInit = {}): Promise<ApiResult<T>> {
+    const result = await this.#send<T>(path, init);
+    if (result.kind === 'signed-out') {
+      this.#onSignedOut();
+    }
+    return result;
+  }
+
+  async #send<T>(path: string, init: RequestInit): Promise<ApiResult<T>> {
+    if (!isLocalPath(path)) {
+      return { kind: 'error', status: 0, message: `Refusing to send a request to "${path}": only same-origin paths are allowed.` };
+    }
+
+    const headers = new Headers(init.headers);
+    headers.set('X-CSRF', '1');
+    if (!headers.has('Accept')) {
+      headers.set('Accept', 'application/json');
+    }
+
+    let response: Response;
+    try {
+      response = await this.#fetch(path, {
+        ...init,
+        headers,
+        credentials: 'same-origin',
+        // The gateway answers API calls with 401, never a redirect to the provider; a redirect here is a
+        // misconfiguration, and following it cross-origin would only end in an opaque CORS failure.
+        redirect: 'manual',
+      });
+    } catch (error) {
+      return { kind: 'error', status: 0, message: `Could not reach the gateway: ${describe(error)}` };
+    }
+
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      return {
+        kind: 'error',
+        status: response.status,
+        message: 'The gateway answered with a redirect instead of data (is this path routed?).',
+      };
+    }
+    if (response.status === 401) {
+      return { kind: 'signed-out' };
+    }
+
+    const body = await readBody(response);
+    if (!response.ok) {
+      return problemToError(response.status, response.statusText, body);
+    }
+    return { kind: 'ok', status: response.status, body: body as T };
+  }
+}
+
+/** The URL of a full-page navigation that signs the user in and brings them back to returnUrl. */
+export function loginUrl(returnUrl: string): string {
+  return `/bff/login?returnUrl=${encodeURIComponent(isLocalPath(returnUrl) ? returnUrl : '/')}`;
+}
+
+/** The gateway's logoutUrl is followed only when it is the gateway's own logout endpoint. */
+export function isGatewayLogoutUrl(url: string): boolean {
+  return isLocalPath(url) && (url === '/bff/logout' || url.startsWith('/bff/logout?'));
+}
+
+/** A same-origin absolute path: starts with one slash, no scheme, no protocol-relative "//", no backslash. */
+export function isLocalPath(path: string): boolean {
+  return path.startsWith('/') && !path.startsWith('//') && !path.includes('\\') && !/[\u0000-\u001f]/.test(path);
+}
+
+export function parseUser(body: unknown): BffUser | null {
+  if (typeof body !== 'object' || body === null) {
+    return null;
+  }
+  const candidate = body as { claims?: unknown; sessionExpiresAt?: unknown; logoutUrl?: unknown };
+  if (!Array.isArray(candidate.claims) || typeof candidate.logoutUrl !== 'string') {
+    return null;
+  }
+  const claims = candidate.claims
+    .filter(
+      (c): c is Claim =>
+        typeof c === 'object' && c !== null && typeof (c as Claim).type === 'string' && typeof (c as Claim).value === 'string',
+    )
+    .map((c) => ({ type: c.type, value: c.value }));
+  const sessionExpiresAt = typeof candidate.sessionExpiresAt === 'string' ? candidate.sessionExpiresAt : null;
+  return { claims, sessionExpiresAt, logoutUrl: candidate.logoutUrl };
+}
+
+/** Turns an error body (RFC 7807 Problem Details, or an OAuth error) into one sentence a person can read. */
+export function problemToError(status: number, statusText: string, body: unknown): BffError {
+  const problem: ProblemDetails = typeof body === 'object' && body !== null ? (body as ProblemDetails) : {};
+  const title = text(problem.title);
+  const detail = text(problem.detail) ?? text(problem.error_description);
+  const code = text(problem.error);
+
+  const parts = [title, detail].filter((p): p is string => p !== undefined);
+  let message = parts.length > 0 ? parts.join(': ') : `The request failed with HTTP ${status}${statusText ? ` ${statusText}` : ''}.`;
+  if (code) {
+    message += ` (${code})`;
+  }
+  return code ? { kind: 'error', status, message, code } : { kind: 'error', status, message };
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  if (response.status === 204) {
+    return null;
+  }
+  const contentType = response.headers.get('Content-Type') ?? '';
+  const raw = await response.text();
+  if (/[/+]json\b/i.test(contentType) && raw.length > 0) {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim().length > 0 ? value.trim() : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,217 @@
+import './style.css';
+import { BffClient, isGatewayLogoutUrl, loginUrl, type BffError, type BffUser } from './bff';
+import { currentReturnUrl, displayName, formatDuration, isWhoAmI, remainingSeconds, tokenChange, type WhoAmI } from './session';
+
+const app = document.querySelector<HTMLElement>('#app')!;
+let countdown: number | undefined;
+let lastToken: WhoAmI | undefined;
+let refreshesSeen = 0;
+
+const bff = new BffClient({ onSignedOut: () => renderSignedOut('Your session has ended. Sign in again to continue.') });
+
+void start();
+
+async function start(): Promise<void> {
+  const result = await bff.getUser();
+  switch (result.kind) {
+    case 'signed-in':
+      renderSignedIn(result.user);
+      break;
+    case 'signed-out':
+      renderSignedOut();
+      break;
+    case 'error':
+      renderFailure(result);
+      break;
+  }
+}
+
+function renderSignedOut(reason?: string): void {
+  stopCountdown();
+  lastToken = undefined;
+  refreshesSeen = 0;
+  const signIn = el('button', { id: 'sign-in', className: 'primary' }, 'Sign in');
+  signIn.addEventListener('click', () => {
+    // A full-page navigation: the gateway runs the OIDC flow and sets its cookie on the way back.
+    window.location.assign(loginUrl(currentReturnUrl(window.location)));
+  });
+  app.replaceChildren(
+    el('section', { id: 'signed-out', className: 'card' }, [
+      el('h2', {}, 'You are signed out'),
+      reason ? el('p', { id: 'signed-out-reason', className: 'notice' }, reason) : null,
+      el('p', { className: 'muted' }, 'Signing in sends you to the identity provider and back. The gateway keeps the tokens; this page gets only an HttpOnly cookie.'),
+      signIn,
+    ]),
+  );
+}
+
+function renderSignedIn(user: BffUser): void {
+  const name = displayName(user.claims);
+  const remaining = el('strong', { id: 'session-remaining' }, '');
+  const apiResult = el('div', { id: 'api-result' }, []);
+  const apiError = el('p', { id: 'api-error', className: 'error', hidden: true }, '');
+  const callApi = el('button', { id: 'call-api', className: 'primary' }, 'Call the API through the gateway');
+  const signOut = el('button', { id: 'sign-out' }, 'Sign out');
+
+  callApi.addEventListener('click', () => void callWhoAmI(callApi, apiResult, apiError, user, remaining));
+  signOut.addEventListener('click', () => {
+    if (isGatewayLogoutUrl(user.logoutUrl)) {
+      window.location.assign(user.logoutUrl);
+    } else {
+      showError(apiError, `The gateway offered an unexpected logout URL (${user.logoutUrl}); not following it.`);
+    }
+  });
+
+  app.replaceChildren(
+    el('section', { id: 'signed-in', className: 'card' }, [
+      el('h2', {}, ['Signed in as ', el('span', { id: 'user-name' }, name)]),
+      el('p', {}, ['Session ends in ', remaining, el('span', { className: 'muted' }, ' (it slides while you use the app)')]),
+      el('div', { className: 'actions' }, [callApi, signOut]),
+      apiError,
+      apiResult,
+    ]),
+    el('section', { className: 'card' }, [
+      el('h2', {}, 'Claims the gateway shares with the page'),
+      claimsTable(user),
+    ]),
+  );
+  startCountdown(user, remaining);
+}
+
+async function callWhoAmI(button: HTMLButtonElement, target: HTMLElement, error: HTMLElement, user: BffUser, remaining: HTMLElement): Promise<void> {
+  button.disabled = true;
+  error.hidden = true;
+  try {
+    const result = await bff.api<unknown>('/api/whoami');
+    if (result.kind === 'signed-out') {
+      return; // onSignedOut has already switched the page.
+    }
+    if (result.kind === 'error') {
+      showError(error, result.message);
+      return;
+    }
+    if (!isWhoAmI(result.body)) {
+      showError(error, 'The API answered, but not with the expected shape.');
+      return;
+    }
+    const change = tokenChange(lastToken, result.body);
+    if (change === 'refreshed') {
+      refreshesSeen += 1;
+    }
+    lastToken = result.body;
+    target.replaceChildren(whoAmIView(result.body, change));
+    // Every call through the gateway slides the session: ask again for the new end time.
+    const latest = await bff.getUser();
+    if (latest.kind === 'signed-in') {
+      user.sessionExpiresAt = latest.user.sessionExpiresAt;
+      startCountdown(user, remaining);
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function whoAmIView(who: WhoAmI, change: 'first' | 'same' | 'refreshed'): HTMLElement {
+  const issued = new Date(who.issuedAt);
+  const expires = new Date(who.expiresAt);
+  const expiresIn = el('span', { id: 'token-expires-in' }, '');
+  const tick = () => {
+    const left = remainingSeconds(who.expiresAt, new Date());
+    expiresIn.textContent = left === null ? '' : left > 0 ? `in ${formatDuration(left)}` : 'expired — the next call makes the gateway refresh it';
+  };
+  tick();
+  const timer = window.setInterval(() => (expiresIn.isConnected ? tick() : window.clearInterval(timer)), 1000);
+
+  const verdict =
+    change === 'refreshed'
+      ? 'The gateway refreshed the access token for this call (a new token, issued by the provider with the refresh token the gateway keeps).'
+      : change === 'same'
+        ? 'Same access token as the previous call.'
+        : 'First call: the API saw the access token the gateway got at sign-in.';
+
+  return el('div', { className: 'api-answer' }, [
+    el('h3', {}, 'The API says'),
+    el('p', { id: 'token-verdict', className: change === 'refreshed' ? 'notice' : 'muted', dataset: { change } }, verdict),
+    el('dl', {}, [
+      el('dt', {}, 'Subject'),
+      el('dd', { id: 'api-sub' }, who.sub),
+      el('dt', {}, 'Name'),
+      el('dd', { id: 'api-name' }, who.name ?? '—'),
+      el('dt', {}, 'Client'),
+      el('dd', {}, who.clientId ?? '—'),
+      el('dt', {}, 'Scopes'),
+      el('dd', { id: 'api-scopes' }, who.scopes.join(' ')),
+      el('dt', {}, 'Token issued'),
+      el('dd', { id: 'token-issued-at', dataset: { value: who.issuedAt } }, issued.toLocaleTimeString()),
+      el('dt', {}, 'Token expires'),
+      el('dd', { id: 'token-expires-at', dataset: { value: who.expiresAt } }, [expires.toLocaleTimeString(), ' ', expiresIn]),
+      el('dt', {}, 'Refreshes seen'),
+      el('dd', { id: 'refreshes-seen' }, String(refreshesSeen)),
+    ]),
+  ]);
+}
+
+function claimsTable(user: BffUser): HTMLElement {
+  const rows = user.claims.map((c) => el('tr', {}, [el('td', {}, c.type), el('td', {}, c.value)]));
+  return el('table', { id: 'claims' }, [el('thead', {}, [el('tr', {}, [el('th', {}, 'type'), el('th', {}, 'value')])]), el('tbody', {}, rows)]);
+}
+
+function startCountdown(user: BffUser, target: HTMLElement): void {
+  stopCountdown();
+  const tick = () => {
+    const left = remainingSeconds(user.sessionExpiresAt, new Date());
+    target.textContent = left === null ? 'unknown' : formatDuration(left);
+    if (left === 0) {
+      stopCountdown();
+      void start(); // The gateway decides; it will answer 401 and the page shows "signed out".
+    }
+  };
+  tick();
+  countdown = window.setInterval(tick, 1000);
+}
+
+function stopCountdown(): void {
+  if (countdown !== undefined) {
+    window.clearInterval(countdown);
+    countdown = undefined;
+  }
+}
+
+function renderFailure(error: BffError): void {
+  stopCountdown();
+  const retry = el('button', { id: 'retry' }, 'Try again');
+  retry.addEventListener('click', () => void start());
+  app.replaceChildren(
+    el('section', { className: 'card' }, [
+      el('h2', {}, 'The gateway could not tell who you are'),
+      el('p', { id: 'error', className: 'error' }, error.message),
+      retry,
+    ]),
+  );
+}
+
+function showError(target: HTMLElement, message: string): void {
+  target.textContent = message;
+  target.hidden = false;
+}
+
+type Child = Node | string | null;
+interface Props {
+  id?: string;
+  className?: string;
+  hidden?: boolean;
+  dataset?: Record<string, string>;
+}
+
+/** Builds elements with textContent only: nothing from the network is ever parsed as HTML. */
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props, children: Child | Child[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (props.id) node.id = props.id;
+  if (props.className) node.className = props.className;
+  if (props.hidden) node.hidden = true;
+  for (const [key, value] of Object.entries(props.dataset ?? {})) node.dataset[key] = value;
+  for (const child of Array.isArray(children) ? children : [children]) {
+    if (child !== null) node.append(child);
+  }
+  return node;
+}

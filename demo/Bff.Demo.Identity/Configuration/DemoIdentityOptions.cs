@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Options;
+
+namespace Bff.Demo.Identity.Configuration;
+
+/// <summary>Section <c>Demo</c>: the one client this provider knows and how long its tokens live.</summary>
+internal sealed class DemoIdentityOptions
+{
+    public const string SectionName = "Demo";
+
+    /// <summary>Optional fixed issuer; by default the provider's own origin as the request reached it.</summary>
+    public Uri? Issuer { get; set; }
+
+    /// <summary>Short on purpose, so a refresh is visible within a minute.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromSeconds(45);
+
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    public DemoClientOptions Client { get; set; } = new();
+}
+
+/// <summary>Section <c>Demo:Client</c>: the gateway, registered as a confidential client.</summary>
+internal sealed class DemoClientOptions
+{
+    public string ClientId { get; set; } = "bff";
+
+    public string? ClientSecret { get; set; }
+
+    public string DisplayName { get; set; } = "BFF sample SPA";
+
+    /// <summary>Exact redirect URIs, e.g. <c>http://localhost:5080/signin-oidc</c>.</summary>
+    public List<string> RedirectUris { get; set; } = [];
+
+    public List<string> PostLogoutRedirectUris { get; set; } = [];
+
+    /// <summary>Where OIDC back-channel logout tokens are posted, e.g. <c>http://localhost:5080/bff/backchannel</c>.</summary>
+    public string? BackchannelLogoutUri { get; set; }
+}
+
+internal sealed class DemoIdentityOptionsValidator : IValidateOptions<DemoIdentityOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DemoIdentityOptions options)
+    {
+        var failures = new List<string>();
+        var client = options.Client;
+
+        if (string.IsNullOrWhiteSpace(client.ClientId))
+        {
+            failures.Add("Demo:Client:ClientId must not be empty.");
+        }
+
+        if (string.IsNullOrWhiteSpace(client.ClientSecret) || client.ClientSecret.Length < 16)
+        {
+            failures.Add("Demo:Client:ClientSecret must be set to a random value of at least 16 characters (run-demo.sh generates one).");
+        }
+
+        if (client.RedirectUris.Count == 0)
+        {
+            failures.Add("Demo:Client:RedirectUris must list the gateway's callback URI, e.g. http://localhost:5080/signin-oidc.");
+        }
+
+        foreach (var uri in client.RedirectUris.Concat(client.PostLogoutRedirectUris))
+        {
+            if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || !string.IsNullOrEmpty(parsed.Fragment))
+            {
+                failures.Add($"Demo:Client redirect URI '{uri}' must be an absolute URI without a fragment.");
+            }
+        }
+
+        if (client.BackchannelLogoutUri is { } backchannel && !Uri.TryCreate(backchannel, UriKind.Absolute, out _))
+        {
+            failures.Add("Demo:Client:BackchannelLogoutUri must be an absolute URI.");
+        }
+
+        if (options.AccessTokenLifetime < TimeSpan.FromSeconds(2) || options.AccessTokenLifetime > TimeSpan.FromHours(1))
+        {
+            failures.Add("Demo:AccessTokenLifetime must be between 00:00:02 and 01:00:00.");
+        }
+
+        if (options.RefreshTokenLifetime <= options.AccessTokenLifetime)
+        {
+            failures.Add("Demo:RefreshTokenLifetime must be longer than Demo:AccessTokenLifetime.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

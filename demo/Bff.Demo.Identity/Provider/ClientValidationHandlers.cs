@@ -1,0 +1,69 @@
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace Bff.Demo.Identity.Provider;
+
+/// <summary>Authorization requests: known client, exactly registered redirect URI.</summary>
+internal sealed class ValidateAuthorizationClient(RegisteredClient client) : IOpenIddictServerHandler<ValidateAuthorizationRequestContext>
+{
+    public ValueTask HandleAsync(ValidateAuthorizationRequestContext context)
+    {
+        if (!client.IsKnown(context.ClientId))
+        {
+            context.Reject(Errors.InvalidClient, "The client application is not registered with this provider.");
+        }
+        else if (!client.AllowsRedirectUri(context.RedirectUri))
+        {
+            context.Reject(Errors.InvalidRequest, "The redirect_uri is not registered for this client.");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Token requests: the confidential client must authenticate with its secret.</summary>
+internal sealed class ValidateTokenClient(RegisteredClient client) : IOpenIddictServerHandler<ValidateTokenRequestContext>
+{
+    public ValueTask HandleAsync(ValidateTokenRequestContext context)
+    {
+        if (!client.IsKnown(context.ClientId) || !client.HasSecret(context.ClientSecret))
+        {
+            context.Reject(Errors.InvalidClient, "Client authentication failed.");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Revocation requests: same client authentication as the token endpoint.</summary>
+internal sealed class ValidateRevocationClient(RegisteredClient client) : IOpenIddictServerHandler<ValidateRevocationRequestContext>
+{
+    public ValueTask HandleAsync(ValidateRevocationRequestContext context)
+    {
+        if (!client.IsKnown(context.ClientId) || !client.HasSecret(context.ClientSecret))
+        {
+            context.Reject(Errors.InvalidClient, "Client authentication failed.");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>End-session requests: a post-logout redirect URI, when given, must be registered.</summary>
+internal sealed class ValidateEndSessionClient(RegisteredClient client) : IOpenIddictServerHandler<ValidateEndSessionRequestContext>
+{
+    public ValueTask HandleAsync(ValidateEndSessionRequestContext context)
+    {
+        if (context.ClientId is not null && !client.IsKnown(context.ClientId))
+        {
+            context.Reject(Errors.InvalidClient, "The client application is not registered with this provider.");
+        }
+        else if (context.PostLogoutRedirectUri is not null && !client.AllowsPostLogoutRedirectUri(context.PostLogoutRedirectUri))
+        {
+            context.Reject(Errors.InvalidRequest, "The post_logout_redirect_uri is not registered for this client.");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

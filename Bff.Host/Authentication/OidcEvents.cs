@@ -51,7 +51,8 @@ internal sealed class OidcEvents(
         switch (outcome)
         {
             case SessionIssueOutcome.Created:
-                var target = context.Properties?.RedirectUri;
+                // The handler moves the RedirectUri from the protected state into ReturnUri.
+                var target = context.ReturnUri;
                 http.Response.Redirect(ReturnUrl.IsSafe(target) ? target! : ReturnUrl.Default);
                 break;
             case SessionIssueOutcome.StoreUnavailable:

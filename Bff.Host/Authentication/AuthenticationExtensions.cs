@@ -1,0 +1,33 @@
+using Bff.Sessions;
+using Bff.Tokens;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Bff.Authentication;
+
+internal static class AuthenticationExtensions
+{
+    public const string DataProtectionApplicationName = "bff";
+
+    public static IServiceCollection AddBffAuthentication(this IServiceCollection services)
+    {
+        // No default authenticate scheme: only the endpoints and routes that need a session look one up, so static
+        // files and health probes never touch the session store.
+        services.AddAuthentication(options =>
+            {
+                options.DefaultChallengeScheme = SessionAuthenticationHandler.SchemeName;
+                options.DefaultForbidScheme = SessionAuthenticationHandler.SchemeName;
+                options.DefaultSignOutScheme = SessionAuthenticationHandler.SchemeName;
+            })
+            .AddScheme<SessionAuthenticationOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, _ => { })
+            .AddOpenIdConnect(OpenIdConnectDefaults.AuthenticationScheme, _ => { });
+
+        services.ConfigureOptions<OidcOptionsSetup>();
+        services.AddSingleton<OidcEvents>();
+        services.AddSingleton<ProviderMetadata>();
+        services.AddSingleton<TokenRevoker>();
+        services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);
+        services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
+        return services;
+    }
+}

@@ -1,0 +1,160 @@
+using Bff.Configuration;
+using Bff.Endpoints;
+using Bff.Errors;
+using Bff.Observability;
+using Bff.Sessions;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+
+namespace Bff.Authentication;
+
+/// <summary>
+/// The gateway's side of the OpenID Connect handler: the session is created here (never a token-carrying cookie),
+/// and every way a callback can go wrong ends in a Problem Details response or a clean restart, never a 500.
+/// </summary>
+internal sealed class OidcEvents(
+    SessionIssuer issuer,
+    SessionResolver resolver,
+    IOptions<BffOptions> bffOptions,
+    ILogger<OidcEvents> logger) : OpenIdConnectEvents
+{
+    /// <summary>Set in <see cref="AuthenticationProperties.Items"/> when a sign-in is a restart, so a restart happens once.</summary>
+    public const string RestartedItem = "bff.restarted";
+
+    /// <summary>The id token the logout endpoint hands to the end-session redirect (request-scoped, never in the state).</summary>
+    public const string IdTokenHintItem = "bff.id_token_hint";
+
+    private readonly string _authority = bffOptions.Value.Authority ?? string.Empty;
+
+    public override Task TokenValidated(TokenValidatedContext context)
+    {
+        // The handler also trusts the issuer named in discovery; the configured authority is the only one we accept.
+        var issuer = context.SecurityToken?.Issuer;
+        if (!ProviderMetadata.IssuerMatches(issuer, _authority))
+        {
+            BffLog.IdTokenIssuerRejected(logger, issuer ?? "(none)");
+            context.Fail("The ID token was not issued by the configured authority.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override async Task TicketReceived(TicketReceivedContext context)
+    {
+        context.HandleResponse();
+        var http = context.HttpContext;
+        DeleteSignInCookies(http, (OpenIdConnectOptions)context.Options);
+
+        var (outcome, _) = await issuer.IssueAsync(http, context.Principal!, context.Properties!);
+        switch (outcome)
+        {
+            case SessionIssueOutcome.Created:
+                // The handler moves the RedirectUri from the protected state into ReturnUri.
+                var target = context.ReturnUri;
+                http.Response.Redirect(ReturnUrl.IsSafe(target) ? target! : ReturnUrl.Default);
+                break;
+            case SessionIssueOutcome.StoreUnavailable:
+                BffLog.LoginStoreUnavailable(logger);
+                await BffProblem.WriteAsync(http, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
+                break;
+            default:
+                BffLog.LoginFailed(logger, "token response without an access token or subject");
+                await BffProblem.WriteAsync(http, BffError.LoginFailed);
+                break;
+        }
+    }
+
+    public override async Task RemoteFailure(RemoteFailureContext context)
+    {
+        context.HandleResponse();
+        var http = context.HttpContext;
+        DeleteSignInCookies(http, (OpenIdConnectOptions)context.Options);
+
+        var providerError = context.Failure?.Data["error"] as string;
+        if (providerError is not null)
+        {
+            BffLog.LoginRejectedByProvider(logger, providerError);
+            var error = providerError is "access_denied" or "login_required" or "consent_required" or "interaction_required"
+                ? BffError.LoginDenied
+                : BffError.LoginFailed;
+            await BffProblem.WriteAsync(http, error, $"The provider answered '{providerError}'.");
+            return;
+        }
+
+        var message = context.Failure?.Message ?? string.Empty;
+        if (IsCorrelationFailure(message))
+        {
+            await HandleStaleCallbackAsync(context);
+            return;
+        }
+
+        // Bad state, bad ID token, failed code redemption: the exception message names the cause, never a token value.
+        BffLog.LoginFailed(logger, message);
+        await BffProblem.WriteAsync(http, BffError.LoginFailed);
+    }
+
+    public override Task RedirectToIdentityProviderForSignOut(RedirectContext context)
+    {
+        if (context.HttpContext.Items[IdTokenHintItem] is string idToken)
+        {
+            context.ProtocolMessage.IdTokenHint = idToken;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The callback came without its correlation cookie: it expired, it was already used (reload, Back), or another
+    /// tab's sign-in replaced it. A signed-in user goes on to where they were going; otherwise sign-in starts again,
+    /// once, so a browser that drops cookies cannot loop.
+    /// </summary>
+    private async Task HandleStaleCallbackAsync(RemoteFailureContext context)
+    {
+        var http = context.HttpContext;
+        var target = context.Properties?.RedirectUri;
+        var returnUrl = ReturnUrl.IsSafe(target) ? target! : ReturnUrl.Default;
+
+        var lookup = await resolver.ResolveAsync(http);
+        if (lookup.Status == SessionLookupStatus.Found)
+        {
+            BffLog.StaleCallbackSignedIn(logger);
+            http.Response.Redirect(returnUrl);
+            return;
+        }
+
+        var alreadyRestarted = context.Properties?.Items.ContainsKey(RestartedItem) == true;
+        if (context.Properties is null || alreadyRestarted)
+        {
+            BffLog.LoginFailed(logger, "callback without correlation data");
+            await BffProblem.WriteAsync(http, BffError.LoginExpired);
+            return;
+        }
+
+        BffLog.StaleCallbackRestarted(logger);
+        http.Response.Redirect(LoginEndpoint.RestartPath(returnUrl));
+    }
+
+    private static bool IsCorrelationFailure(string message) =>
+        message.Contains("Correlation failed", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Removes every correlation and nonce cookie the browser sent, not just this attempt's, so abandoned sign-ins in
+    /// other tabs do not pile up until the request headers grow too large.
+    /// </summary>
+    private static void DeleteSignInCookies(HttpContext http, OpenIdConnectOptions options)
+    {
+        foreach (var name in http.Request.Cookies.Keys)
+        {
+            if (name.StartsWith(OidcOptionsSetup.CorrelationCookiePrefix, StringComparison.Ordinal))
+            {
+                http.Response.Cookies.Delete(name, options.CorrelationCookie.Build(http));
+            }
+            else if (name.StartsWith(OidcOptionsSetup.NonceCookiePrefix, StringComparison.Ordinal))
+            {
+                http.Response.Cookies.Delete(name, options.NonceCookie.Build(http));
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Bff.Configuration;
+using Bff.Sessions;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+
+namespace Bff.Authentication;
+
+/// <summary>
+/// Derives the OpenID Connect handler's options from the gateway's settings: confidential client, code flow with
+/// PKCE, PAR when offered, tokens handed to the server-side session and never to a cookie.
+/// </summary>
+internal sealed class OidcOptionsSetup(IOptions<BffOptions> bffOptions, IHostEnvironment environment, TimeProvider timeProvider)
+    : IConfigureNamedOptions<OpenIdConnectOptions>
+{
+    /// <summary>Correlation and nonce cookies: __Secure- (not __Host-) so they can be scoped to the callback path.</summary>
+    public const string CorrelationCookiePrefix = "__Secure-bff.correlation.";
+    public const string NonceCookiePrefix = "__Secure-bff.nonce.";
+
+    public void Configure(OpenIdConnectOptions options) => Configure(Options.DefaultName, options);
+
+    public void Configure(string? name, OpenIdConnectOptions options)
+    {
+        if (name != OpenIdConnectDefaults.AuthenticationScheme)
+        {
+            return;
+        }
+
+        var bff = bffOptions.Value;
+        options.Authority = bff.Authority;
+        options.ClientId = bff.ClientId;
+        options.ClientSecret = bff.ClientSecret;
+        options.RequireHttpsMetadata = bff.RequireHttpsMetadata ?? !environment.IsDevelopment();
+        options.CallbackPath = bff.CallbackPath;
+        options.SignedOutCallbackPath = bff.SignedOutCallbackPath;
+        options.SignedOutRedirectUri = "/";
+        options.TimeProvider = timeProvider;
+
+        options.ResponseType = OpenIdConnectResponseType.Code;
+        // A query response lets the correlation cookies be SameSite=Lax instead of None.
+        options.ResponseMode = OpenIdConnectResponseMode.Query;
+        options.UsePkce = true;
+        options.PushedAuthorizationBehavior = PushedAuthorizationBehavior.UseIfAvailable;
+        options.Scope.Clear();
+        foreach (var scope in bff.ScopeList)
+        {
+            options.Scope.Add(scope);
+        }
+
+        // The tokens reach the TicketReceived event, which moves them into the server-side session.
+        options.SaveTokens = true;
+        options.MapInboundClaims = false;
+        options.GetClaimsFromUserInfoEndpoint = false;
+        options.SignInScheme = SessionAuthenticationHandler.SchemeName;
+        options.SignOutScheme = SessionAuthenticationHandler.SchemeName;
+        options.BackchannelTimeout = TimeSpan.FromSeconds(10);
+        options.RemoteAuthenticationTimeout = TimeSpan.FromMinutes(10);
+        options.EventsType = typeof(OidcEvents);
+
+        var validation = options.TokenValidationParameters;
+        validation.NameClaimType = "name";
+        validation.RoleClaimType = "role";
+        validation.ValidateIssuer = true;
+        validation.ValidIssuers = [bff.Authority!.TrimEnd('/'), bff.Authority.TrimEnd('/') + "/"];
+        validation.ValidateAudience = true;
+        validation.ValidAudience = bff.ClientId;
+        validation.RequireSignedTokens = true;
+        validation.RequireExpirationTime = true;
+        validation.ValidateLifetime = true;
+        validation.ClockSkew = TimeSpan.FromMinutes(5);
+
+        options.CorrelationCookie.Name = CorrelationCookiePrefix;
+        options.CorrelationCookie.SameSite = SameSiteMode.Lax;
+        options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.Always;
+        options.CorrelationCookie.HttpOnly = true;
+        options.NonceCookie.Name = NonceCookiePrefix;
+        options.NonceCookie.SameSite = SameSiteMode.Lax;
+        options.NonceCookie.SecurePolicy = CookieSecurePolicy.Always;
+        options.NonceCookie.HttpOnly = true;
+    }
+}

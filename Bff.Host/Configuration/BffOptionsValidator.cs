@@ -1,0 +1,131 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Bff.Configuration;
+
+/// <summary>
+/// Refuses a configuration that cannot work, at start-up, with a message that names the key to fix.
+/// </summary>
+internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValidateOptions<BffOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BffOptions options)
+    {
+        var failures = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.Authority))
+        {
+            failures.Add("Bff:Authority is required: set it to the OpenID provider's issuer URL (for example Bff__Authority=https://login.example.com).");
+        }
+        else if (!Uri.TryCreate(options.Authority, UriKind.Absolute, out var authority)
+            || (authority.Scheme != Uri.UriSchemeHttps && authority.Scheme != Uri.UriSchemeHttp))
+        {
+            failures.Add($"Bff:Authority must be an absolute http(s) URL; '{options.Authority}' is not.");
+        }
+        else if (authority.Scheme == Uri.UriSchemeHttp && RequiresHttps(options))
+        {
+            failures.Add("Bff:Authority uses http, which is refused outside Development: use https, or set Bff:RequireHttpsMetadata=false explicitly if you really mean it.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClientId))
+        {
+            failures.Add("Bff:ClientId is required: set it to the client id registered at the provider.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClientSecret))
+        {
+            failures.Add("Bff:ClientSecret is required: supply it through the Bff__ClientSecret environment variable or a mounted secret.");
+        }
+
+        if (!options.ScopeList.Contains("openid", StringComparer.Ordinal))
+        {
+            failures.Add("Bff:Scopes must contain 'openid'.");
+        }
+
+        ValidatePath(options.CallbackPath, "Bff:CallbackPath", failures);
+        ValidatePath(options.SignedOutCallbackPath, "Bff:SignedOutCallbackPath", failures);
+
+        var session = options.Session;
+        if (session.IdleTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Bff:Session:IdleTimeout must be positive (for example 00:30:00).");
+        }
+
+        if (session.AbsoluteTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Bff:Session:AbsoluteTimeout must be positive (for example 08:00:00).");
+        }
+        else if (session.IdleTimeout > session.AbsoluteTimeout)
+        {
+            failures.Add("Bff:Session:IdleTimeout must not be longer than Bff:Session:AbsoluteTimeout.");
+        }
+
+        if (!Enum.IsDefined(session.Store))
+        {
+            failures.Add("Bff:Session:Store must be InMemory or Redis.");
+        }
+
+        var cookie = options.Cookie;
+        if (cookie.SameSite is SameSiteMode.None or SameSiteMode.Unspecified)
+        {
+            failures.Add("Bff:Cookie:SameSite must be Strict or Lax: None would send the session cookie on cross-site requests.");
+        }
+
+        if (!CookieNameRules.IsValidHostCookieName(cookie.Name, out var cookieProblem))
+        {
+            failures.Add($"Bff:Cookie:Name '{cookie.Name}' is not usable: {cookieProblem}");
+        }
+
+        if (options.Tokens.RefreshBeforeExpiry < TimeSpan.Zero)
+        {
+            failures.Add("Bff:Tokens:RefreshBeforeExpiry must not be negative.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private bool RequiresHttps(BffOptions options) =>
+        options.RequireHttpsMetadata ?? !environment.IsDevelopment();
+
+    private static void ValidatePath(string? path, string key, List<string> failures)
+    {
+        if (string.IsNullOrEmpty(path) || path[0] != '/' || path.StartsWith("//", StringComparison.Ordinal) || path.Contains('?', StringComparison.Ordinal))
+        {
+            failures.Add($"{key} must be a path starting with '/' ('{path}' is not).");
+        }
+    }
+}
+
+internal static class CookieNameRules
+{
+    /// <summary>
+    /// The session cookie must carry the <c>__Host-</c> prefix: it is then Secure, host-only and Path=/,
+    /// so a sibling subdomain cannot plant or shadow it.
+    /// </summary>
+    public static bool IsValidHostCookieName(string? name, out string problem)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            problem = "a name is required.";
+            return false;
+        }
+
+        if (!name.StartsWith("__Host-", StringComparison.Ordinal) || name.Length == "__Host-".Length)
+        {
+            problem = "it must start with '__Host-' (and have more after it), so browsers bind it to this host, Secure and Path=/.";
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            // RFC 6265 token characters only.
+            if (c <= 0x20 || c >= 0x7F || "()<>@,;:\\\"/[]?={}".Contains(c, StringComparison.Ordinal))
+            {
+                problem = $"it contains '{c}', which is not allowed in a cookie name.";
+                return false;
+            }
+        }
+
+        problem = string.Empty;
+        return true;
+    }
+}

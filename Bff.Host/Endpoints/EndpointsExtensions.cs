@@ -1,0 +1,90 @@
+using Bff.Configuration;
+using Bff.Errors;
+using Bff.Observability;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace Bff.Endpoints;
+
+internal static class EndpointsExtensions
+{
+    public static IEndpointRouteBuilder MapBffEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet(LoginEndpoint.Path, LoginEndpoint.HandleAsync);
+        endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync);
+        endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync);
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Every failure the gateway itself produces is Problem Details with a stable code; an unexpected exception
+    /// becomes a generic 500 without a stack trace, in every environment.
+    /// </summary>
+    public static IApplicationBuilder UseBffErrorHandling(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = context =>
+            {
+                var feature = context.Features.Get<IExceptionHandlerPathFeature>();
+                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Bff.Errors");
+                if (feature?.Error is { } error)
+                {
+                    BffLog.UnhandledException(logger, error, context.Request.Method, feature.Path);
+                }
+
+                return BffProblem.WriteAsync(context, BffError.InternalError);
+            },
+        });
+
+        app.UseStatusCodePages(async statusContext =>
+        {
+            var response = statusContext.HttpContext.Response;
+            var error = response.StatusCode switch
+            {
+                StatusCodes.Status404NotFound => BffError.NotFound,
+                StatusCodes.Status405MethodNotAllowed => BffError.MethodNotAllowed,
+                StatusCodes.Status401Unauthorized => BffError.Unauthenticated,
+                StatusCodes.Status403Forbidden => BffError.Forbidden,
+                _ => new BffError("http_" + response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), response.StatusCode, "The request failed."),
+            };
+            await BffProblem.WriteAsync(statusContext.HttpContext, error);
+        });
+        return app;
+    }
+
+    /// <summary>
+    /// <c>no-store</c> on every gateway endpoint (their answers are per-user), <c>Referrer-Policy: no-referrer</c>
+    /// where the URL carries a code or state.
+    /// </summary>
+    public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
+    {
+        var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
+        var callback = new PathString(options.CallbackPath);
+        var signedOut = new PathString(options.SignedOutCallbackPath);
+        var bff = new PathString("/bff");
+
+        return app.Use((context, next) =>
+        {
+            var path = context.Request.Path;
+            var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
+            if (isCallback || path.StartsWithSegments(bff))
+            {
+                context.Response.OnStarting(static state =>
+                {
+                    var (response, referrer) = ((HttpResponse, bool))state;
+                    response.Headers.CacheControl = "no-store";
+                    response.Headers.Pragma = "no-cache";
+                    if (referrer)
+                    {
+                        response.Headers["Referrer-Policy"] = "no-referrer";
+                    }
+
+                    return Task.CompletedTask;
+                }, (context.Response, isCallback));
+            }
+
+            return next(context);
+        });
+    }
+}

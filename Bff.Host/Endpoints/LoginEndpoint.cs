@@ -1,0 +1,41 @@
+using Bff.Authentication;
+using Bff.Errors;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Bff.Endpoints;
+
+/// <summary><c>GET /bff/login?returnUrl=/path</c>: starts the authorization code flow.</summary>
+internal static class LoginEndpoint
+{
+    public const string Path = "/bff/login";
+
+    public static string RestartPath(string returnUrl) =>
+        $"{Path}?returnUrl={Uri.EscapeDataString(returnUrl)}&restart=1";
+
+    public static async Task<Results<ChallengeHttpResult, ProblemHttpResult>> HandleAsync(
+        string? returnUrl, string? restart, ProviderMetadata metadata, CancellationToken cancellationToken)
+    {
+        returnUrl ??= ReturnUrl.Default;
+        if (!ReturnUrl.IsSafe(returnUrl))
+        {
+            return BffProblem.Result(BffError.InvalidReturnUrl);
+        }
+
+        // Fail here, with a clear answer, rather than inside the handler's redirect with a 500.
+        var provider = await metadata.GetAsync(cancellationToken);
+        if (!provider.Succeeded)
+        {
+            return BffProblem.Result(provider.Error!);
+        }
+
+        var properties = new AuthenticationProperties { RedirectUri = returnUrl };
+        if (restart == "1")
+        {
+            properties.Items[OidcEvents.RestartedItem] = "1";
+        }
+
+        return TypedResults.Challenge(properties, [OpenIdConnectDefaults.AuthenticationScheme]);
+    }
+}

@@ -1,0 +1,44 @@
+using Bff.Csrf;
+using Bff.Errors;
+using Bff.Sessions;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Bff.Endpoints;
+
+/// <summary>What <c>/bff/user</c> tells the SPA: who is signed in, until when, and how to log out. Never a token.</summary>
+internal sealed record UserResponse(
+    IReadOnlyList<SessionClaim> Claims,
+    DateTimeOffset SessionExpiresAt,
+    DateTimeOffset AbsoluteExpiresAt,
+    string LogoutUrl);
+
+/// <summary><c>GET /bff/user</c> with <c>X-CSRF: 1</c>.</summary>
+internal static class UserEndpoint
+{
+    public const string Path = "/bff/user";
+
+    public static async Task<Results<Ok<UserResponse>, ProblemHttpResult, RetryAfterProblem>> HandleAsync(
+        HttpContext context, SessionResolver resolver)
+    {
+        if (!CsrfHeader.IsPresent(context.Request))
+        {
+            return BffProblem.Result(BffError.CsrfHeaderMissing);
+        }
+
+        var lookup = await resolver.ResolveAsync(context);
+        switch (lookup.Status)
+        {
+            case SessionLookupStatus.Found:
+                var session = lookup.Session!;
+                return TypedResults.Ok(new UserResponse(
+                    session.Claims,
+                    session.ExpiresAt,
+                    session.AbsoluteExpiresAt,
+                    LogoutEndpoint.UrlFor(session)));
+            case SessionLookupStatus.Unavailable:
+                return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, TimeSpan.FromSeconds(5));
+            default:
+                return BffProblem.Result(BffError.Unauthenticated);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+namespace Bff.Errors;
+
+/// <summary>
+/// A failure the gateway reports to its caller: a stable machine-readable code, the HTTP status and a human title.
+/// The code is the contract: SPAs switch on it, so it never changes once shipped.
+/// </summary>
+internal sealed record BffError(string Code, int Status, string Title)
+{
+    public static readonly BffError Unauthenticated = new("unauthenticated", StatusCodes.Status401Unauthorized, "Sign-in required.");
+    public static readonly BffError CsrfHeaderMissing = new("csrf_header_missing", StatusCodes.Status401Unauthorized, "The request must carry the header 'X-CSRF: 1'.");
+    public static readonly BffError SessionExpired = new("session_expired", StatusCodes.Status401Unauthorized, "The session has ended; sign in again.");
+    public static readonly BffError Forbidden = new("forbidden", StatusCodes.Status403Forbidden, "Access denied.");
+    public static readonly BffError InvalidReturnUrl = new("invalid_return_url", StatusCodes.Status400BadRequest, "The returnUrl must be a local path such as '/account'.");
+    public static readonly BffError InvalidLogoutRequest = new("invalid_logout_request", StatusCodes.Status400BadRequest, "The logout request does not carry this session's id.");
+    public static readonly BffError LoginFailed = new("login_failed", StatusCodes.Status400BadRequest, "Sign-in did not complete.");
+    public static readonly BffError LoginDenied = new("login_denied", StatusCodes.Status400BadRequest, "The provider did not grant sign-in.");
+    public static readonly BffError LoginExpired = new("login_expired", StatusCodes.Status400BadRequest, "The sign-in attempt expired or was already used; start again.");
+    public static readonly BffError ProviderUnavailable = new("provider_unavailable", StatusCodes.Status503ServiceUnavailable, "The identity provider cannot be reached right now.");
+    public static readonly BffError ProviderMisconfigured = new("provider_misconfigured", StatusCodes.Status502BadGateway, "The identity provider's metadata does not match the configured authority.");
+    public static readonly BffError SessionStoreUnavailable = new("session_store_unavailable", StatusCodes.Status503ServiceUnavailable, "Sessions are temporarily unavailable.");
+    public static readonly BffError TokenRefreshUnavailable = new("token_refresh_unavailable", StatusCodes.Status503ServiceUnavailable, "The access token could not be renewed right now.");
+    public static readonly BffError UpstreamUnreachable = new("upstream_unreachable", StatusCodes.Status502BadGateway, "The API could not be reached.");
+    public static readonly BffError UpstreamTimeout = new("upstream_timeout", StatusCodes.Status504GatewayTimeout, "The API did not answer in time.");
+    public static readonly BffError NotFound = new("not_found", StatusCodes.Status404NotFound, "Not found.");
+    public static readonly BffError MethodNotAllowed = new("method_not_allowed", StatusCodes.Status405MethodNotAllowed, "Method not allowed.");
+    public static readonly BffError InternalError = new("internal_error", StatusCodes.Status500InternalServerError, "The gateway failed to handle the request.");
+
+    public string Type => "urn:bff:error:" + Code;
+}

@@ -1,0 +1,51 @@
+namespace Bff.Sessions;
+
+/// <summary>Where sessions live. Expected failures (the store is down) are results, not exceptions.</summary>
+internal interface ISessionStore
+{
+    ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken);
+
+    ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a session whole (sliding expiry, refreshed tokens). A session removed meanwhile is not revived.</summary>
+    ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken);
+
+    ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes every session of a provider session (<paramref name="providerSessionId"/>) or, when that is null,
+    /// of a subject. Used by back-channel logout.
+    /// </summary>
+    ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken);
+}
+
+internal enum StoreOutcome
+{
+    Ok,
+
+    /// <summary>The session no longer exists (a replace found nothing to replace).</summary>
+    NotFound,
+
+    /// <summary>The store could not be reached in time.</summary>
+    Unavailable,
+}
+
+internal enum SessionLookupStatus
+{
+    /// <summary>The request carried no usable session cookie.</summary>
+    NoCookie,
+    Found,
+    NotFound,
+    Unavailable,
+}
+
+internal readonly record struct SessionLookup(SessionLookupStatus Status, UserSession? Session)
+{
+    public static readonly SessionLookup NoCookie = new(SessionLookupStatus.NoCookie, null);
+    public static readonly SessionLookup NotFound = new(SessionLookupStatus.NotFound, null);
+    public static readonly SessionLookup Unavailable = new(SessionLookupStatus.Unavailable, null);
+
+    public static SessionLookup Found(UserSession session) => new(SessionLookupStatus.Found, session);
+}
+
+internal readonly record struct RemoveManyResult(StoreOutcome Outcome, int Removed);

@@ -1,0 +1,38 @@
+using Bff.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Bff.Sessions;
+
+internal static class SessionsExtensions
+{
+    public static IServiceCollection AddBffSessions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SessionCookie>();
+        services.AddSingleton<SessionResolver>();
+        services.AddSingleton<SessionIssuer>();
+
+        var store = configuration.GetSection(BffOptions.SectionName).GetValue<SessionStoreKind?>("Session:Store") ?? SessionStoreKind.InMemory;
+        if (store == SessionStoreKind.InMemory)
+        {
+            services.AddSingleton<InMemorySessionStore>();
+            services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<InMemorySessionStore>());
+            services.AddHostedService<SessionCleanupService>();
+            services.AddHostedService<InMemoryStoreNotice>();
+        }
+
+        return services;
+    }
+
+    /// <summary>Says at start-up that in-memory sessions make this a single-replica gateway.</summary>
+    private sealed class InMemoryStoreNotice(ILogger<InMemorySessionStore> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            Observability.BffLog.InMemorySessionsSingleReplica(logger);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,50 @@
+using System.Security.Claims;
+using Bff.Tokens;
+
+namespace Bff.Sessions;
+
+/// <summary>A claim kept in the session: only what <c>/bff/user</c> shows and what back-channel logout matches on.</summary>
+internal sealed record SessionClaim(string Type, string Value);
+
+/// <summary>
+/// One signed-in browser session, kept on the server. Immutable: changes (sliding expiry, new tokens) produce a new
+/// instance that the store swaps in whole.
+/// </summary>
+internal sealed record UserSession
+{
+    public const string AuthenticationType = "bff-session";
+
+    private ClaimsPrincipal? _principal;
+
+    /// <summary>The cookie value. Never logged: use <see cref="LogId"/>.</summary>
+    public required string Key { get; init; }
+
+    /// <summary>Shown to page script in the logout URL, so logout cannot be forced cross-site without reading it first.</summary>
+    public required string PublicId { get; init; }
+
+    public required string Subject { get; init; }
+
+    /// <summary>The provider's <c>sid</c> claim, when it issues one (back-channel logout matches on it).</summary>
+    public string? ProviderSessionId { get; init; }
+
+    public required IReadOnlyList<SessionClaim> Claims { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset AbsoluteExpiresAt { get; init; }
+
+    public required DateTimeOffset IdleExpiresAt { get; init; }
+
+    public required TokenSet Tokens { get; init; }
+
+    public string LogId => SessionKey.LogId(Key);
+
+    /// <summary>When the session ends if nothing else happens: the earlier of its idle and absolute limits.</summary>
+    public DateTimeOffset ExpiresAt => IdleExpiresAt < AbsoluteExpiresAt ? IdleExpiresAt : AbsoluteExpiresAt;
+
+    public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;
+
+    /// <summary>Built once per session instance, not per request.</summary>
+    public ClaimsPrincipal Principal => _principal ??= new ClaimsPrincipal(
+        new ClaimsIdentity(Claims.Select(c => new Claim(c.Type, c.Value)), AuthenticationType, "name", "role"));
+}

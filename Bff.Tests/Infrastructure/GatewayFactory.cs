@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Bff.Tests.Infrastructure;
+
+/// <summary>
+/// The gateway, composed exactly as Program.cs composes it, pointed at a <see cref="TestIdentityProvider"/>.
+/// Runs in the Production environment unless a test says otherwise, so what is tested is what ships.
+/// </summary>
+public sealed class GatewayFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
+    private readonly string _environment;
+
+    public GatewayFactory(
+        TestIdentityProvider idp,
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null,
+        string environment = "Production",
+        FakeTimeProvider? time = null)
+    {
+        Idp = idp;
+        Time = time;
+        _environment = environment;
+        _services = services;
+        _settings = new Dictionary<string, string?>
+        {
+            ["Bff:Authority"] = idp.Authority,
+            ["Bff:ClientId"] = TestIdentityProvider.ClientId,
+            ["Bff:ClientSecret"] = TestIdentityProvider.ClientSecret,
+            ["Bff:RequireHttpsMetadata"] = "false",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    public TestIdentityProvider Idp { get; }
+
+    public FakeTimeProvider? Time { get; }
+
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    public BrowserClient CreateBrowser() => new(Server.CreateHandler(), new Uri("https://localhost"));
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(_environment);
+        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Trace);
+            logging.AddProvider(Logs);
+        });
+        builder.ConfigureTestServices(services =>
+        {
+            if (Time is not null)
+            {
+                services.AddSingleton<TimeProvider>(Time);
+            }
+
+            _services?.Invoke(services);
+        });
+    }
+}

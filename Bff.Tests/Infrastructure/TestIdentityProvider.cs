@@ -1,0 +1,292 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using WireMock;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+using WireMock.Types;
+using WireMock.Util;
+
+namespace Bff.Tests.Infrastructure;
+
+/// <summary>
+/// A stub OpenID provider on loopback (WireMock.Net): discovery, JWKS with a real RSA key, token, revocation,
+/// end-session and optional PAR. Codes are issued by the test for a nonce it read from the authorize redirect;
+/// the token endpoint answers with an ID token signed by the provider's key (or a deliberately broken one).
+/// </summary>
+public sealed class TestIdentityProvider : IDisposable
+{
+    public const string ClientId = "bff-tests";
+    public const string ClientSecret = "test-secret-value-9f8e7d";
+
+    private readonly WireMockServer _server;
+    private readonly ConcurrentDictionary<string, IssuedCode> _codes = new();
+    private readonly ConcurrentQueue<string> _revokedTokens = new();
+    private int _tokenRequests;
+    private int _refreshRequests;
+    private int _codeCounter;
+
+    public TestIdentityProvider(bool advertisePar = false, string? issuerOverride = null)
+    {
+        _server = WireMockServer.Start();
+        Authority = _server.Url!;
+        Issuer = issuerOverride ?? Authority;
+        SigningKey = NewKey("key-1");
+        AdvertisePar = advertisePar;
+        MapEndpoints();
+    }
+
+    public string Authority { get; }
+
+    public string Issuer { get; }
+
+    public bool AdvertisePar { get; }
+
+    public RsaSecurityKey SigningKey { get; private set; }
+
+    public int TokenRequests => Volatile.Read(ref _tokenRequests);
+
+    public int RefreshRequests => Volatile.Read(ref _refreshRequests);
+
+    public IReadOnlyCollection<string> RevokedTokens => _revokedTokens.ToArray();
+
+    /// <summary>Lifetime of issued access tokens (expires_in).</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Replaces how the token endpoint answers a refresh_token grant (null: issue new tokens, rotating the refresh token).</summary>
+    public Func<IRequestMessage, IResponseMessage?>? RefreshBehavior { get; set; }
+
+    /// <summary>Status code the revocation endpoint answers with.</summary>
+    public int RevocationStatus { get; set; } = 200;
+
+    public WireMockServer Server => _server;
+
+    /// <summary>Registers a code that the token endpoint will redeem for tokens bound to <paramref name="nonce"/>.</summary>
+    public string IssueCode(string nonce, string subject = "alice", IDictionary<string, object>? extraClaims = null, Action<IdTokenShape>? shape = null)
+    {
+        var code = "code-" + Interlocked.Increment(ref _codeCounter) + "-" + Guid.NewGuid().ToString("N");
+        var idToken = new IdTokenShape { Nonce = nonce, Subject = subject, Claims = extraClaims ?? new Dictionary<string, object>() };
+        shape?.Invoke(idToken);
+        _codes[code] = new IssuedCode(idToken);
+        return code;
+    }
+
+    public string NewAccessToken(string subject) => "at." + subject + "." + Guid.NewGuid().ToString("N");
+
+    public string NewRefreshToken(string subject) => "rt." + subject + "." + Guid.NewGuid().ToString("N");
+
+    /// <summary>Makes a new signing key current (the old one stays out of the JWKS).</summary>
+    public void RotateSigningKey(string kid) => SigningKey = NewKey(kid);
+
+    public IEnumerable<IRequestMessage> RequestsTo(string path) =>
+        _server.LogEntries.Select(e => e.RequestMessage).Where(r => r.Path == path);
+
+    public string CreateIdToken(IdTokenShape shape)
+    {
+        var now = DateTimeOffset.UtcNow + shape.ClockOffset;
+        var claims = new Dictionary<string, object>(shape.Claims);
+        if (shape.Subject is not null) claims["sub"] = shape.Subject;
+        if (shape.Nonce is not null) claims["nonce"] = shape.Nonce;
+        if (shape.IncludeIssuedAt) claims["iat"] = now.ToUnixTimeSeconds();
+        claims["name"] = claims.TryGetValue("name", out var name) ? name : "Alice Example";
+        claims["sid"] = shape.ProviderSessionId;
+
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = shape.Issuer ?? Issuer,
+            Audience = shape.Audience ?? ClientId,
+            Claims = claims,
+            IssuedAt = shape.IncludeIssuedAt ? now.UtcDateTime : null,
+            NotBefore = now.AddMinutes(-1).UtcDateTime,
+            Expires = (now + shape.Lifetime).UtcDateTime,
+        };
+
+        var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        if (shape.WithoutSignature)
+        {
+            return handler.CreateToken(descriptor).TrimEnd('.') + "."; // header.payload. with alg none
+        }
+
+        var key = shape.SigningKeyOverride ?? SigningKey;
+        descriptor.SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256);
+        return handler.CreateToken(descriptor);
+    }
+
+    public void Dispose() => _server.Stop();
+
+    private static RsaSecurityKey NewKey(string kid) => new(RSA.Create(2048)) { KeyId = kid };
+
+    private void MapEndpoints()
+    {
+        _server.Given(Request.Create().WithPath("/.well-known/openid-configuration").UsingGet())
+            .RespondWith(Response.Create().WithCallback(_ => Json(200, Discovery())));
+
+        _server.Given(Request.Create().WithPath("/jwks").UsingGet())
+            .RespondWith(Response.Create().WithCallback(_ => Json(200, Jwks())));
+
+        _server.Given(Request.Create().WithPath("/token").UsingPost())
+            .RespondWith(Response.Create().WithCallback(TokenEndpoint));
+
+        _server.Given(Request.Create().WithPath("/revoke").UsingPost())
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                var form = Form(request);
+                if (form.TryGetValue("token", out var token))
+                {
+                    _revokedTokens.Enqueue(token);
+                }
+
+                return new ResponseMessage { StatusCode = RevocationStatus };
+            }));
+
+        _server.Given(Request.Create().WithPath("/par").UsingPost())
+            .RespondWith(Response.Create().WithCallback(_ => Json(201, new JsonObject
+            {
+                ["request_uri"] = "urn:ietf:params:oauth:request_uri:" + Guid.NewGuid().ToString("N"),
+                ["expires_in"] = 60,
+            })));
+    }
+
+    private JsonObject Discovery()
+    {
+        var doc = new JsonObject
+        {
+            ["issuer"] = Issuer,
+            ["authorization_endpoint"] = Authority + "/authorize",
+            ["token_endpoint"] = Authority + "/token",
+            ["jwks_uri"] = Authority + "/jwks",
+            ["end_session_endpoint"] = Authority + "/endsession",
+            ["revocation_endpoint"] = Authority + "/revoke",
+            ["response_types_supported"] = new JsonArray("code"),
+            ["subject_types_supported"] = new JsonArray("public"),
+            ["id_token_signing_alg_values_supported"] = new JsonArray("RS256"),
+            ["code_challenge_methods_supported"] = new JsonArray("S256"),
+            ["backchannel_logout_supported"] = true,
+        };
+        if (AdvertisePar)
+        {
+            doc["pushed_authorization_request_endpoint"] = Authority + "/par";
+        }
+
+        return doc;
+    }
+
+    private JsonObject Jwks()
+    {
+        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(SigningKey);
+        return new JsonObject
+        {
+            ["keys"] = new JsonArray(new JsonObject
+            {
+                ["kty"] = "RSA",
+                ["use"] = "sig",
+                ["alg"] = "RS256",
+                ["kid"] = jwk.Kid,
+                ["n"] = jwk.N,
+                ["e"] = jwk.E,
+            }),
+        };
+    }
+
+    private IResponseMessage TokenEndpoint(IRequestMessage request)
+    {
+        Interlocked.Increment(ref _tokenRequests);
+        var form = Form(request);
+        if (!form.TryGetValue("client_id", out var clientId) && request.Headers?.ContainsKey("Authorization") != true)
+        {
+            return Json(401, new JsonObject { ["error"] = "invalid_client" });
+        }
+
+        _ = clientId;
+        var grant = form.GetValueOrDefault("grant_type");
+        if (grant == "authorization_code")
+        {
+            var code = form.GetValueOrDefault("code") ?? string.Empty;
+            if (!_codes.TryRemove(code, out var issued) || string.IsNullOrEmpty(form.GetValueOrDefault("code_verifier")))
+            {
+                return Json(400, new JsonObject { ["error"] = "invalid_grant" });
+            }
+
+            var subject = issued.Shape.Subject ?? "anonymous";
+            return Json(200, new JsonObject
+            {
+                ["access_token"] = NewAccessToken(subject),
+                ["token_type"] = "Bearer",
+                ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
+                ["refresh_token"] = NewRefreshToken(subject),
+                ["id_token"] = CreateIdToken(issued.Shape),
+            });
+        }
+
+        if (grant == "refresh_token")
+        {
+            Interlocked.Increment(ref _refreshRequests);
+            if (RefreshBehavior?.Invoke(request) is { } custom)
+            {
+                return custom;
+            }
+
+            var subject = (form.GetValueOrDefault("refresh_token") ?? "rt.unknown.x").Split('.')[1];
+            return Json(200, new JsonObject
+            {
+                ["access_token"] = NewAccessToken(subject),
+                ["token_type"] = "Bearer",
+                ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
+                ["refresh_token"] = NewRefreshToken(subject),
+            });
+        }
+
+        if (grant == "client_credentials")
+        {
+            return Json(200, new JsonObject
+            {
+                ["access_token"] = "cc." + Guid.NewGuid().ToString("N"),
+                ["token_type"] = "Bearer",
+                ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
+            });
+        }
+
+        return Json(400, new JsonObject { ["error"] = "unsupported_grant_type" });
+    }
+
+    public static Dictionary<string, string> Form(IRequestMessage request)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in (request.Body ?? string.Empty).Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = pair.Split('=', 2);
+            result[Uri.UnescapeDataString(parts[0].Replace('+', ' '))] = parts.Length > 1 ? Uri.UnescapeDataString(parts[1].Replace('+', ' ')) : string.Empty;
+        }
+
+        return result;
+    }
+
+    public static ResponseMessage Json(int status, JsonNode body) => new()
+    {
+        StatusCode = status,
+        Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new WireMockList<string>("application/json") },
+        BodyData = new BodyData { BodyAsString = body.ToJsonString(), DetectedBodyType = BodyType.String },
+    };
+
+    private sealed record IssuedCode(IdTokenShape Shape);
+}
+
+/// <summary>What the ID token for a code looks like; tests bend one property to make it invalid.</summary>
+public sealed class IdTokenShape
+{
+    public string? Nonce { get; set; }
+    public string? Subject { get; set; }
+    public string? Issuer { get; set; }
+    public string? Audience { get; set; }
+    public string ProviderSessionId { get; set; } = "sid-" + Guid.NewGuid().ToString("N")[..12];
+    public bool IncludeIssuedAt { get; set; } = true;
+    public bool WithoutSignature { get; set; }
+    public SecurityKey? SigningKeyOverride { get; set; }
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan ClockOffset { get; set; } = TimeSpan.Zero;
+    public IDictionary<string, object> Claims { get; set; } = new Dictionary<string, object>();
+}

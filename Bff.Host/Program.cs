@@ -2,6 +2,7 @@ using Bff.Authentication;
 using Bff.Configuration;
 using Bff.Endpoints;
 using Bff.Sessions;
+using Bff.Spa;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,6 +10,7 @@ builder.Services.AddBffOptions(builder.Configuration);
 builder.Services.AddBffSessions(builder.Configuration);
 builder.Services.AddBffAuthentication();
 builder.Services.AddProblemDetails();
+builder.Services.AddBffSpa();
 
 var app = builder.Build();
 
@@ -16,6 +18,7 @@ app.UseBffErrorHandling();
 app.UseBffResponseHeaders();
 app.UseAuthentication();
 app.MapBffEndpoints();
+app.MapBffSpa();
 
 return BffHost.Run(app);
 

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Options;
+
+namespace Bff.Spa;
+
+/// <summary>
+/// Serves the built SPA from the gateway's own origin, so the browser talks to one site: its cookie stays
+/// first-party and no CORS is needed.
+/// </summary>
+internal static class SpaExtensions
+{
+    public static IServiceCollection AddBffSpa(this IServiceCollection services)
+    {
+        services.AddOptions<SpaOptions>().BindConfiguration(SpaOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IPostConfigureOptions<SpaOptions>, SpaOptionsSetup>();
+        services.AddSingleton<IValidateOptions<SpaOptions>, SpaOptionsValidator>();
+        services.AddSingleton<SpaFiles>();
+        return services;
+    }
+
+    /// <summary>
+    /// Static files from <c>Bff:Spa:RootPath</c> and the index.html fallback for client-side routes. Map it after the
+    /// gateway's own endpoints; it answers 404 for everything when there is no SPA root.
+    /// </summary>
+    public static WebApplication MapBffSpa(this WebApplication app)
+    {
+        app.UseMiddleware<SpaStaticFiles>();
+        app.MapFallback(SpaFallback.Pattern, SpaFallback.HandleAsync);
+        return app;
+    }
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Runs the whole BFF flow on this machine, on loopback only:
+#   gateway (serving spa-sample)   http://localhost:5080
+#   demo OpenID provider            http://127.0.0.1:5081   (another host name: its cookies never mix with the gateway's)
+#   demo API                        http://127.0.0.1:5082
+# Needs the .NET 10 SDK and Node.js 20.19+ with npm. Ctrl-C stops all three.
+# Ports and the token lifetime can be changed with the environment variables below.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GATEWAY_PORT="${BFF_DEMO_GATEWAY_PORT:-5080}"
+IDP_PORT="${BFF_DEMO_IDP_PORT:-5081}"
+API_PORT="${BFF_DEMO_API_PORT:-5082}"
+ACCESS_TOKEN_LIFETIME="${BFF_DEMO_ACCESS_TOKEN_LIFETIME:-00:00:45}"
+REFRESH_BEFORE_EXPIRY="${BFF_DEMO_REFRESH_BEFORE_EXPIRY:-00:00:10}"
+CONFIGURATION="${BFF_DEMO_CONFIGURATION:-Debug}"
+
+GATEWAY_URL="http://localhost:${GATEWAY_PORT}"
+IDP_URL="http://127.0.0.1:${IDP_PORT}"
+API_URL="http://127.0.0.1:${API_PORT}"
+
+say() { printf '\033[1m[run-demo]\033[0m %s\n' "$*"; }
+fail() { printf '\033[1;31m[run-demo]\033[0m %s\n' "$*" >&2; exit 1; }
+
+command -v dotnet >/dev/null || fail "The .NET SDK is required (dotnet not found)."
+command -v npm >/dev/null || fail "Node.js with npm is required to build spa-sample (npm not found)."
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$GATEWAY_PORT" "$IDP_PORT" "$API_PORT"; do
+  if port_in_use "$port"; then fail "Port $port is already in use (another run-demo.sh?). Stop it or set BFF_DEMO_*_PORT."; fi
+done
+
+# 1. The SPA, built into spa-sample/dist, which the gateway serves from its own origin.
+say "Building spa-sample…"
+(
+  cd "$ROOT/spa-sample"
+  if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  npm run --silent build >/dev/null
+)
+
+# 2. The three .NET apps.
+say "Building the gateway, the demo provider and the demo API ($CONFIGURATION)…"
+for project in Bff.Host/Bff.Host.csproj demo/Bff.Demo.Identity/Bff.Demo.Identity.csproj demo/Bff.Demo.Api/Bff.Demo.Api.csproj; do
+  dotnet build "$ROOT/$project" -c "$CONFIGURATION" -nologo -v quiet -clp:ErrorsOnly >/dev/null \
+    || fail "Build of $project failed; run 'dotnet build $project' to see why."
+done
+
+out() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0"; }
+
+# A fresh client secret for this run: known only to the provider and the gateway, passed through the environment.
+CLIENT_SECRET="$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 40 || true)"
+
+PIDS=()
+stop_all() {
+  trap - INT TERM EXIT
+  if ((${#PIDS[@]})); then
+    say "Stopping…"
+    kill "${PIDS[@]}" 2>/dev/null || true
+    wait "${PIDS[@]}" 2>/dev/null || true
+  fi
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME COLOUR DIR DLL [ARGS…]: runs a built app with its output folder as content root, output prefixed.
+start() {
+  local name="$1" colour="$2" dir="$3" dll="$4"
+  shift 4
+  (cd "$dir" && exec dotnet "$dll" "$@") > >(sed -u "s/^/\x1b[${colour}m[${name}]\x1b[0m /") 2>&1 &
+  PIDS+=($!)
+}
+
+wait_for() {
+  local name="$1" port="$2" pid="$3"
+  for _ in $(seq 1 150); do
+    port_in_use "$port" && return 0
+    kill -0 "$pid" 2>/dev/null || fail "$name exited during start-up; see its output above."
+    sleep 0.2
+  done
+  fail "$name did not start listening on port $port."
+}
+
+export ASPNETCORE_ENVIRONMENT=Development
+export DOTNET_NOLOGO=1
+
+say "Starting the demo OpenID provider on $IDP_URL…"
+Demo__Client__ClientSecret="$CLIENT_SECRET" start idp 35 "$(out demo/Bff.Demo.Identity)" Bff.Demo.Identity.dll \
+  --urls "$IDP_URL" \
+  --Demo:AccessTokenLifetime="$ACCESS_TOKEN_LIFETIME" \
+  --Demo:Client:ClientId=bff \
+  --Demo:Client:RedirectUris:0="$GATEWAY_URL/signin-oidc" \
+  --Demo:Client:RedirectUris:1="http://localhost:5173/signin-oidc" \
+  --Demo:Client:PostLogoutRedirectUris:0="$GATEWAY_URL/signout-callback-oidc" \
+  --Demo:Client:PostLogoutRedirectUris:1="http://localhost:5173/signout-callback-oidc" \
+  --Demo:Client:BackchannelLogoutUri="$GATEWAY_URL/bff/backchannel"
+wait_for "The demo provider" "$IDP_PORT" "${PIDS[-1]}"
+
+say "Starting the demo API on $API_URL…"
+start api 36 "$(out demo/Bff.Demo.Api)" Bff.Demo.Api.dll \
+  --urls "$API_URL" \
+  --Demo:Authority="$IDP_URL/"
+wait_for "The demo API" "$API_PORT" "${PIDS[-1]}"
+
+say "Starting the gateway on $GATEWAY_URL…"
+Bff__ClientSecret="$CLIENT_SECRET" start gateway 33 "$(out Bff.Host)" Bff.Host.dll \
+  --urls "$GATEWAY_URL" \
+  --Bff:Authority="$IDP_URL/" \
+  --Bff:ClientId=bff \
+  --Bff:RequireHttpsMetadata=false \
+  --Bff:Scopes="openid profile email offline_access demo_api" \
+  --Bff:Tokens:RefreshBeforeExpiry="$REFRESH_BEFORE_EXPIRY" \
+  --Bff:Spa:RootPath="$ROOT/spa-sample/dist" \
+  --ReverseProxy:Routes:api:ClusterId=demo-api \
+  --ReverseProxy:Routes:api:Match:Path="/api/{**catch-all}" \
+  --ReverseProxy:Routes:api:Metadata:Bff.Token=User \
+  --ReverseProxy:Clusters:demo-api:Destinations:api:Address="$API_URL/"
+wait_for "The gateway" "$GATEWAY_PORT" "${PIDS[-1]}"
+
+cat <<EOF
+
+  ┌──────────────────────────────────────────────────────────────────┐
+    Open  $GATEWAY_URL  and sign in as  alice / alice  (or bob / bob)
+    Access tokens live $ACCESS_TOKEN_LIFETIME; the gateway refreshes them $REFRESH_BEFORE_EXPIRY before expiry.
+    Provider diagnostics: $IDP_URL/demo/stats      Ctrl-C stops all three.
+  └──────────────────────────────────────────────────────────────────┘
+
+EOF
+
+# Runs until Ctrl-C, or until one of the apps stops on its own (then the others are stopped too).
+wait -n "${PIDS[@]}" || true
+say "One of the apps stopped; stopping the others."

@@ -107,6 +107,7 @@ wait_for "The demo API" "$API_PORT" "${PIDS[-1]}"
 say "Starting the gateway on $GATEWAY_URL…"
 Bff__ClientSecret="$CLIENT_SECRET" start gateway 33 "$(out Bff.Host)" Bff.Host.dll \
   --urls "$GATEWAY_URL" \
+  --Logging:LogLevel:Microsoft.AspNetCore=Warning \
   --Bff:Authority="$IDP_URL/" \
   --Bff:ClientId=bff \
   --Bff:RequireHttpsMetadata=false \

@@ -1,0 +1,171 @@
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Bff.Tests.Browser;
+
+/// <summary>
+/// The whole flow in a real browser against the demo composition: what a newcomer sees after run-demo.sh, and the
+/// promises the gateway makes to the browser (cookie flags, no token reachable from page script).
+/// </summary>
+[Collection(DemoCompositionGroup.Name)]
+[Trait("Category", "Browser")]
+public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output)
+{
+    private const string SessionCookie = "__Host-bff";
+    private const string AliceSubject = "d7a3c1e0-alice";
+
+    [Fact]
+    public async Task Sign_in_call_the_api_through_a_token_refresh_and_sign_out()
+    {
+        await using var context = await NewContextAsync();
+        var recorder = new BrowserRecorder(context);
+        var page = await context.NewPageAsync();
+        await RunTracedAsync(context, nameof(Sign_in_call_the_api_through_a_token_refresh_and_sign_out), async () =>
+        {
+            var before = await demo.ProviderStatsAsync();
+
+            await SignInAsync(page, "alice", "alice");
+
+            Assert.Equal("Alice Smith", await page.Locator("#user-name").TextContentAsync());
+            Assert.Matches(@"^\d+(m \d\ds|s)$|^\d+h", await page.Locator("#session-remaining").TextContentAsync() ?? "");
+            Assert.Equal(1, (await demo.ProviderStatsAsync()).Since(before).AuthorizationCodeGrants);
+
+            // The session cookie: an opaque key the page cannot read, sent only to this host, only same-site.
+            var cookies = await context.CookiesAsync([demo.GatewayUrl.AbsoluteUri]);
+            var session = Assert.Single(cookies, c => c.Name == SessionCookie);
+            Assert.True(session.HttpOnly, "session cookie must be HttpOnly");
+            Assert.True(session.Secure, "session cookie must be Secure (Chromium accepts that on http://localhost)");
+            Assert.Equal(SameSiteAttribute.Strict, session.SameSite);
+            Assert.Equal("/", session.Path);
+            Assert.Equal("localhost", session.Domain); // host-only, as the __Host- prefix demands
+            Assert.All(cookies, c => Assert.DoesNotMatch(BrowserRecorder.CompactJwt(), c.Value));
+
+            // First API call: the token the gateway got at sign-in.
+            await page.Locator("#call-api").ClickAsync();
+            await page.Locator("#token-verdict[data-change='first']").WaitForAsync();
+            Assert.Equal(AliceSubject, await page.Locator("#api-sub").TextContentAsync());
+            Assert.Contains("demo_api", await page.Locator("#api-scopes").TextContentAsync() ?? "", StringComparison.Ordinal);
+            var firstExpiry = await page.Locator("#token-expires-at").GetAttributeAsync("data-value") ?? throw new InvalidOperationException("no expiry shown");
+            Assert.Equal(0, (await demo.ProviderStatsAsync()).Since(before).RefreshTokenGrants);
+
+            // Wait for the access token to expire (the condition, not a fixed sleep), then call again.
+            await page.WaitForFunctionAsync(
+                "expiresAt => Date.now() > Date.parse(expiresAt) + 1500",
+                firstExpiry,
+                new() { Timeout = (float)(DemoComposition.AccessTokenLifetime * 4).TotalMilliseconds, PollingInterval = 250 });
+            await page.Locator("#call-api").ClickAsync();
+            await page.Locator("#token-verdict[data-change='refreshed']").WaitForAsync();
+
+            Assert.Equal(AliceSubject, await page.Locator("#api-sub").TextContentAsync());
+            var secondExpiry = await page.Locator("#token-expires-at").GetAttributeAsync("data-value");
+            Assert.True(DateTimeOffset.Parse(secondExpiry!, System.Globalization.CultureInfo.InvariantCulture) > DateTimeOffset.Parse(firstExpiry, System.Globalization.CultureInfo.InvariantCulture));
+            var afterRefresh = (await demo.ProviderStatsAsync()).Since(before);
+            Assert.Equal(1, afterRefresh.RefreshTokenGrants);
+            Assert.Equal(0, afterRefresh.RefreshTokenRejections);
+
+            await page.ScreenshotAsync(new() { Path = Path.Combine(demo.ArtifactsDirectory, "signed-in.png"), FullPage = true });
+
+            // Nothing page script can reach holds a token.
+            var documentCookie = await page.EvaluateAsync<string>("document.cookie");
+            Assert.DoesNotContain(SessionCookie, documentCookie, StringComparison.Ordinal);
+            Assert.DoesNotMatch(BrowserRecorder.CompactJwt(), documentCookie);
+            var storage = await page.EvaluateAsync<string>("JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })");
+            Assert.DoesNotMatch(BrowserRecorder.CompactJwt(), storage);
+
+            // Sign out: the gateway revokes the refresh token and ends the provider session, then the page is signed out.
+            await page.Locator("#sign-out").ClickAsync();
+            await page.Locator("#sign-in").WaitForAsync();
+            Assert.StartsWith(demo.GatewayUrl.AbsoluteUri, page.Url, StringComparison.Ordinal);
+            var afterSignOut = (await demo.ProviderStatsAsync()).Since(before);
+            Assert.Equal(1, afterSignOut.Revocations);
+            Assert.Equal(1, afterSignOut.EndSessions);
+
+            Assert.Equal(401, await page.EvaluateAsync<int>("async () => (await fetch('/bff/user', { headers: { 'X-CSRF': '1' } })).status"));
+            Assert.DoesNotContain(await context.CookiesAsync([demo.GatewayUrl.AbsoluteUri]), c => c.Name == SessionCookie);
+
+            var responses = await recorder.ResponsesAsync();
+            Assert.Contains(responses, r => r.Url.EndsWith("/bff/user", StringComparison.Ordinal) && r.Status == 200);
+            Assert.Contains(responses, r => r.Url.EndsWith("/api/whoami", StringComparison.Ordinal) && r.Status == 200);
+            Assert.All(responses, r => Assert.False(
+                BrowserRecorder.CompactJwt().IsMatch(r.Body),
+                $"A token-shaped string reached the page in the body of {r.Url}"));
+            Assert.All(responses, r => Assert.DoesNotContain(session.Value, r.Body, StringComparison.Ordinal));
+        });
+    }
+
+    [Fact]
+    public async Task Signing_out_at_the_provider_ends_the_gateway_session_and_the_page_asks_to_sign_in_again()
+    {
+        await using var context = await NewContextAsync();
+        var spa = await context.NewPageAsync();
+        await RunTracedAsync(context, nameof(Signing_out_at_the_provider_ends_the_gateway_session_and_the_page_asks_to_sign_in_again), async () =>
+        {
+            var before = await demo.ProviderStatsAsync();
+            await SignInAsync(spa, "bob", "bob");
+            Assert.Equal("Bob Jones", await spa.Locator("#user-name").TextContentAsync());
+
+            // In another tab, the user signs out at the provider itself: it tells the gateway over the back channel.
+            var provider = await context.NewPageAsync();
+            await provider.GotoAsync(new Uri(demo.ProviderUrl, "account/logout").AbsoluteUri);
+            await provider.Locator("#provider-logout").ClickAsync();
+            await provider.Locator("#signed-out").WaitForAsync();
+            var stats = (await demo.ProviderStatsAsync()).Since(before);
+            Assert.Equal(1, stats.BackchannelLogoutsDelivered);
+            Assert.Equal(0, stats.BackchannelLogoutsFailed);
+
+            // The SPA tab still shows Bob; its next API call finds the session gone and says so.
+            await spa.BringToFrontAsync();
+            await spa.Locator("#call-api").ClickAsync();
+            await spa.Locator("#signed-out-reason").WaitForAsync();
+            Assert.Contains("Sign in again", await spa.Locator("#signed-out-reason").TextContentAsync() ?? "", StringComparison.Ordinal);
+            Assert.Equal(401, await spa.EvaluateAsync<int>("async () => (await fetch('/bff/user', { headers: { 'X-CSRF': '1' } })).status"));
+        });
+    }
+
+    private async Task<IBrowserContext> NewContextAsync()
+    {
+        var context = await demo.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1100, Height = 900 } });
+        context.SetDefaultTimeout(20_000);
+        return context;
+    }
+
+    /// <summary>Signs in through the provider's real login page (and its consent page, the first time for this user).</summary>
+    private async Task SignInAsync(IPage page, string userName, string password)
+    {
+        await page.GotoAsync(demo.GatewayUrl.AbsoluteUri);
+        await page.Locator("#sign-in").ClickAsync();
+        await page.WaitForURLAsync(url => url.StartsWith(new Uri(demo.ProviderUrl, "account/login").AbsoluteUri, StringComparison.Ordinal));
+        await page.Locator("#username").FillAsync(userName);
+        await page.Locator("#password").FillAsync(password);
+        await page.Locator("#login-submit").ClickAsync();
+
+        var next = page.Locator("#consent-accept, #user-name").First;
+        await next.WaitForAsync();
+        if (await next.GetAttributeAsync("id") == "consent-accept")
+        {
+            await next.ClickAsync();
+        }
+
+        await page.Locator("#user-name").WaitForAsync();
+        Assert.StartsWith(demo.GatewayUrl.AbsoluteUri, page.Url, StringComparison.Ordinal);
+    }
+
+    /// <summary>Records a Playwright trace (artifacts/browser/&lt;test&gt;.zip) and prints the apps' logs when the test fails.</summary>
+    private async Task RunTracedAsync(IBrowserContext context, string name, Func<Task> test)
+    {
+        await context.Tracing.StartAsync(new() { Screenshots = true, Snapshots = true });
+        try
+        {
+            await test();
+        }
+        catch
+        {
+            output.WriteLine(demo.Logs);
+            throw;
+        }
+        finally
+        {
+            await context.Tracing.StopAsync(new() { Path = Path.Combine(demo.ArtifactsDirectory, name + ".zip") });
+        }
+    }
+}

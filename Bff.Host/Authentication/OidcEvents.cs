@@ -36,6 +36,16 @@ internal sealed class OidcEvents(
         {
             BffLog.IdTokenIssuerRejected(logger, issuer ?? "(none)");
             context.Fail("The ID token was not issued by the configured authority.");
+            return Task.CompletedTask;
+        }
+
+        // For an ID token that arrives from the token endpoint the handler skips the signature requirement (OIDC Core
+        // allows trusting TLS there). We do not: an unsigned or symmetric-signed ID token ends the sign-in.
+        var algorithm = context.SecurityToken?.Header.Alg;
+        if (algorithm is null || !OidcOptionsSetup.SigningAlgorithms.Contains(algorithm))
+        {
+            BffLog.IdTokenAlgorithmRejected(logger, algorithm ?? "(none)");
+            context.Fail("The ID token is not signed with an accepted algorithm.");
         }
 
         return Task.CompletedTask;

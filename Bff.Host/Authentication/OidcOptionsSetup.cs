@@ -17,6 +17,12 @@ internal sealed class OidcOptionsSetup(IOptions<BffOptions> bffOptions, IHostEnv
     public const string CorrelationCookiePrefix = "__Secure-bff.correlation.";
     public const string NonceCookiePrefix = "__Secure-bff.nonce.";
 
+    /// <summary>Asymmetric JWS algorithms accepted on ID tokens; never <c>none</c>, never HMAC with the client secret.</summary>
+    public static readonly IReadOnlySet<string> SigningAlgorithms = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+    };
+
     public void Configure(OpenIdConnectOptions options) => Configure(Options.DefaultName, options);
 
     public void Configure(string? name, OpenIdConnectOptions options)
@@ -65,6 +71,7 @@ internal sealed class OidcOptionsSetup(IOptions<BffOptions> bffOptions, IHostEnv
         validation.ValidateAudience = true;
         validation.ValidAudience = bff.ClientId;
         validation.RequireSignedTokens = true;
+        validation.ValidAlgorithms = SigningAlgorithms;
         validation.RequireExpirationTime = true;
         validation.ValidateLifetime = true;
         validation.ClockSkew = TimeSpan.FromMinutes(5);

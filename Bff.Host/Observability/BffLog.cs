@@ -45,6 +45,9 @@ internal static partial class BffLog
     [LoggerMessage(2006, LogLevel.Warning, "Rejected an ID token from issuer '{Issuer}', which is not the configured authority.")]
     public static partial void IdTokenIssuerRejected(ILogger logger, string issuer);
 
+    [LoggerMessage(2008, LogLevel.Warning, "Rejected an ID token signed with algorithm '{Algorithm}'.")]
+    public static partial void IdTokenAlgorithmRejected(ILogger logger, string algorithm);
+
     [LoggerMessage(2007, LogLevel.Warning, "Logout for session {SessionId} refused: the request did not carry the session's id.")]
     public static partial void LogoutRejected(ILogger logger, string sessionId);
 

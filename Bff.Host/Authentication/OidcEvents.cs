@@ -17,6 +17,7 @@ namespace Bff.Authentication;
 internal sealed class OidcEvents(
     SessionIssuer issuer,
     SessionResolver resolver,
+    SigningKeyRefresh signingKeys,
     IOptions<BffOptions> bffOptions,
     ILogger<OidcEvents> logger) : OpenIdConnectEvents
 {
@@ -27,6 +28,9 @@ internal sealed class OidcEvents(
     public const string IdTokenHintItem = "bff.id_token_hint";
 
     private readonly string _authority = bffOptions.Value.Authority ?? string.Empty;
+
+    public override Task TokenResponseReceived(TokenResponseReceivedContext context) =>
+        signingKeys.EnsureKeyKnownAsync(context.TokenEndpointResponse.IdToken, context.HttpContext.RequestAborted);
 
     public override Task TokenValidated(TokenValidatedContext context)
     {

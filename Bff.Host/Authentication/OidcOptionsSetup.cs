@@ -10,7 +10,11 @@ namespace Bff.Authentication;
 /// Derives the OpenID Connect handler's options from the gateway's settings: confidential client, code flow with
 /// PKCE, PAR when offered, tokens handed to the server-side session and never to a cookie.
 /// </summary>
-internal sealed class OidcOptionsSetup(IOptions<BffOptions> bffOptions, IHostEnvironment environment, TimeProvider timeProvider)
+internal sealed class OidcOptionsSetup(
+    IOptions<BffOptions> bffOptions,
+    IHostEnvironment environment,
+    TimeProvider timeProvider,
+    IServiceProvider services)
     : IConfigureNamedOptions<OpenIdConnectOptions>
 {
     /// <summary>Correlation and nonce cookies: __Secure- (not __Host-) so they can be scoped to the callback path.</summary>
@@ -72,6 +76,9 @@ internal sealed class OidcOptionsSetup(IOptions<BffOptions> bffOptions, IHostEnv
         validation.ValidAudience = bff.ClientId;
         validation.RequireSignedTokens = true;
         validation.ValidAlgorithms = SigningAlgorithms;
+        // Resolved lazily: SigningKeyRefresh itself depends on these options.
+        validation.IssuerSigningKeyResolver = (_, _, kid, parameters) =>
+            services.GetRequiredService<SigningKeyRefresh>().Resolve(kid, parameters);
         validation.RequireExpirationTime = true;
         validation.ValidateLifetime = true;
         validation.ClockSkew = TimeSpan.FromMinutes(5);

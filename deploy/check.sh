@@ -5,7 +5,7 @@
 #   3. lints the Dockerfile and runs its build commands (npm ci/npm run build for spa-sample when it
 #      exists, dotnet publish of Bff.Host) on a copy of exactly the files its COPY instructions take;
 #   4. node --test deploy/test: refusals of values that cannot work, Kubernetes API schema validation of
-#      every rendered manifest, the security-relevant fields, the configuration names, the Dockerfile.
+#      every rendered manifest, the security-relevant fields, the configuration names, NOTES.txt, the Dockerfile.
 # Needs bash, Node.js >= 20 with npm, the .NET SDK, tar, and unzip or python3 (else apt-get installs unzip).
 # Runs from any directory; non-interactive (CI=true, no stdin). Exits non-zero on the first failure.
 set -euo pipefail
@@ -191,7 +191,7 @@ echo "    publish output: Bff.Host.dll and $(find "$work_dir/publish" -type f | 
 done_step
 
 # ---------------------------------------------------------------------------------------------------
-printf '\n==> preparation done in %ss; node --test deploy/test (refusals, Kubernetes schemas, security, configuration, Dockerfile)\n' \
+printf '\n==> preparation done in %ss; node --test deploy/test (refusals, Kubernetes schemas, security, configuration, notes, Dockerfile)\n' \
   "$((SECONDS - started))"
 cd "$deploy_dir"
 node --test test/*.test.mjs </dev/null

@@ -117,3 +117,34 @@ export async function scenarioValues(valuesFile) {
   };
   return merge(defaults, overrides);
 }
+
+/**
+ * The text helm prints after install (templates/NOTES.txt). helm template does not output NOTES.txt, so
+ * this renders it through tpl from a scratch copy of the chart.
+ */
+export async function renderNotes(options = {}) {
+  const { cp, mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const scratch = await mkdtemp(path.join(tmpdir(), 'bff-notes-'));
+  try {
+    const copy = path.join(scratch, 'bff');
+    await cp(chartDir, copy, { recursive: true });
+    await cp(path.join(copy, 'templates', 'NOTES.txt'), path.join(copy, 'notes.txt'));
+    await writeFile(path.join(copy, 'templates', 'zz-notes.yaml'), 'notes: {{ tpl (.Files.Get "notes.txt") . | toJson }}\n');
+    const valuesFiles = (options.valuesFiles ?? []).map((f) => path.resolve(chartDir, f));
+    const args = ['template', releaseName, copy, '--namespace', namespace, '--show-only', 'templates/zz-notes.yaml'];
+    for (const file of valuesFiles) {
+      args.push('--values', file);
+    }
+    for (const [key, value] of Object.entries(options.set ?? {})) {
+      args.push('--set', `${key}=${value}`);
+    }
+    const result = spawnSync(helmBinary(), args, { encoding: 'utf8' });
+    if (result.status !== 0) {
+      throw new Error(`helm could not render NOTES.txt:\n${result.stderr}`);
+    }
+    return parseAllDocuments(result.stdout).map((d) => d.toJS()).find((d) => d)?.notes;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

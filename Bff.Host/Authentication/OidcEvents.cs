@@ -17,6 +17,7 @@ namespace Bff.Authentication;
 internal sealed class OidcEvents(
     SessionIssuer issuer,
     SessionResolver resolver,
+    SigningKeyRefresh signingKeys,
     IOptions<BffOptions> bffOptions,
     ILogger<OidcEvents> logger) : OpenIdConnectEvents
 {
@@ -28,6 +29,9 @@ internal sealed class OidcEvents(
 
     private readonly string _authority = bffOptions.Value.Authority ?? string.Empty;
 
+    public override Task TokenResponseReceived(TokenResponseReceivedContext context) =>
+        signingKeys.EnsureKeyKnownAsync(context.TokenEndpointResponse.IdToken, context.HttpContext.RequestAborted);
+
     public override Task TokenValidated(TokenValidatedContext context)
     {
         // The handler also trusts the issuer named in discovery; the configured authority is the only one we accept.
@@ -36,6 +40,16 @@ internal sealed class OidcEvents(
         {
             BffLog.IdTokenIssuerRejected(logger, issuer ?? "(none)");
             context.Fail("The ID token was not issued by the configured authority.");
+            return Task.CompletedTask;
+        }
+
+        // For an ID token that arrives from the token endpoint the handler skips the signature requirement (OIDC Core
+        // allows trusting TLS there). We do not: an unsigned or symmetric-signed ID token ends the sign-in.
+        var algorithm = context.SecurityToken?.Header.Alg;
+        if (algorithm is null || !OidcOptionsSetup.SigningAlgorithms.Contains(algorithm))
+        {
+            BffLog.IdTokenAlgorithmRejected(logger, algorithm ?? "(none)");
+            context.Fail("The ID token is not signed with an accepted algorithm.");
         }
 
         return Task.CompletedTask;

@@ -56,6 +56,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
         builder.ConfigureLogging(logging =>
         {
+            // Captured for assertions, not printed: the test output stays readable.
+            logging.ClearProviders();
             logging.SetMinimumLevel(LogLevel.Trace);
             logging.AddProvider(Logs);
         });

@@ -42,10 +42,12 @@ public sealed class DemoComposition : IAsyncLifetime
 
     public static string RepositoryRoot => Metadata("RepositoryRoot");
 
+    public static string BuildConfiguration => Metadata("BuildConfiguration");
+
     public async Task InitializeAsync()
     {
         var root = RepositoryRoot;
-        var configuration = Metadata("BuildConfiguration");
+        var configuration = BuildConfiguration;
         var spaRoot = await SpaBuild.EnsureBuiltAsync(root);
 
         GatewayUrl = new Uri($"http://localhost:{FreePort()}/");

@@ -95,6 +95,14 @@ public sealed class DemoProcess : IAsyncDisposable
         throw new TimeoutException($"{Name} did not answer {probe} within {timeout}:{Environment.NewLine}{Output}");
     }
 
+    /// <summary>Waits for the app to exit on its own and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

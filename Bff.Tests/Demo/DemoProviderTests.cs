@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Web;
+using Bff.Tests.Browser;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Bff.Tests.Demo;
+
+/// <summary>
+/// The demo provider's promises that the browser tests lean on: refresh tokens rotate and a reused one ends the
+/// grant (so "no refresh rejected" in a browser test means the gateway never redeemed a token twice), revocation
+/// ends the grant, and the client must authenticate. Driven over HTTP like the gateway would.
+/// </summary>
+public sealed partial class DemoProviderTests : IAsyncLifetime
+{
+    private const string RedirectUri = "http://localhost:1/signin-oidc";
+    private readonly string _secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(20));
+    private readonly CookieContainer _cookies = new();
+    private DemoProcess _provider = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var url = $"http://127.0.0.1:{port}";
+        var dll = Path.Combine(DemoComposition.RepositoryRoot, "demo/Bff.Demo.Identity/bin", DemoComposition.BuildConfiguration, "net10.0/Bff.Demo.Identity.dll");
+        var log = Path.Combine(Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts", "demo")).FullName, "provider.log");
+        _provider = DemoProcess.Start("provider", dll, ["--urls", url, $"--Demo:Client:RedirectUris:0={RedirectUri}"],
+            new Dictionary<string, string> { ["Demo__Client__ClientSecret"] = _secret }, log);
+        await _provider.WaitUntilReadyAsync(new Uri(url + "/.well-known/openid-configuration"), TimeSpan.FromSeconds(60));
+        _http = new HttpClient(new HttpClientHandler { CookieContainer = _cookies, AllowAutoRedirect = false }) { BaseAddress = new Uri(url) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _provider.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_refresh_token_is_redeemed_once_and_reusing_it_revokes_the_grant()
+    {
+        var tokens = await SignInAsync();
+
+        using var first = await RefreshAsync(tokens.RefreshToken);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var rotated = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refresh_token").GetString()!;
+        Assert.NotEqual(tokens.RefreshToken, rotated);
+
+        using var replay = await RefreshAsync(tokens.RefreshToken);
+        Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
+        Assert.Equal("invalid_grant", (await replay.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+
+        using var afterReplay = await RefreshAsync(rotated);
+        Assert.Equal(HttpStatusCode.BadRequest, afterReplay.StatusCode);
+
+        var stats = await StatsAsync();
+        Assert.Equal(1, stats.RefreshTokenGrants);
+        Assert.Equal(2, stats.RefreshTokenRejections);
+    }
+
+    [Fact]
+    public async Task A_revoked_refresh_token_cannot_be_redeemed()
+    {
+        var tokens = await SignInAsync();
+
+        using var revoke = await _http.PostAsync("/connect/revocation", Form(
+            ("token", tokens.RefreshToken), ("token_type_hint", "refresh_token"), ("client_id", "bff"), ("client_secret", _secret)));
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+
+        using var refresh = await RefreshAsync(tokens.RefreshToken);
+        Assert.Equal(HttpStatusCode.BadRequest, refresh.StatusCode);
+        Assert.Equal(1, (await StatsAsync()).Revocations);
+    }
+
+    [Fact]
+    public async Task Access_tokens_are_short_lived_JWTs_for_the_demo_API_and_the_client_must_authenticate()
+    {
+        var tokens = await SignInAsync();
+
+        var payload = JsonDocument.Parse(Base64UrlEncoder.Decode(tokens.AccessToken.Split('.')[1])).RootElement;
+        Assert.Equal("demo-api", payload.GetProperty("aud").GetString());
+        Assert.Equal("d7a3c1e0-alice", payload.GetProperty("sub").GetString());
+        Assert.Equal(45, payload.GetProperty("exp").GetInt64() - payload.GetProperty("iat").GetInt64());
+
+        using var wrongSecret = await _http.PostAsync("/connect/token", Form(
+            ("grant_type", "refresh_token"), ("refresh_token", tokens.RefreshToken), ("client_id", "bff"), ("client_secret", "not-the-secret")));
+        Assert.Equal("invalid_client", (await wrongSecret.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+    }
+
+    private async Task<(string AccessToken, string RefreshToken)> SignInAsync()
+    {
+        var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        var query = HttpUtility.ParseQueryString(string.Empty);
+        query["client_id"] = "bff";
+        query["response_type"] = "code";
+        query["redirect_uri"] = RedirectUri;
+        query["scope"] = "openid profile offline_access demo_api";
+        query["state"] = "s";
+        query["code_challenge"] = challenge;
+        query["code_challenge_method"] = "S256";
+
+        using var authorize = await _http.GetAsync("/connect/authorize?" + query);
+        using var loginPage = await _http.GetAsync(authorize.Headers.Location);
+        var login = await loginPage.Content.ReadAsStringAsync();
+        using var loggedIn = await _http.PostAsync("/account/login", Form(
+            ("__RequestVerificationToken", Field(login, "__RequestVerificationToken")),
+            ("returnUrl", Field(login, "returnUrl")),
+            ("username", "alice"),
+            ("password", "alice")));
+        Assert.Equal(HttpStatusCode.Redirect, loggedIn.StatusCode);
+
+        using var consentPage = await _http.GetAsync(loggedIn.Headers.Location);
+        var consent = await consentPage.Content.ReadAsStringAsync();
+        var fields = HiddenField().Matches(consent).Select(m => (WebUtility.HtmlDecode(m.Groups[1].Value), WebUtility.HtmlDecode(m.Groups[2].Value))).ToList();
+        fields.Add(("consent", "accept"));
+        using var accepted = await _http.PostAsync("/connect/authorize", Form([.. fields]));
+        Assert.Equal(HttpStatusCode.Redirect, accepted.StatusCode);
+        var code = HttpUtility.ParseQueryString(accepted.Headers.Location!.Query)["code"]!;
+
+        using var token = await _http.PostAsync("/connect/token", Form(
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", RedirectUri), ("code_verifier", verifier),
+            ("client_id", "bff"), ("client_secret", _secret)));
+        Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+        var json = await token.Content.ReadFromJsonAsync<JsonElement>();
+        return (json.GetProperty("access_token").GetString()!, json.GetProperty("refresh_token").GetString()!);
+    }
+
+    private Task<HttpResponseMessage> RefreshAsync(string refreshToken) =>
+        _http.PostAsync("/connect/token", Form(
+            ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", "bff"), ("client_secret", _secret)));
+
+    private async Task<ProviderStats> StatsAsync() => (await _http.GetFromJsonAsync<ProviderStats>("/demo/stats"))!;
+
+    private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)));
+
+    private static string Field(string html, string name) =>
+        WebUtility.HtmlDecode(Regex.Match(html, $"name=\"{Regex.Escape(name)}\" value=\"([^\"]*)\"").Groups[1].Value);
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">")]
+    private static partial Regex HiddenField();
+}

@@ -50,7 +50,7 @@ done
 out() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0"; }
 
 # A fresh client secret for this run: known only to the provider and the gateway, passed through the environment.
-CLIENT_SECRET="$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 40 || true)"
+CLIENT_SECRET="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
 
 PIDS=()
 stop_all() {

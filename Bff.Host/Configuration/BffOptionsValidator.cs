@@ -64,6 +64,8 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add("Bff:Session:Store must be InMemory or Redis.");
         }
 
+        ValidateRedis(options, failures);
+
         var cookie = options.Cookie;
         if (cookie.SameSite is SameSiteMode.None or SameSiteMode.Unspecified)
         {
@@ -81,6 +83,37 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateRedis(BffOptions options, List<string> failures)
+    {
+        var redis = options.Redis;
+        if (options.Session.Store == SessionStoreKind.Redis)
+        {
+            if (string.IsNullOrWhiteSpace(redis.Configuration))
+            {
+                failures.Add("Bff:Redis:Configuration is required when Bff:Session:Store=Redis: set it to a StackExchange.Redis connection string (for example Bff__Redis__Configuration=redis:6379).");
+            }
+            else if (!RedisConfigurationRules.TryParse(redis.Configuration, out var problem))
+            {
+                failures.Add($"Bff:Redis:Configuration is not a usable StackExchange.Redis connection string: {problem}");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(redis.KeyPrefix))
+        {
+            failures.Add("Bff:Redis:KeyPrefix must not be empty (default 'bff:').");
+        }
+
+        if (redis.ConnectTimeout <= TimeSpan.Zero || redis.ConnectTimeout > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Bff:Redis:ConnectTimeout must be positive and at most a minute (for example 00:00:02).");
+        }
+
+        if (redis.OperationTimeout <= TimeSpan.Zero || redis.OperationTimeout > TimeSpan.FromSeconds(30))
+        {
+            failures.Add("Bff:Redis:OperationTimeout must be positive and at most 30 seconds (for example 00:00:01): every request waits up to this long when Redis is slow.");
+        }
     }
 
     private bool RequiresHttps(BffOptions options) =>
@@ -127,5 +160,30 @@ internal static class CookieNameRules
 
         problem = string.Empty;
         return true;
+    }
+}
+
+internal static class RedisConfigurationRules
+{
+    /// <summary>Parses the connection string the way the gateway will; the problem never echoes it (it may hold a password).</summary>
+    public static bool TryParse(string configuration, out string problem)
+    {
+        try
+        {
+            var parsed = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+            if (parsed.EndPoints.Count == 0)
+            {
+                problem = "it names no endpoint (host:port).";
+                return false;
+            }
+
+            problem = string.Empty;
+            return true;
+        }
+        catch (ArgumentException ex)
+        {
+            problem = ex.Message;
+            return false;
+        }
     }
 }

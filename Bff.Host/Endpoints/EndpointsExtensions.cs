@@ -13,6 +13,7 @@ internal static class EndpointsExtensions
         endpoints.MapGet(LoginEndpoint.Path, LoginEndpoint.HandleAsync);
         endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync);
         endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync);
+        endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync);
         return endpoints;
     }
 

@@ -17,13 +17,23 @@ internal static class BffHost
         }
         catch (OptionsValidationException ex)
         {
-            Console.Error.WriteLine("The gateway's configuration is not usable:");
-            foreach (var failure in ex.Failures)
-            {
-                Console.Error.WriteLine("  - " + failure);
-            }
-
-            return 1;
+            return Refuse(ex.Failures);
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            // Several option types failed at start-up (for example the Data Protection key ring, which depends on Bff:Redis).
+            return Refuse(ex.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures));
+        }
+    }
+
+    private static int Refuse(IEnumerable<string> failures)
+    {
+        Console.Error.WriteLine("The gateway's configuration is not usable:");
+        foreach (var failure in failures.Distinct(StringComparer.Ordinal))
+        {
+            Console.Error.WriteLine("  - " + failure);
+        }
+
+        return 1;
     }
 }

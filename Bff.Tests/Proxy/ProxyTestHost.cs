@@ -142,6 +142,24 @@ internal sealed class ProxyTestHost : IAsyncDisposable
     public UserSession? StoredSession(string key) =>
         Store.FindAsync(key, CancellationToken.None).AsTask().Result.Session;
 
+    /// <summary>
+    /// A plain client for concurrent calls (the browser client is not thread-safe): sends the session cookie and the
+    /// CSRF header on every request.
+    /// </summary>
+    public HttpClient CreateApiClient(string? sessionKey)
+    {
+        var client = _kestrel
+            ? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Address }
+            : new HttpClient(Gateway.Server.CreateHandler()) { BaseAddress = new Uri("https://localhost") };
+        client.DefaultRequestHeaders.Add("X-CSRF", "1");
+        if (sessionKey is not null)
+        {
+            client.DefaultRequestHeaders.Add("Cookie", CookieName + "=" + sessionKey);
+        }
+
+        return client;
+    }
+
     /// <summary>Token-endpoint calls of one grant type.</summary>
     public IReadOnlyList<Dictionary<string, string>> TokenRequests(string grantType) =>
         Idp.RequestsTo("/token").Select(TestIdentityProvider.Form).Where(f => f.GetValueOrDefault("grant_type") == grantType).ToList();

@@ -59,6 +59,7 @@ internal sealed class RefreshCoordinator(
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
     private static readonly TimeSpan FlightBudget = LockTtl + LockTtl;
+    private static readonly int MaxWaits = (int)(LockTtl / PollInterval);
     private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
@@ -130,7 +131,7 @@ internal sealed class RefreshCoordinator(
                 var lease = await refreshLock.TryAcquireAsync(sessionId, LockTtl, cancellationToken);
                 if (lease is null)
                 {
-                    var (settled, latest) = await AwaitOtherReplicaAsync(seen, target, cancellationToken);
+                    var (settled, latest) = await AwaitOtherReplicaAsync(seen, sessionId, target, cancellationToken);
                     if (settled is not null)
                     {
                         return settled;
@@ -158,12 +159,12 @@ internal sealed class RefreshCoordinator(
     /// for at most <see cref="LockTtl"/>. Returns no result when the caller should try to take the lock again.
     /// </summary>
     private async Task<(RefreshResult? Settled, UserSession Latest)> AwaitOtherReplicaAsync(
-        UserSession seen, TokenTarget target, CancellationToken cancellationToken)
+        UserSession seen, string sessionId, TokenTarget target, CancellationToken cancellationToken)
     {
         var deadline = timeProvider.GetUtcNow() + LockTtl;
-        while (timeProvider.GetUtcNow() < deadline)
+        for (var wait = 0; wait < MaxWaits && timeProvider.GetUtcNow() < deadline; wait++)
         {
-            await Task.Delay(PollInterval, timeProvider, cancellationToken);
+            await refreshLock.WaitAsync(sessionId, cancellationToken);
             var lookup = await store.FindAsync(seen.Key, cancellationToken);
             switch (lookup.Status)
             {

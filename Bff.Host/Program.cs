@@ -1,6 +1,7 @@
 using Bff.Authentication;
 using Bff.Configuration;
 using Bff.Endpoints;
+using Bff.Proxy;
 using Bff.Sessions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,6 +10,7 @@ builder.Services.AddBffOptions(builder.Configuration);
 builder.Services.AddBffSessions(builder.Configuration);
 builder.Services.AddBffAuthentication();
 builder.Services.AddProblemDetails();
+builder.Services.AddBffProxy(builder.Configuration);
 
 var app = builder.Build();
 
@@ -16,6 +18,7 @@ app.UseBffErrorHandling();
 app.UseBffResponseHeaders();
 app.UseAuthentication();
 app.MapBffEndpoints();
+app.MapBffProxy();
 
 return BffHost.Run(app);
 

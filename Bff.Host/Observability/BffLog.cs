@@ -41,6 +41,12 @@ internal static partial class BffLog
     [LoggerMessage(1054, LogLevel.Information, "The session cache is in use: invalidation messages from the other replicas arrive.")]
     public static partial void SessionCacheEnabled(ILogger logger);
 
+    [LoggerMessage(1055, LogLevel.Information, "Session {SessionId}, whose removal failed while Redis was unreachable, is now removed.")]
+    public static partial void PendingSessionRemovalCompleted(ILogger logger, string sessionId);
+
+    [LoggerMessage(1056, LogLevel.Warning, "The refresh lock of session {SessionId} is left to expire: the session's spent refresh token is still in Redis until its pending removal runs.")]
+    public static partial void RefreshLockKept(ILogger logger, string sessionId);
+
     // Sign-in and sign-out
     [LoggerMessage(2001, LogLevel.Warning, "Sign-in failed: {Reason}")]
     public static partial void LoginFailed(ILogger logger, string reason);

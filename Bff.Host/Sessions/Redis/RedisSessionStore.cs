@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Bff.Observability;
 using StackExchange.Redis;
@@ -41,7 +42,7 @@ internal sealed class RedisSessionStore(
     // KEYS: session. ARGV: payload, token version, ttl ms.
     // 0: the session is gone (never revived). -1: the store already holds newer tokens (a refresh elsewhere won; a
     // concurrent sliding-expiry write carrying the older tokens must not undo it, or the spent refresh token would
-    // come back). 1: replaced.
+    // come back: the caller retries with the stored tokens). 1: replaced.
     private const string ReplaceScript = """
         local current = redis.call('HGET', KEYS[1], 'v')
         if not current then return 0 end
@@ -51,11 +52,30 @@ internal sealed class RedisSessionStore(
         return 1
         """;
 
+    /// <summary>How often removals that failed are tried again while Redis is unreachable.</summary>
+    private static readonly TimeSpan RemovalRetryInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Sessions this replica was asked to remove while Redis could not be reached (logout, or a refresh whose new
+    /// tokens could not be saved, leaving a spent refresh token in the store). They are gone for this replica at once
+    /// and are deleted from Redis as soon as it answers again, before another replica can spend that refresh token
+    /// (the refresh lock is left to expire meanwhile, see <see cref="HasPendingRemoval"/>).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, byte> _pendingRemovals = new(StringComparer.Ordinal);
+    private int _retrying;
+
     private RedisKeys Keys => connection.Keys;
+
+    public bool HasPendingRemoval(string sessionId) => _pendingRemovals.ContainsKey(sessionId);
 
     public ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken)
     {
         var id = SessionKey.Hash(key);
+        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id))
+        {
+            return ValueTask.FromResult(SessionLookup.NotFound);
+        }
+
         if (cache.TryGet(id, out var cached))
         {
             return ValueTask.FromResult(SessionLookup.Found(cached!));
@@ -96,12 +116,6 @@ internal sealed class RedisSessionStore(
     public async ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken)
     {
         var id = SessionKey.Hash(session.Key);
-        RedisValue[] values =
-        [
-            payloads.Protect(id, session),
-            session.Tokens.Version,
-            TimeToLive(session.ExpiresAt, timeProvider.GetUtcNow()),
-        ];
 
         // Evict before writing (a read already under way must not cache the old value) and after (neither may one that
         // started while the write was in flight).
@@ -109,22 +123,43 @@ internal sealed class RedisSessionStore(
         try
         {
             var database = await connection.GetDatabaseAsync();
-            var result = (int)await database.ScriptEvaluateAsync(ReplaceScript, [Keys.Session(id)], values);
-            if (result == 0)
+            for (var attempt = 1; ; attempt++)
             {
-                return StoreOutcome.NotFound;
-            }
+                RedisValue[] values =
+                [
+                    payloads.Protect(id, session),
+                    session.Tokens.Version,
+                    TimeToLive(session.ExpiresAt, timeProvider.GetUtcNow()),
+                ];
+                var result = (int)await database.ScriptEvaluateAsync(ReplaceScript, [Keys.Session(id)], values);
+                if (result > 0)
+                {
+                    await invalidation.PublishAsync(database, id);
+                    return StoreOutcome.Ok;
+                }
 
-            if (result < 0)
-            {
+                if (result == 0)
+                {
+                    return StoreOutcome.NotFound;
+                }
+
+                // The store holds newer tokens (a refresh won meanwhile): keep them, apply the rest of this write.
                 BffLog.StaleSessionWriteSkipped(logger, session.LogId, session.Tokens.Version);
-            }
-            else
-            {
-                await invalidation.PublishAsync(database, id);
-            }
+                var latest = await ReadAsync(session.Key, id);
+                if (latest.Status != SessionLookupStatus.Found)
+                {
+                    return latest.Status == SessionLookupStatus.Unavailable ? StoreOutcome.Unavailable : StoreOutcome.NotFound;
+                }
 
-            return StoreOutcome.Ok;
+                if (attempt == 3)
+                {
+                    // Tokens keep moving under us; what is stored is newer than this write in every way that matters.
+                    return StoreOutcome.Ok;
+                }
+
+                session = session with { Tokens = latest.Session!.Tokens };
+                cache.Evict(id);
+            }
         }
         catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
         {
@@ -140,23 +175,14 @@ internal sealed class RedisSessionStore(
     public async ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken)
     {
         var id = SessionKey.Hash(key);
-        cache.Evict(id);
-        try
+        if (await TryDeleteAsync(id, "remove"))
         {
-            var database = await connection.GetDatabaseAsync();
-            await database.KeyDeleteAsync(Keys.Session(id));
-            await invalidation.PublishAsync(database, id);
             return StoreOutcome.Ok;
         }
-        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
-        {
-            BffLog.SessionStoreFailed(logger, "remove", ex.GetType().Name);
-            return StoreOutcome.Unavailable;
-        }
-        finally
-        {
-            cache.Evict(id);
-        }
+
+        _pendingRemovals.TryAdd(id, 0);
+        StartRetryingRemovals();
+        return StoreOutcome.Unavailable;
     }
 
     public async ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken)
@@ -206,12 +232,62 @@ internal sealed class RedisSessionStore(
         }
     }
 
-    /// <summary>Reads the session from Redis, skipping this replica's cache (for decisions that must see the latest write).</summary>
-    public ValueTask<SessionLookup> FindLatestAsync(string key)
+    private async ValueTask<bool> TryDeleteAsync(string id, string operation)
     {
-        var id = SessionKey.Hash(key);
         cache.Evict(id);
-        return ReadAsync(key, id);
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            await database.KeyDeleteAsync(Keys.Session(id));
+            await invalidation.PublishAsync(database, id);
+            return true;
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, operation, ex.GetType().Name);
+            return false;
+        }
+        finally
+        {
+            cache.Evict(id);
+        }
+    }
+
+    private void StartRetryingRemovals()
+    {
+        if (Interlocked.Exchange(ref _retrying, 1) == 0)
+        {
+            _ = RetryRemovalsAsync();
+        }
+    }
+
+    private async Task RetryRemovalsAsync()
+    {
+        try
+        {
+            while (!_pendingRemovals.IsEmpty)
+            {
+                await Task.Delay(RemovalRetryInterval, timeProvider);
+                foreach (var id in _pendingRemovals.Keys)
+                {
+                    if (!await TryDeleteAsync(id, "remove (retry)"))
+                    {
+                        break;
+                    }
+
+                    _pendingRemovals.TryRemove(id, out _);
+                    BffLog.PendingSessionRemovalCompleted(logger, id[..16]);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _retrying, 0);
+            if (!_pendingRemovals.IsEmpty)
+            {
+                StartRetryingRemovals();
+            }
+        }
     }
 
     private async ValueTask<SessionLookup> ReadAsync(string key, string id)

@@ -1,4 +1,5 @@
 using Bff.Observability;
+using Bff.Tokens;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +17,8 @@ internal static class RedisSessionsExtensions
         services.AddSingleton<RedisSessionStore>();
         services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<RedisSessionStore>());
         services.AddSingleton<ITokenReplayCache, RedisTokenReplayCache>();
+        // Replaces the in-process default (registered with TryAdd by AddBffTokens).
+        services.AddSingleton<IRefreshLock, RedisRefreshLock>();
         services.AddHostedService<RedisSessionsStartup>();
 
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>, RedisKeyRingSetup>();

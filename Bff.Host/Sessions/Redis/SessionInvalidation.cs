@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Bff.Observability;
 using StackExchange.Redis;
 
@@ -11,6 +12,7 @@ namespace Bff.Sessions.Redis;
 internal sealed class SessionInvalidation(RedisConnection connection, SessionCache cache, ILogger<SessionInvalidation> logger)
 {
     private readonly string _replicaId = Guid.NewGuid().ToString("N")[..12];
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
     private ConnectionMultiplexer? _multiplexer;
     private volatile bool _subscribed;
     private int _subscribing;
@@ -25,9 +27,30 @@ internal sealed class SessionInvalidation(RedisConnection connection, SessionCac
         await SubscribeAsync();
     }
 
-    /// <summary>Announces that a session changed or ended; Redis runs it after the write that preceded it on this connection.</summary>
+    /// <summary>
+    /// Announces that a session changed or ended (or that its refresh lock was released); Redis runs it after the
+    /// write that preceded it on this connection.
+    /// </summary>
     public Task PublishAsync(IDatabase database, string sessionId) =>
         database.PublishAsync(connection.Keys.SessionChanges, _replicaId + "|" + sessionId, CommandFlags.FireAndForget);
+
+    /// <summary>Waits until a message about <paramref name="sessionId"/> arrives (from any replica) or <paramref name="timeout"/> passes.</summary>
+    public async ValueTask WaitForChangeAsync(string sessionId, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var waiter = _waiters.GetOrAdd(sessionId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await waiter.Task.WaitAsync(timeout, timeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // A lost message costs one poll interval.
+        }
+        finally
+        {
+            _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(sessionId, waiter));
+        }
+    }
 
     private async Task SubscribeAsync()
     {
@@ -58,12 +81,21 @@ internal sealed class SessionInvalidation(RedisConnection connection, SessionCac
     {
         var text = (string?)message;
         var separator = text?.IndexOf('|', StringComparison.Ordinal) ?? -1;
-        if (separator <= 0 || text.AsSpan(0, separator).SequenceEqual(_replicaId))
+        if (separator <= 0)
         {
             return;
         }
 
-        cache.Evict(text![(separator + 1)..]);
+        var sessionId = text![(separator + 1)..];
+        if (!text.AsSpan(0, separator).SequenceEqual(_replicaId))
+        {
+            cache.Evict(sessionId);
+        }
+
+        if (_waiters.TryRemove(sessionId, out var waiter))
+        {
+            waiter.TrySetResult();
+        }
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)

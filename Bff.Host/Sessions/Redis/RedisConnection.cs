@@ -13,24 +13,27 @@ namespace Bff.Sessions.Redis;
 /// </summary>
 internal sealed class RedisConnection : IAsyncDisposable
 {
-    private readonly RedisSettings _settings;
+    private readonly IOptions<BffOptions> _options;
     private readonly Lazy<Task<ConnectionMultiplexer>> _multiplexer;
     private readonly ILogger<RedisConnection> _logger;
+    private RedisKeys? _keys;
 
     public RedisConnection(IOptions<BffOptions> options, ILogger<RedisConnection> logger)
     {
-        // Nothing here may throw: a missing or broken connection string is reported by the options validator.
-        _settings = options.Value.Redis;
+        // Options are read on first use, not here: this is constructed while the pipeline is composed, and invalid
+        // settings must be reported by start-up validation, not thrown from a constructor.
+        _options = options;
         _logger = logger;
-        Keys = new RedisKeys(_settings.KeyPrefix);
         _multiplexer = new Lazy<Task<ConnectionMultiplexer>>(ConnectAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    public RedisKeys Keys { get; }
+    public RedisKeys Keys => _keys ??= new RedisKeys(Settings.KeyPrefix);
+
+    private RedisSettings Settings => _options.Value.Redis;
 
     /// <summary>The endpoints, for logs: the connection string itself may carry a password.</summary>
-    public string EndPoints => RedisConfigurationRules.TryParse(_settings.Configuration ?? string.Empty, out _)
-        ? string.Join(", ", ConfigurationOptions.Parse(_settings.Configuration!).EndPoints.Select(e => e.ToString()))
+    public string EndPoints => RedisConfigurationRules.TryParse(Settings.Configuration ?? string.Empty, out _)
+        ? string.Join(", ", ConfigurationOptions.Parse(Settings.Configuration!).EndPoints.Select(e => e.ToString()))
         : "(not configured)";
 
     /// <summary>Completes once the first connection attempt ended, connected or not (it then keeps retrying).</summary>
@@ -72,7 +75,7 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(_settings));
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(Settings));
         multiplexer.ConnectionFailed += (_, e) => BffLog.RedisConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) => BffLog.RedisConnectionRestored(_logger, e.ConnectionType.ToString());
         if (multiplexer.IsConnected)

@@ -17,7 +17,10 @@ internal sealed class SessionPayloadProtector(IDataProtectionProvider dataProtec
     /// <summary>Bump the version when the format changes: old payloads then fail to decode and read as "no session".</summary>
     public const string Purpose = "Bff.Sessions.Redis.Payload.v1";
 
-    private readonly IDataProtector _protector = dataProtection.CreateProtector(Purpose);
+    // Created on first use: the key ring's options (which need Bff:Redis) must not be resolved while services are composed.
+    private readonly Lazy<IDataProtector> _protector = new(() => dataProtection.CreateProtector(Purpose));
+
+    private IDataProtector Protector => _protector.Value;
 
     public byte[] Protect(string sessionId, UserSession session)
     {
@@ -39,7 +42,7 @@ internal sealed class SessionPayloadProtector(IDataProtectionProvider dataProtec
             TokenVersion = tokens.Version,
         };
         var json = JsonSerializer.SerializeToUtf8Bytes(stored, StoredSessionJsonContext.Default.StoredSession);
-        return _protector.Protect(json);
+        return Protector.Protect(json);
     }
 
     /// <summary>
@@ -52,7 +55,7 @@ internal sealed class SessionPayloadProtector(IDataProtectionProvider dataProtec
         StoredSession? stored;
         try
         {
-            var json = _protector.Unprotect(payload);
+            var json = Protector.Unprotect(payload);
             stored = JsonSerializer.Deserialize(json, StoredSessionJsonContext.Default.StoredSession);
         }
         catch (CryptographicException)

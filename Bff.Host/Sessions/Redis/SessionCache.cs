@@ -6,18 +6,22 @@ namespace Bff.Sessions.Redis;
 /// Decoded sessions kept in this replica's memory for a few seconds, so that a busy session costs a dictionary lookup
 /// per request instead of a Redis round trip, a decryption and a JSON parse.
 /// <para>
-/// Why a cache at all: measured on the 2-core build machine (Release, Redis on loopback, a 1.9 KB payload), one
-/// uncached lookup costs about 115 µs of latency and 30 µs of CPU (HGET about 70 % of that, then Unprotect and JSON);
-/// a hit costs about 0.6 µs (the SHA-256 of the cookie value plus a dictionary lookup). With YARP itself spending in the
-/// order of 100 µs of CPU per proxied request on such a machine, the uncached path alone would eat the 20 % budget the
-/// benchmark allows over plain YARP.
+/// Why a cache at all, measured on the shared 2-core build machine (Release build, Redis on loopback, a 1.5 KB
+/// payload): a lookup that misses costs 80-100 µs of latency on its own and, with 16 requests in flight (so that
+/// StackExchange.Redis pipelines), about 10 µs of CPU for the HGET plus 10 µs for Unprotect and the JSON parse. A hit
+/// costs 0.5 µs (the SHA-256 of the cookie value and a dictionary lookup). A whole proxied request (client, gateway
+/// and upstream API in one process) cost 80-140 µs of CPU; uncached Redis sessions added 20-40 µs to that, most of the
+/// 20 % the throughput benchmark allows over plain YARP before anything else is counted; cached ones added nothing
+/// measurable.
 /// </para>
 /// <para>
 /// How it stays correct: the store stays the source of truth. Every write or removal is announced on a Redis pub/sub
 /// channel and every replica evicts the entry. A read that started before an eviction does not put what it read into
 /// the cache (per-stripe generation counters). While the pub/sub connection is down, evictions could be missed, so the
 /// cache is cleared and bypassed until the connection is back. <see cref="MaxAge"/> bounds what a message lost
-/// without a disconnect could cost. Refresh takes the session from Redis, not from here (the refresh lock evicts).
+/// without a disconnect could cost, and also what an operator's FLUSHALL costs (it sends no message: a replica
+/// serves a session it had cached for up to that long). Refresh takes the session from Redis, not from here (the
+/// refresh lock evicts).
 /// </para>
 /// </summary>
 internal sealed class SessionCache(TimeProvider timeProvider)

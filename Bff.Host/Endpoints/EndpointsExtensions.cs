@@ -57,34 +57,37 @@ internal static class EndpointsExtensions
     /// <c>no-store</c> on every gateway endpoint (their answers are per-user), <c>Referrer-Policy: no-referrer</c>
     /// where the URL carries a code or state.
     /// </summary>
-    public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
-    {
-        var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
-        var callback = new PathString(options.CallbackPath);
-        var signedOut = new PathString(options.SignedOutCallbackPath);
-        var bff = new PathString("/bff");
-
-        return app.Use((context, next) =>
+    public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app) =>
+        // The options are read when the pipeline is built, which is after start-up validation: reading them here would
+        // turn a refused configuration into an unhandled exception instead of the clean start-up message.
+        app.Use(next =>
         {
-            var path = context.Request.Path;
-            var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
-            if (isCallback || path.StartsWithSegments(bff))
+            var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
+            var callback = new PathString(options.CallbackPath);
+            var signedOut = new PathString(options.SignedOutCallbackPath);
+            var bff = new PathString("/bff");
+
+            return context =>
             {
-                context.Response.OnStarting(static state =>
+                var path = context.Request.Path;
+                var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
+                if (isCallback || path.StartsWithSegments(bff))
                 {
-                    var (response, referrer) = ((HttpResponse, bool))state;
-                    response.Headers.CacheControl = "no-store";
-                    response.Headers.Pragma = "no-cache";
-                    if (referrer)
+                    context.Response.OnStarting(static state =>
                     {
-                        response.Headers["Referrer-Policy"] = "no-referrer";
-                    }
+                        var (response, referrer) = ((HttpResponse, bool))state;
+                        response.Headers.CacheControl = "no-store";
+                        response.Headers.Pragma = "no-cache";
+                        if (referrer)
+                        {
+                            response.Headers["Referrer-Policy"] = "no-referrer";
+                        }
 
-                    return Task.CompletedTask;
-                }, (context.Response, isCallback));
-            }
+                        return Task.CompletedTask;
+                    }, (context.Response, isCallback));
+                }
 
-            return next(context);
+                return next(context);
+            };
         });
-    }
 }

@@ -7,8 +7,9 @@ namespace Bff.Observability;
 /// <summary>
 /// Derives ASP.NET Core's forwarded-headers options from <c>Bff:ForwardedHeaders</c>.
 /// <list type="bullet">
-/// <item>Trust is explicit: ASP.NET Core trusts loopback out of the box; that default is cleared, so with nothing
-/// configured every <c>X-Forwarded-*</c> header is ignored, whoever sends it.</item>
+/// <item>Trust is explicit. ASP.NET Core trusts loopback out of the box, and with both of its lists emptied it trusts
+/// every address; so with nothing configured the headers are switched off altogether (ignored, whoever sends them),
+/// and with something configured the defaults are replaced by exactly that.</item>
 /// <item><c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> make the gateway see the client's address and the https
 /// the browser used, so redirect URIs are <c>https://…</c> and cookies are issued as they should be.</item>
 /// <item><c>X-Forwarded-Host</c> is honoured too, from the same trusted proxies only, because ingresses that rewrite
@@ -23,8 +24,6 @@ internal sealed class ForwardedHeadersSetup(IOptions<BffOptions> bffOptions) : I
     public void Configure(ForwardedHeadersOptions options)
     {
         var settings = bffOptions.Value.ForwardedHeaders;
-        options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-        options.ForwardLimit = null;
         options.KnownProxies.Clear();
         options.KnownIPNetworks.Clear();
 
@@ -56,5 +55,12 @@ internal sealed class ForwardedHeadersSetup(IOptions<BffOptions> bffOptions) : I
                 options.KnownIPNetworks.Add(new System.Net.IPNetwork(network.BaseAddress.MapToIPv6(), network.PrefixLength + 96));
             }
         }
+
+        // Empty lists would make the middleware trust everyone: no trusted proxy means no forwarded headers at all.
+        var anyTrusted = options.KnownProxies.Count > 0 || options.KnownIPNetworks.Count > 0;
+        options.ForwardedHeaders = anyTrusted
+            ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost
+            : ForwardedHeaders.None;
+        options.ForwardLimit = null;
     }
 }

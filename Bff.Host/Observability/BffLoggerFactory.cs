@@ -10,6 +10,9 @@ namespace Bff.Observability;
 /// Why here and not by raising some categories' minimum level: ASP.NET Core logs the full request URL at Information
 /// ("Request starting … /signin-oidc?code=…&amp;state=…") and the OpenID Connect handler logs the received message at
 /// Trace; an operator who turns logging up to diagnose a sign-in problem must not get the codes with it.</item>
+/// <item>HttpClientFactory's header log entries (Trace) carry every header value as a structured value, even when the
+/// message shows them redacted; the revocation call's <c>Authorization</c> header holds the client secret. Their
+/// values are replaced by <c>*</c>.</item>
 /// <item>A configuration refused at start-up is reported once, by <see cref="Configuration.BffHost"/>, as a list of
 /// settings to fix; the host's own "Hosting failed to start" entry with the validation stack trace is dropped.</item>
 /// </list>
@@ -17,6 +20,11 @@ namespace Bff.Observability;
 internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 {
     private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+    private const string HttpClientCategoryPrefix = "System.Net.Http.HttpClient.";
+
+    /// <summary>Microsoft.Extensions.Http's RequestHeader and ResponseHeader events.</summary>
+    private const int RequestHeadersEvent = 102;
+    private const int ResponseHeadersEvent = 103;
 
     /// <summary>Builds the framework's own <see cref="LoggerFactory"/> from the container, exactly as AddLogging would.</summary>
     public static BffLoggerFactory Create(IServiceProvider services) => new(new LoggerFactory(
@@ -26,7 +34,10 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
         services.GetService<IExternalScopeProvider>()));
 
     public ILogger CreateLogger(string categoryName) =>
-        new RedactingLogger(inner.CreateLogger(categoryName), dropStartupRefusal: categoryName == HostCategory);
+        new RedactingLogger(
+            inner.CreateLogger(categoryName),
+            dropStartupRefusal: categoryName == HostCategory,
+            hideHeaderValues: categoryName.StartsWith(HttpClientCategoryPrefix, StringComparison.Ordinal));
 
     public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 
@@ -39,7 +50,7 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
         _ => false,
     };
 
-    private sealed class RedactingLogger(ILogger inner, bool dropStartupRefusal) : ILogger
+    private sealed class RedactingLogger(ILogger inner, bool dropStartupRefusal, bool hideHeaderValues) : ILogger
     {
         public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
 
@@ -65,6 +76,14 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
         {
             if (!inner.IsEnabled(logLevel) || (dropStartupRefusal && IsStartupRefusal(exception)))
             {
+                return;
+            }
+
+            if (hideHeaderValues && eventId.Id is RequestHeadersEvent or ResponseHeadersEvent
+                && state is IReadOnlyList<KeyValuePair<string, object?>> headers)
+            {
+                var hidden = RedactedLogState.WithHeaderValuesHidden(formatter(state, exception), headers);
+                inner.Log(logLevel, eventId, hidden, exception, static (s, _) => s.Message);
                 return;
             }
 
@@ -130,6 +149,27 @@ internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, obje
 
         state = new RedactedLogState(redactedMessage, redactedValues ?? [.. values ?? []]);
         return true;
+    }
+
+    /// <summary>A header log entry: the first line of its message (e.g. "Request Headers:"), then each header name with "*".</summary>
+    public static RedactedLogState WithHeaderValuesHidden(string message, IReadOnlyList<KeyValuePair<string, object?>> headers)
+    {
+        var text = new System.Text.StringBuilder(message.Split('\n')[0].TrimEnd('\r'));
+        var values = new KeyValuePair<string, object?>[headers.Count];
+        for (var i = 0; i < headers.Count; i++)
+        {
+            var key = headers[i].Key;
+            if (key == "{OriginalFormat}")
+            {
+                values[i] = headers[i];
+                continue;
+            }
+
+            values[i] = new(key, "*");
+            text.Append('\n').Append(key).Append(": *");
+        }
+
+        return new RedactedLogState(text.ToString(), values);
     }
 
     public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)_values).GetEnumerator();

@@ -93,7 +93,7 @@ public sealed class TelemetryCapture
                 .Append(' ').Append(span.Status).Append(' ').Append(span.StatusDescription).Append(' ').Append(span.TraceStateString);
             foreach (var (key, value) in span.TagObjects)
             {
-                text.Append(' ').Append(key).Append('=').Append(value);
+                text.Append(' ').Append(key).Append('=').Append(CapturingLoggerProvider.Render(value));
             }
 
             foreach (var activityEvent in span.Events)
@@ -201,7 +201,7 @@ public sealed class TelemetryCapture
             .Append(record.FormattedMessage).Append(" body=").Append(record.Body);
         foreach (var (key, value) in record.Attributes ?? [])
         {
-            text.Append(' ').Append(key).Append('=').Append(value);
+            text.Append(' ').Append(key).Append('=').Append(CapturingLoggerProvider.Render(value));
         }
 
         record.ForEachScope(static (scope, builder) =>
@@ -209,7 +209,7 @@ public sealed class TelemetryCapture
             builder.Append(" scope:").Append(scope.Scope);
             foreach (var (key, value) in scope)
             {
-                builder.Append(' ').Append(key).Append('=').Append(value);
+                builder.Append(' ').Append(key).Append('=').Append(CapturingLoggerProvider.Render(value));
             }
         }, text);
         text.Append(' ').Append(record.Exception);

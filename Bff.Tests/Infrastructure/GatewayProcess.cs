@@ -44,7 +44,14 @@ public sealed partial class GatewayProcess : IDisposable
         start.Environment["DOTNET_NOLOGO"] = "1";
         foreach (var (name, value) in environment)
         {
-            start.Environment[name] = value;
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };

@@ -9,7 +9,7 @@ namespace Bff.Tests.Observability;
 /// <summary>
 /// The published gateway, run as operators run it, exporting to a collector over each OTLP protocol: traces, metrics
 /// and logs arrive, the metrics only because the providers are flushed when SIGTERM stops the process (their export
-/// interval is a minute), and no secret of the journey is in any byte sent.
+/// interval is a minute), and no secret of the journey is in any byte sent nor in the console log at Trace level.
 /// </summary>
 [Collection(TelemetryTestGroup.Name)]
 public sealed class OtlpExportTests
@@ -17,10 +17,11 @@ public sealed class OtlpExportTests
     [Theory]
     [InlineData("grpc")]
     [InlineData("http/protobuf")]
-    public async Task Telemetry_reaches_the_collector_without_secrets_and_is_flushed_on_sigterm(string protocol)
+    [InlineData(null)] // The default protocol is grpc.
+    public async Task Telemetry_reaches_the_collector_without_secrets_and_is_flushed_on_sigterm(string? protocol)
     {
         using var idp = new TestIdentityProvider();
-        await using var collector = await FakeOtlpCollector.StartAsync(protocol);
+        await using var collector = await FakeOtlpCollector.StartAsync(protocol ?? "grpc");
         using var gateway = GatewayProcess.Start(new Dictionary<string, string?>
         {
             ["Bff__Authority"] = idp.Authority,
@@ -54,6 +55,7 @@ public sealed class OtlpExportTests
         foreach (var (name, value) in secrets.All)
         {
             Assert.False(Contains([.. traces, .. metrics, .. logs], value), $"The {name} was exported: {Around([.. traces, .. metrics, .. logs], value)}");
+            Assert.False(gateway.Output.Contains(value, StringComparison.Ordinal), $"The {name} is in the console log (Kestrel, Trace).");
         }
     }
 

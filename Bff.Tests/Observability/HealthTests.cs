@@ -3,6 +3,8 @@ using System.Text.Json;
 using Bff.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 
 namespace Bff.Tests.Observability;
 
@@ -42,6 +44,21 @@ public sealed class HealthTests : IDisposable
         Assert.Equal("Unhealthy", json.RootElement.GetProperty("checks").GetProperty("provider").GetString());
         Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    [Fact]
+    public async Task Readiness_returns_as_soon_as_the_provider_answers_again()
+    {
+        var outage = Guid.NewGuid();
+        _idp.Server.Given(Request.Create().WithPath("/.well-known/openid-configuration").UsingGet())
+            .WithGuid(outage).AtPriority(0).RespondWith(Response.Create().WithStatusCode(503));
+        using var gateway = new GatewayFactory(_idp);
+        using var browser = gateway.CreateBrowser();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await browser.GetAsync("/health/ready")).StatusCode);
+
+        _idp.Server.DeleteMapping(outage);
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/health/ready")).StatusCode);
     }
 
     [Fact]

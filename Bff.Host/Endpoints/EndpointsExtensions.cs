@@ -57,37 +57,39 @@ internal static class EndpointsExtensions
     /// <c>no-store</c> on every gateway endpoint (their answers are per-user), <c>Referrer-Policy: no-referrer</c>
     /// where the URL carries a code or state.
     /// </summary>
-    public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app) =>
-        // The options are read when the pipeline is built, which is after start-up validation: reading them here would
-        // turn a refused configuration into an unhandled exception instead of the clean start-up message.
-        app.Use(next =>
+    public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
+    {
+        // Read at the first request, after start-up validation: reading the options while the pipeline is composed
+        // would turn a refused configuration into an unhandled exception instead of the clean start-up message.
+        var callbacks = new Lazy<(PathString Callback, PathString SignedOut)>(() =>
         {
             var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
-            var callback = new PathString(options.CallbackPath);
-            var signedOut = new PathString(options.SignedOutCallbackPath);
-            var bff = new PathString("/bff");
-
-            return context =>
-            {
-                var path = context.Request.Path;
-                var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
-                if (isCallback || path.StartsWithSegments(bff))
-                {
-                    context.Response.OnStarting(static state =>
-                    {
-                        var (response, referrer) = ((HttpResponse, bool))state;
-                        response.Headers.CacheControl = "no-store";
-                        response.Headers.Pragma = "no-cache";
-                        if (referrer)
-                        {
-                            response.Headers["Referrer-Policy"] = "no-referrer";
-                        }
-
-                        return Task.CompletedTask;
-                    }, (context.Response, isCallback));
-                }
-
-                return next(context);
-            };
+            return (new PathString(options.CallbackPath), new PathString(options.SignedOutCallbackPath));
         });
+        var bff = new PathString("/bff");
+
+        return app.Use((context, next) =>
+        {
+            var path = context.Request.Path;
+            var (callback, signedOut) = callbacks.Value;
+            var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
+            if (isCallback || path.StartsWithSegments(bff))
+            {
+                context.Response.OnStarting(static state =>
+                {
+                    var (response, referrer) = ((HttpResponse, bool))state;
+                    response.Headers.CacheControl = "no-store";
+                    response.Headers.Pragma = "no-cache";
+                    if (referrer)
+                    {
+                        response.Headers["Referrer-Policy"] = "no-referrer";
+                    }
+
+                    return Task.CompletedTask;
+                }, (context.Response, isCallback));
+            }
+
+            return next(context);
+        });
+    }
 }

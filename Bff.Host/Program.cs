@@ -1,6 +1,7 @@
 using Bff.Authentication;
 using Bff.Configuration;
 using Bff.Endpoints;
+using Bff.Observability;
 using Bff.Sessions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,13 +10,18 @@ builder.Services.AddBffOptions(builder.Configuration);
 builder.Services.AddBffSessions(builder.Configuration);
 builder.Services.AddBffAuthentication();
 builder.Services.AddProblemDetails();
+builder.AddBffObservability();
 
 var app = builder.Build();
 
+app.UseBffForwardedHeaders();
+app.UseBffSecurityHeaders();
 app.UseBffErrorHandling();
 app.UseBffResponseHeaders();
+app.UseBffOperationTracing();
 app.UseAuthentication();
 app.MapBffEndpoints();
+app.MapBffHealth();
 
 return BffHost.Run(app);
 

@@ -17,13 +17,23 @@ internal static class BffHost
         }
         catch (OptionsValidationException ex)
         {
-            Console.Error.WriteLine("The gateway's configuration is not usable:");
-            foreach (var failure in ex.Failures)
-            {
-                Console.Error.WriteLine("  - " + failure);
-            }
-
-            return 1;
+            return Refuse([ex]);
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            // Several option types failed validation at start-up (for example Bff and the OTEL_* settings).
+            return Refuse(ex.InnerExceptions.Cast<OptionsValidationException>());
+        }
+    }
+
+    private static int Refuse(IEnumerable<OptionsValidationException> exceptions)
+    {
+        Console.Error.WriteLine("The gateway's configuration is not usable:");
+        foreach (var failure in exceptions.SelectMany(e => e.Failures))
+        {
+            Console.Error.WriteLine("  - " + failure);
+        }
+
+        return 1;
     }
 }

@@ -63,6 +63,10 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         {
             failures.Add("Bff:Session:Store must be InMemory or Redis.");
         }
+        else if (session.Store == SessionStoreKind.Redis && string.IsNullOrWhiteSpace(options.Redis.Configuration))
+        {
+            failures.Add("Bff:Session:Store is Redis, but Bff:Redis:Configuration is empty: set it to the StackExchange.Redis connection string (for example Bff__Redis__Configuration=redis:6379).");
+        }
 
         var cookie = options.Cookie;
         if (cookie.SameSite is SameSiteMode.None or SameSiteMode.Unspecified)
@@ -80,7 +84,28 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add("Bff:Tokens:RefreshBeforeExpiry must not be negative.");
         }
 
+        ValidateForwardedHeaders(options.ForwardedHeaders, failures);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateForwardedHeaders(ForwardedHeadersSettings settings, List<string> failures)
+    {
+        foreach (var proxy in ForwardedHeadersSettings.Entries(settings.KnownProxies))
+        {
+            if (!ForwardedHeadersSettings.TryParseAddress(proxy, out _))
+            {
+                failures.Add($"Bff:ForwardedHeaders:KnownProxies contains '{proxy}', which is not an IP address (for example 10.0.0.7); put networks in Bff:ForwardedHeaders:KnownNetworks.");
+            }
+        }
+
+        foreach (var network in ForwardedHeadersSettings.Entries(settings.KnownNetworks))
+        {
+            if (!ForwardedHeadersSettings.TryParseNetwork(network, out _))
+            {
+                failures.Add($"Bff:ForwardedHeaders:KnownNetworks contains '{network}', which is not a network in CIDR notation (for example 10.0.0.0/8, with no address bits set beyond the prefix).");
+            }
+        }
     }
 
     private bool RequiresHttps(BffOptions options) =>

@@ -59,14 +59,19 @@ internal static class EndpointsExtensions
     /// </summary>
     public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
     {
-        var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
-        var callback = new PathString(options.CallbackPath);
-        var signedOut = new PathString(options.SignedOutCallbackPath);
+        // Read at the first request, after start-up validation: reading the options while the pipeline is composed
+        // would turn a refused configuration into an unhandled exception instead of the clean start-up message.
+        var callbacks = new Lazy<(PathString Callback, PathString SignedOut)>(() =>
+        {
+            var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
+            return (new PathString(options.CallbackPath), new PathString(options.SignedOutCallbackPath));
+        });
         var bff = new PathString("/bff");
 
         return app.Use((context, next) =>
         {
             var path = context.Request.Path;
+            var (callback, signedOut) = callbacks.Value;
             var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
             if (isCallback || path.StartsWithSegments(bff))
             {

@@ -50,9 +50,19 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 
     public BrowserClient CreateBrowser() => new(Server.CreateHandler(), new Uri("https://localhost"));
 
+    /// <summary>A browser on another origin, e.g. <c>http://gateway.test</c> (the scheme and host the gateway sees).</summary>
+    public BrowserClient CreateBrowser(Uri baseAddress) => new(Server.CreateHandler(), baseAddress);
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(_environment);
+        // UseSetting makes the settings visible while Program.cs composes the app (AddBffSessions reads the store
+        // kind, AddBffObservability the OTEL_* variables); the in-memory source keeps them on top afterwards.
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
         builder.ConfigureLogging(logging =>
         {

@@ -66,8 +66,15 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
         builder.ConfigureLogging(logging =>
         {
-            // Captured for assertions, not printed: the test output stays readable.
-            logging.ClearProviders();
+            // Captured for assertions, not printed, so the test output stays readable. Only the console and debug
+            // providers go: the OpenTelemetry provider the gateway adds must stay.
+            var printing = logging.Services.Where(d => d.ServiceType == typeof(ILoggerProvider)
+                && d.ImplementationType?.Name is "ConsoleLoggerProvider" or "DebugLoggerProvider" or "EventSourceLoggerProvider").ToList();
+            foreach (var descriptor in printing)
+            {
+                logging.Services.Remove(descriptor);
+            }
+
             logging.SetMinimumLevel(LogLevel.Trace);
             logging.AddProvider(Logs);
         });

@@ -25,6 +25,7 @@ internal static class AuthenticationExtensions
         services.ConfigureOptions<OidcOptionsSetup>();
         services.AddSingleton<OidcEvents>();
         services.AddSingleton<ProviderMetadata>();
+        services.AddSingleton<SigningKeyRefresh>();
         services.AddSingleton<LogoutTokenValidator>();
         services.AddSingleton<TokenRevoker>();
         services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);

@@ -10,12 +10,22 @@ namespace Bff.Authentication;
 /// Derives the OpenID Connect handler's options from the gateway's settings: confidential client, code flow with
 /// PKCE, PAR when offered, tokens handed to the server-side session and never to a cookie.
 /// </summary>
-internal sealed class OidcOptionsSetup(IOptions<BffOptions> bffOptions, IHostEnvironment environment, TimeProvider timeProvider)
+internal sealed class OidcOptionsSetup(
+    IOptions<BffOptions> bffOptions,
+    IHostEnvironment environment,
+    TimeProvider timeProvider,
+    IServiceProvider services)
     : IConfigureNamedOptions<OpenIdConnectOptions>
 {
     /// <summary>Correlation and nonce cookies: __Secure- (not __Host-) so they can be scoped to the callback path.</summary>
     public const string CorrelationCookiePrefix = "__Secure-bff.correlation.";
     public const string NonceCookiePrefix = "__Secure-bff.nonce.";
+
+    /// <summary>Asymmetric JWS algorithms accepted on ID tokens; never <c>none</c>, never HMAC with the client secret.</summary>
+    public static readonly IReadOnlySet<string> SigningAlgorithms = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+    };
 
     public void Configure(OpenIdConnectOptions options) => Configure(Options.DefaultName, options);
 
@@ -65,6 +75,10 @@ internal sealed class OidcOptionsSetup(IOptions<BffOptions> bffOptions, IHostEnv
         validation.ValidateAudience = true;
         validation.ValidAudience = bff.ClientId;
         validation.RequireSignedTokens = true;
+        validation.ValidAlgorithms = SigningAlgorithms;
+        // Resolved lazily: SigningKeyRefresh itself depends on these options.
+        validation.IssuerSigningKeyResolver = (_, _, kid, parameters) =>
+            services.GetRequiredService<SigningKeyRefresh>().Resolve(kid, parameters);
         validation.RequireExpirationTime = true;
         validation.ValidateLifetime = true;
         validation.ClockSkew = TimeSpan.FromMinutes(5);

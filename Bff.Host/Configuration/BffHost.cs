@@ -17,19 +17,20 @@ internal static class BffHost
         }
         catch (OptionsValidationException ex)
         {
-            return Refuse(ex.Failures);
+            return Refuse([ex]);
         }
         catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
         {
-            // Several option types failed at start-up (for example the Data Protection key ring, which depends on Bff:Redis).
-            return Refuse(ex.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures));
+            // Several option types failed validation at start-up (for example Bff and the OTEL_* settings).
+            return Refuse(ex.InnerExceptions.Cast<OptionsValidationException>());
         }
     }
 
-    private static int Refuse(IEnumerable<string> failures)
+    private static int Refuse(IEnumerable<OptionsValidationException> exceptions)
     {
         Console.Error.WriteLine("The gateway's configuration is not usable:");
-        foreach (var failure in failures.Distinct(StringComparer.Ordinal))
+        // Distinct: options that depend on Bff options (the Redis key ring) repeat their failures.
+        foreach (var failure in exceptions.SelectMany(e => e.Failures).Distinct(StringComparer.Ordinal))
         {
             Console.Error.WriteLine("  - " + failure);
         }

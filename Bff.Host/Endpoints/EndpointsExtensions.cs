@@ -68,8 +68,8 @@ internal static class EndpointsExtensions
     /// </summary>
     public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
     {
-        // Read at the first request, not while the pipeline is built: invalid options must reach BffHost.Run's
-        // start-up validation (a clean refusal), not throw from Program.cs with a stack trace.
+        // Read at the first request, after start-up validation: reading the options while the pipeline is composed
+        // would turn a refused configuration into an unhandled exception instead of the clean start-up message.
         var callbacks = new Lazy<(PathString Callback, PathString SignedOut)>(() =>
         {
             var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;

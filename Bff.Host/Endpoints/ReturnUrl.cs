@@ -56,9 +56,16 @@ internal static class ReturnUrl
             return false;
         }
 
-        foreach (var c in value)
+        for (var i = 0; i < value.Length; i++)
         {
+            var c = value[i];
             if (char.IsWhiteSpace(c) || char.IsControl(c) || IsInvisible(c))
+            {
+                return false;
+            }
+
+            // A '%' that does not start an escape is malformed; decoders disagree on it, so refuse it.
+            if (c == '%' && (i + 2 >= value.Length || !char.IsAsciiHexDigit(value[i + 1]) || !char.IsAsciiHexDigit(value[i + 2])))
             {
                 return false;
             }

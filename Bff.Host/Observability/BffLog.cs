@@ -66,8 +66,17 @@ internal static partial class BffLog
     [LoggerMessage(2006, LogLevel.Warning, "Rejected an ID token from issuer '{Issuer}', which is not the configured authority.")]
     public static partial void IdTokenIssuerRejected(ILogger logger, string issuer);
 
+    [LoggerMessage(2008, LogLevel.Warning, "Rejected an ID token signed with algorithm '{Algorithm}'.")]
+    public static partial void IdTokenAlgorithmRejected(ILogger logger, string algorithm);
+
     [LoggerMessage(2007, LogLevel.Warning, "Logout for session {SessionId} refused: the request did not carry the session's id.")]
     public static partial void LogoutRejected(ILogger logger, string sessionId);
+
+    [LoggerMessage(2012, LogLevel.Information, "An ID token named an unknown signing key; fetched the provider's key set again ({KeyCount} keys).")]
+    public static partial void SigningKeysRefetched(ILogger logger, int keyCount);
+
+    [LoggerMessage(2013, LogLevel.Warning, "Fetching the provider's key set again failed ({ExceptionType}).")]
+    public static partial void SigningKeysRefetchFailed(ILogger logger, string exceptionType);
 
     [LoggerMessage(2010, LogLevel.Error, "The provider's metadata is unavailable ({ExceptionType}: {Reason}).")]
     public static partial void ProviderMetadataUnavailable(ILogger logger, string exceptionType, string reason);

@@ -98,7 +98,11 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider) : ISession
 }
 
 /// <summary>Sweeps expired sessions out of <see cref="InMemorySessionStore"/> once a minute.</summary>
-internal sealed class SessionCleanupService(InMemorySessionStore store, TimeProvider timeProvider, ILogger<SessionCleanupService> logger) : BackgroundService
+internal sealed class SessionCleanupService(
+    InMemorySessionStore store,
+    TimeProvider timeProvider,
+    Observability.BffMetrics metrics,
+    ILogger<SessionCleanupService> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
@@ -113,6 +117,7 @@ internal sealed class SessionCleanupService(InMemorySessionStore store, TimeProv
                 if (removed > 0)
                 {
                     Observability.BffLog.ExpiredSessionsRemoved(logger, removed);
+                    metrics.SessionEnded(Observability.TelemetryNames.SessionEndReasons.Expired, removed);
                 }
             }
         }

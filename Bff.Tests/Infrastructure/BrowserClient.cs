@@ -53,7 +53,8 @@ public sealed class BrowserClient : IDisposable
         }
 
         var response = await _http.SendAsync(request);
-        var body = response.Content is null ? string.Empty : await response.Content.ReadAsStringAsync();
+        var bytes = response.Content is null ? [] : await response.Content.ReadAsByteArrayAsync();
+        var body = System.Text.Encoding.UTF8.GetString(bytes);
         _responses.Add(new ResponseRecord(request.RequestUri.ToString(), response.StatusCode, response.Headers.ToString() + response.Content?.Headers, body));
         if (response.Headers.TryGetValues("Set-Cookie", out var setCookies))
         {
@@ -63,8 +64,17 @@ public sealed class BrowserClient : IDisposable
             }
         }
 
-        // Buffer again so callers can read the body.
-        response.Content = new StringContent(body, System.Text.Encoding.UTF8);
+        // Buffer again so callers can read the body, keeping the content headers.
+        var buffered = new ByteArrayContent(bytes);
+        if (response.Content is not null)
+        {
+            foreach (var header in response.Content.Headers)
+            {
+                buffered.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        response.Content = buffered;
         return response;
     }
 

@@ -24,7 +24,7 @@ public sealed class RedisConfigurationTests : IDisposable
     {
         var failures = await StartupFailuresAsync(new Dictionary<string, string?> { ["Bff:Session:Store"] = "Redis" });
 
-        Assert.Contains(failures, f => f.StartsWith("Bff:Redis:Configuration is required when Bff:Session:Store=Redis", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Bff:Session:Store is Redis, but Bff:Redis:Configuration is empty", StringComparison.Ordinal));
     }
 
     [Fact]

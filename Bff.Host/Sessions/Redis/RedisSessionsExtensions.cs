@@ -25,7 +25,7 @@ internal static class RedisSessionsExtensions
         services.AddSingleton<IValidateOptions<KeyManagementOptions>, SharedKeyRingValidator>();
         services.AddOptions<KeyManagementOptions>().ValidateOnStart();
 
-        services.AddHealthChecks().AddCheck<RedisHealthCheck>(RedisHealthCheck.Name, tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>(RedisHealthCheck.Name, tags: [BffHealth.ReadyTag]);
         return services;
     }
 

@@ -1,0 +1,189 @@
+{{/*
+Names and labels.
+*/}}
+{{- define "bff.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "bff.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "bff.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels shared by every object; the component label is added per object. */}}
+{{- define "bff.commonLabels" -}}
+helm.sh/chart: {{ include "bff.chart" . }}
+app.kubernetes.io/name: {{ include "bff.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: {{ include "bff.name" . }}
+{{- end }}
+
+{{/* The gateway pods' selector. The component keeps the `helm test` pod out of it (and out of the NetworkPolicy). */}}
+{{- define "bff.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bff.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{- define "bff.labels" -}}
+{{ include "bff.commonLabels" . }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{- define "bff.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "bff.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+{{- end }}
+
+{{- define "bff.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "bff.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "bff.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Settings that cannot work are refused here, before anything reaches a cluster. Included by the Deployment.
+*/}}
+{{- define "bff.validate" -}}
+{{- $bff := .Values.bff }}
+{{- if not $bff.existingSecret }}
+{{- fail "bff.existingSecret is empty: the gateway needs its OIDC client secret (Bff__ClientSecret) from a Secret you create. Set bff.existingSecret (and bff.existingSecretKeys.clientSecret); secrets are never taken from values." }}
+{{- end }}
+{{- if not $bff.existingSecretKeys.clientSecret }}
+{{- fail "bff.existingSecretKeys.clientSecret is empty: name the key of bff.existingSecret that holds the OIDC client secret." }}
+{{- end }}
+{{- $maxReplicas := int .Values.replicaCount }}
+{{- if .Values.autoscaling.enabled }}
+{{- $maxReplicas = int .Values.autoscaling.maxReplicas }}
+{{- end }}
+{{- if and (eq $bff.session.store "InMemory") (gt $maxReplicas 1) }}
+{{- fail (printf "bff.session.store=InMemory keeps sessions in one pod's memory, so it cannot run %d replicas (replicaCount, or autoscaling.maxReplicas when autoscaling is enabled): users would be logged out whenever a request reaches another pod. Use bff.session.store=Redis with bff.redis.existingSecret, or a single replica." $maxReplicas) }}
+{{- end }}
+{{- if eq $bff.session.store "Redis" }}
+{{- if or (not $bff.redis.existingSecret) (not $bff.redis.existingSecretKey) }}
+{{- fail "bff.session.store=Redis needs the Redis connection string from a Secret: set bff.redis.existingSecret (and bff.redis.existingSecretKey) to a Secret key holding the StackExchange.Redis configuration, e.g. redis:6379,password=...,ssl=true." }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (empty .Values.networkPolicy.egress.redis) }}
+{{- fail "bff.session.store=Redis with networkPolicy.enabled needs networkPolicy.egress.redis (a rule naming the Redis pods or CIDR and port), or the gateway cannot reach Redis." }}
+{{- end }}
+{{- end }}
+{{- if and (hasPrefix "http://" (lower $bff.authority)) $bff.requireHttpsMetadata }}
+{{- fail "bff.authority uses http:// while bff.requireHttpsMetadata is true: the gateway refuses this outside Development. Use an https authority, or set bff.requireHttpsMetadata=false explicitly." }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (empty .Values.networkPolicy.egress.provider) }}
+{{- fail "networkPolicy.enabled needs networkPolicy.egress.provider (the OpenID provider's CIDR and port), or the gateway cannot reach bff.authority." }}
+{{- end }}
+{{- range $category := list "dns" "provider" "apis" "redis" "otel" }}
+{{- range $i, $rule := index $.Values.networkPolicy.egress $category }}
+{{- if empty $rule.to }}
+{{- fail (printf "networkPolicy.egress.%s[%d] has no `to`: a rule without destinations would allow every destination. Name the peers (ipBlock, namespaceSelector, podSelector)." $category $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $routeId, $route := .Values.routes }}
+{{- $clusterId := "" }}
+{{- range $k, $v := $route }}{{- if eq (lower $k) "clusterid" }}{{- $clusterId = $v }}{{- end }}{{- end }}
+{{- $known := false }}
+{{- range $k, $_ := $.Values.clusters }}{{- if eq (lower $k) (lower (toString $clusterId)) }}{{- $known = true }}{{- end }}{{- end }}
+{{- if and $clusterId (not $known) }}
+{{- fail (printf "routes.%s points to cluster %q, which is not under clusters." $routeId $clusterId) }}
+{{- end }}
+{{- end }}
+{{- range $key, $_ := include "bff.settings" . | fromJson }}
+{{- if not (regexMatch "^[-._a-zA-Z][-._a-zA-Z0-9]*$" $key) }}
+{{- fail (printf "configuration key %q cannot be an environment variable name: route, cluster and destination ids may only use letters, digits, '-', '_' and '.'." $key) }}
+{{- end }}
+{{- end }}
+{{- range .Values.extraEnv }}
+{{- if and (hasKey . "value") (regexMatch "(?i)(secret|password|passwd|redis__configuration|connectionstring|apikey|api_key)" .name) }}
+{{- fail (printf "extraEnv %s has a literal value: secrets are never taken from values. Use valueFrom.secretKeyRef." .name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Flattens a value into configuration keys joined by "__" (ASP.NET Core's environment variable form).
+Call with (dict "out" $map "prefix" "Section" "value" $value); $map receives the keys.
+*/}}
+{{- define "bff.flatten" -}}
+{{- $out := .out }}
+{{- $prefix := .prefix }}
+{{- if kindIs "map" .value }}
+{{- range $k, $v := .value }}
+{{- include "bff.flatten" (dict "out" $out "prefix" (printf "%s__%s" $prefix $k) "value" $v) }}
+{{- end }}
+{{- else if kindIs "slice" .value }}
+{{- range $i, $v := .value }}
+{{- include "bff.flatten" (dict "out" $out "prefix" (printf "%s__%d" $prefix $i) "value" $v) }}
+{{- end }}
+{{- else if kindIs "invalid" .value }}
+{{- /* null: leave the key to the gateway's default */}}
+{{- else if and (kindIs "float64" .value) (eq .value (floor .value)) }}
+{{- $_ := set $out $prefix (toString (int64 .value)) }}
+{{- else }}
+{{- $_ := set $out $prefix (toString .value) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The gateway's non-secret configuration, as environment variables (names from the configuration contract).
+Returns JSON so callers can render it and checksum it.
+*/}}
+{{- define "bff.settings" -}}
+{{- $bff := .Values.bff }}
+{{- $out := dict }}
+{{- $section := dict
+  "Authority" $bff.authority
+  "ClientId" $bff.clientId
+  "Scopes" $bff.scopes
+  "RequireHttpsMetadata" $bff.requireHttpsMetadata
+  "CallbackPath" $bff.callbackPath
+  "SignedOutCallbackPath" $bff.signedOutCallbackPath
+  "Session" (dict "Store" $bff.session.store "IdleTimeout" $bff.session.idleTimeout "AbsoluteTimeout" $bff.session.absoluteTimeout)
+  "Cookie" (dict "Name" $bff.cookie.name "SameSite" $bff.cookie.sameSite)
+  "Tokens" (dict "RefreshBeforeExpiry" $bff.tokens.refreshBeforeExpiry)
+  "ForwardedHeaders" (dict "KnownProxies" $bff.forwardedHeaders.knownProxies "KnownNetworks" $bff.forwardedHeaders.knownNetworks)
+}}
+{{- if $bff.spa.rootPath }}
+{{- $_ := set $section "Spa" (dict "RootPath" $bff.spa.rootPath) }}
+{{- end }}
+{{- include "bff.flatten" (dict "out" $out "prefix" "Bff" "value" $section) }}
+{{- include "bff.flatten" (dict "out" $out "prefix" "ReverseProxy" "value" (dict "Routes" .Values.routes "Clusters" .Values.clusters)) }}
+{{- $_ := set $out "OTEL_SERVICE_NAME" (default (include "bff.fullname" .) .Values.otel.serviceName) }}
+{{- if .Values.otel.endpoint }}
+{{- $_ := set $out "OTEL_EXPORTER_OTLP_ENDPOINT" .Values.otel.endpoint }}
+{{- $_ := set $out "OTEL_EXPORTER_OTLP_PROTOCOL" .Values.otel.protocol }}
+{{- end }}
+{{- /* Empty strings would override the gateway's defaults with nothing: leave those keys out. */}}
+{{- range $k, $v := $out }}
+{{- if eq $v "" }}{{- $_ := unset $out $k }}{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}

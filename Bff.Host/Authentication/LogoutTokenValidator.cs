@@ -23,7 +23,11 @@ internal readonly record struct LogoutTokenValidation(LogoutRequest? Request, Bf
 /// <c>nonce</c> (which keeps an ID token from passing as a logout token). Replay of the <c>jti</c> is the caller's
 /// check, because it needs the session store.
 /// </summary>
-internal sealed class LogoutTokenValidator(ProviderMetadata metadata, IOptions<BffOptions> options, TimeProvider timeProvider)
+internal sealed class LogoutTokenValidator(
+    ProviderMetadata metadata,
+    SigningKeyRefresh signingKeys,
+    IOptions<BffOptions> options,
+    TimeProvider timeProvider)
 {
     public const string BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -58,11 +62,14 @@ internal sealed class LogoutTokenValidator(ProviderMetadata metadata, IOptions<B
             return new LogoutTokenValidation(null, provider.Error, "the provider's metadata is unavailable");
         }
 
+        // A provider that rotated its key signs logout tokens with the new one before our cached key set knows it.
+        await signingKeys.EnsureKeyKnownAsync(logoutToken, cancellationToken);
         var parameters = new TokenValidationParameters
         {
             ValidIssuers = [_authority, _authority + "/"],
             ValidAudience = _clientId,
             IssuerSigningKeys = provider.Configuration!.SigningKeys,
+            IssuerSigningKeyResolver = (_, _, kid, validation) => signingKeys.Resolve(kid, validation),
             ValidAlgorithms = AllowedAlgorithms,
             RequireSignedTokens = true,
             ValidateIssuerSigningKey = false,

@@ -78,6 +78,18 @@ public sealed class BackchannelLogoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_logout_token_signed_with_the_providers_new_key_after_a_rotation_is_accepted()
+    {
+        var (a, b, browser) = await SignedInOnTwoReplicasAsync("sid-1");
+        Idp.RotateSigningKey("key-2");
+
+        var response = await PostAsync(b, LogoutToken(sid: "sid-1"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetWithCsrfAsync(a.Url("/bff/user"))).StatusCode);
+    }
+
+    [Fact]
     public async Task A_logout_token_replayed_to_another_replica_is_refused()
     {
         var (a, b, browser) = await SignedInOnTwoReplicasAsync("sid-1");

@@ -89,7 +89,10 @@ public sealed class CrossReplicaRefreshTests : IAsyncLifetime
         // The new access token nears its expiry too; the next burst spends the rotated refresh token, once.
         var store = a.Services.GetRequiredService<ISessionStore>();
         var current = await StoredSessionAsync(a, browser);
-        await store.ReplaceAsync(current with { Tokens = current.Tokens with { AccessTokenExpiresAt = DateTimeOffset.UtcNow + Expiring } }, CancellationToken.None);
+        var expiring = DateTimeOffset.FromUnixTimeMilliseconds((DateTimeOffset.UtcNow + Expiring).ToUnixTimeMilliseconds());
+        await store.ReplaceAsync(current with { Tokens = current.Tokens with { AccessTokenExpiresAt = expiring } }, CancellationToken.None);
+        Assert.True(await ReplicaSet.EventuallyAsync(
+            async () => (await StoredSessionAsync(b, browser)).Tokens.AccessTokenExpiresAt == expiring, Deadline));
         foreach (var response in await BurstAsync(b, a, browser, count: 20))
         {
             await ProxyTestHost.EchoAsync(response);

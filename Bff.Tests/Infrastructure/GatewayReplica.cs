@@ -68,12 +68,18 @@ public sealed class GatewayReplica : IDisposable
     public BrowserClient CreateBrowser() =>
         new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }, BaseAddress);
 
-    /// <summary>What <c>/health/ready</c> runs: the checks tagged <c>ready</c>.</summary>
+    /// <summary>The Kubernetes readiness probe: <c>GET /health/ready</c>, healthy when it answers 200.</summary>
     public async Task<HealthStatus> ReadinessAsync()
     {
-        var health = Services.GetRequiredService<HealthCheckService>();
-        var report = await health.CheckHealthAsync(check => check.Tags.Contains("ready"));
-        return report.Status;
+        using var probe = new HttpClient { BaseAddress = BaseAddress };
+        using var response = await probe.GetAsync("/health/ready");
+        var body = await response.Content.ReadAsStringAsync();
+        return response.StatusCode switch
+        {
+            HttpStatusCode.OK => HealthStatus.Healthy,
+            HttpStatusCode.ServiceUnavailable when body.Contains("\"redis\":\"Unhealthy\"", StringComparison.Ordinal) => HealthStatus.Unhealthy,
+            _ => throw new InvalidOperationException($"/health/ready answered {(int)response.StatusCode}: {body}"),
+        };
     }
 
     public void Dispose()

@@ -73,6 +73,61 @@ internal static partial class BffLog
     [LoggerMessage(3003, LogLevel.Information, "Token revocation for session {SessionId} skipped: {Reason}.")]
     public static partial void RevocationSkipped(ILogger logger, string sessionId, string reason);
 
+    [LoggerMessage(3010, LogLevel.Information, "Refreshed the tokens of session {SessionId} (version {Version}, for {Target}).")]
+    public static partial void TokensRefreshed(ILogger logger, string sessionId, long version, string target);
+
+    [LoggerMessage(3011, LogLevel.Information, "The provider rejected the refresh token of session {SessionId} (invalid_grant).")]
+    public static partial void RefreshRejected(ILogger logger, string sessionId);
+
+    [LoggerMessage(3012, LogLevel.Warning, "Token request ({Grant}) failed: the provider is unavailable ({Reason}, HTTP {StatusCode}).")]
+    public static partial void TokenEndpointUnavailable(ILogger logger, string grant, string reason, int statusCode);
+
+    [LoggerMessage(3013, LogLevel.Error, "Token request ({Grant}) refused by the provider with error '{ProviderError}' (HTTP {StatusCode}); check the client's registration.")]
+    public static partial void TokenEndpointRefused(ILogger logger, string grant, string providerError, int statusCode);
+
+    [LoggerMessage(3014, LogLevel.Warning, "Token requests pause for {Seconds} s after the provider failed.")]
+    public static partial void TokenCallsPaused(ILogger logger, int seconds);
+
+    [LoggerMessage(3015, LogLevel.Error, "Session {SessionId} was refreshed but the session store could not save the new tokens; the session is ended so its spent refresh token is never replayed.")]
+    public static partial void RefreshNotSaved(ILogger logger, string sessionId);
+
+    [LoggerMessage(3016, LogLevel.Debug, "Session {SessionId} was refreshed by another request or replica; its tokens are used as they are.")]
+    public static partial void RefreshedElsewhere(ILogger logger, string sessionId);
+
+    [LoggerMessage(3017, LogLevel.Warning, "The refreshed ID token of session {SessionId} does not match the session ('{Claim}' differs).")]
+    public static partial void RefreshedIdTokenMismatch(ILogger logger, string sessionId, string claim);
+
+    [LoggerMessage(3018, LogLevel.Warning, "Early refresh of session {SessionId} failed; its access token is still valid and is used meanwhile.")]
+    public static partial void RefreshDeferred(ILogger logger, string sessionId);
+
+    [LoggerMessage(3019, LogLevel.Warning, "Refreshing session {SessionId} did not finish within its time budget.")]
+    public static partial void RefreshTimedOut(ILogger logger, string sessionId);
+
+    [LoggerMessage(3020, LogLevel.Warning, "Waited for another replica to refresh session {SessionId}, but its tokens did not change; trying again.")]
+    public static partial void RefreshLockWaitExpired(ILogger logger, string sessionId);
+
+    [LoggerMessage(3021, LogLevel.Information, "Obtained a client-credentials token for {Target}, valid for {Seconds} s.")]
+    public static partial void ClientTokenObtained(ILogger logger, string target, int seconds);
+
+    // Proxy
+    [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header.")]
+    public static partial void CsrfHeaderMissing(ILogger logger, string method, string routeId);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Refused a WebSocket upgrade on route {RouteId}: its Origin is not this gateway's.")]
+    public static partial void UpgradeOriginRejected(ILogger logger, string routeId);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Forwarding on route {RouteId} failed ({ForwarderError}: {ExceptionType}); answering {StatusCode}.")]
+    public static partial void UpstreamFailed(ILogger logger, string routeId, string forwarderError, string exceptionType, int statusCode);
+
+    [LoggerMessage(4004, LogLevel.Warning, "Refused a request on route {RouteId}: its path carries encoded separators or dot segments that the API could read differently.")]
+    public static partial void AmbiguousPathRejected(ILogger logger, string routeId);
+
+    [LoggerMessage(4005, LogLevel.Warning, "Dropped a Set-Cookie for the session cookie from the API's response on route {RouteId}.")]
+    public static partial void UpstreamSessionCookieDropped(ILogger logger, string routeId);
+
+    [LoggerMessage(4006, LogLevel.Critical, "The proxy configuration is not usable: {Problem}")]
+    public static partial void ProxyConfigurationRejected(ILogger logger, string problem);
+
     // Infrastructure
     [LoggerMessage(5001, LogLevel.Error, "Unhandled exception while serving {Method} {Path}.")]
     public static partial void UnhandledException(ILogger logger, Exception exception, string method, string path);

@@ -38,7 +38,8 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider) : ISession
     {
         while (_sessions.TryGetValue(session.Key, out var current))
         {
-            if (_sessions.TryUpdate(session.Key, session, current))
+            var replacement = current.Tokens.Version > session.Tokens.Version ? session with { Tokens = current.Tokens } : session;
+            if (_sessions.TryUpdate(session.Key, replacement, current))
             {
                 return ValueTask.FromResult(StoreOutcome.Ok);
             }

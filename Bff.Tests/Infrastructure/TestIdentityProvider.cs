@@ -60,6 +60,9 @@ public sealed class TestIdentityProvider : IDisposable
     /// <summary>Replaces how the token endpoint answers a refresh_token grant (null: issue new tokens, rotating the refresh token).</summary>
     public Func<IRequestMessage, IResponseMessage?>? RefreshBehavior { get; set; }
 
+    /// <summary>Replaces how the token endpoint answers a client_credentials grant (null: issue a token).</summary>
+    public Func<IRequestMessage, IResponseMessage?>? ClientCredentialsBehavior { get; set; }
+
     /// <summary>Status code the revocation endpoint answers with.</summary>
     public int RevocationStatus { get; set; } = 200;
 
@@ -242,6 +245,11 @@ public sealed class TestIdentityProvider : IDisposable
 
         if (grant == "client_credentials")
         {
+            if (ClientCredentialsBehavior?.Invoke(request) is { } custom)
+            {
+                return custom;
+            }
+
             return Json(200, new JsonObject
             {
                 ["access_token"] = "cc." + Guid.NewGuid().ToString("N"),

@@ -16,8 +16,6 @@ internal static class BffHost
             var builder = WebApplication.CreateBuilder(args);
             addServices(builder);
             var app = builder.Build();
-            // Validate every option type now, all at once, before composing the pipeline resolves any of them one by one.
-            app.Services.GetService<IStartupValidator>()?.Validate();
             usePipeline(app);
             app.Run();
             return 0;
@@ -36,7 +34,8 @@ internal static class BffHost
     private static int Refuse(IEnumerable<OptionsValidationException> exceptions)
     {
         Console.Error.WriteLine("The gateway's configuration is not usable:");
-        foreach (var failure in exceptions.SelectMany(e => e.Failures))
+        // Distinct: options that depend on Bff options (the Redis key ring) repeat their failures.
+        foreach (var failure in exceptions.SelectMany(e => e.Failures).Distinct(StringComparer.Ordinal))
         {
             Console.Error.WriteLine("  - " + failure);
         }

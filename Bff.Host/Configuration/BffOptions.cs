@@ -77,8 +77,23 @@ public sealed class TokenSettings
 
 public sealed class RedisSettings
 {
-    /// <summary>StackExchange.Redis connection string; required when <c>Bff:Session:Store</c> is <c>Redis</c>.</summary>
+    /// <summary>
+    /// A StackExchange.Redis connection string (for example <c>redis:6379,password=…,ssl=true</c>). Required when
+    /// <c>Bff:Session:Store=Redis</c>; the Data Protection key ring is then kept there too.
+    /// </summary>
     public string? Configuration { get; set; }
+
+    /// <summary>Prefix of every key and channel the gateway uses, so several gateways can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "bff:";
+
+    /// <summary>How long a (re)connection attempt may take before the gateway gives up on it and retries in the background.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long one Redis command may take. Bounds the latency a slow or unreachable Redis adds to a request (which then
+    /// gets a 503); these settings win over timeouts written in the connection string.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>

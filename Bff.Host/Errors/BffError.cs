@@ -25,6 +25,8 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError UpstreamTimeout = new("upstream_timeout", StatusCodes.Status504GatewayTimeout, "The API did not answer in time.");
     public static readonly BffError NotFound = new("not_found", StatusCodes.Status404NotFound, "Not found.");
     public static readonly BffError MethodNotAllowed = new("method_not_allowed", StatusCodes.Status405MethodNotAllowed, "Method not allowed.");
+    public static readonly BffError InvalidLogoutToken = new("invalid_logout_token", StatusCodes.Status400BadRequest, "The logout token is not valid.");
+    public static readonly BffError RequestTooLarge = new("request_too_large", StatusCodes.Status413PayloadTooLarge, "The request body is too large.");
     public static readonly BffError InternalError = new("internal_error", StatusCodes.Status500InternalServerError, "The gateway failed to handle the request.");
 
     public string Type => "urn:bff:error:" + Code;

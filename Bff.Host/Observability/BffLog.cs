@@ -26,6 +26,27 @@ internal static partial class BffLog
     [LoggerMessage(1006, LogLevel.Debug, "Removed {Count} expired sessions.")]
     public static partial void ExpiredSessionsRemoved(ILogger logger, int count);
 
+    [LoggerMessage(1050, LogLevel.Warning, "The session store (Redis) failed to {Operation} ({ExceptionType}); the request is answered as unavailable.")]
+    public static partial void SessionStoreFailed(ILogger logger, string operation, string exceptionType);
+
+    [LoggerMessage(1051, LogLevel.Warning, "Session {SessionId}'s stored payload cannot be decrypted (the Data Protection key ring was lost or replaced); it is treated as no session.")]
+    public static partial void SessionPayloadUnreadable(ILogger logger, string sessionId);
+
+    [LoggerMessage(1052, LogLevel.Debug, "A write of session {SessionId} carrying token version {TokenVersion} was skipped: the store already holds newer tokens.")]
+    public static partial void StaleSessionWriteSkipped(ILogger logger, string sessionId, long tokenVersion);
+
+    [LoggerMessage(1053, LogLevel.Warning, "The session cache is bypassed: {Reason}. Every request reads Redis until invalidation messages arrive again.")]
+    public static partial void SessionCacheBypassed(ILogger logger, string reason);
+
+    [LoggerMessage(1054, LogLevel.Information, "The session cache is in use: invalidation messages from the other replicas arrive.")]
+    public static partial void SessionCacheEnabled(ILogger logger);
+
+    [LoggerMessage(1055, LogLevel.Information, "Session {SessionId}, whose removal failed while Redis was unreachable, is now removed.")]
+    public static partial void PendingSessionRemovalCompleted(ILogger logger, string sessionId);
+
+    [LoggerMessage(1056, LogLevel.Warning, "The refresh lock of session {SessionId} is left to expire: the session's spent refresh token is still in Redis until its pending removal runs.")]
+    public static partial void RefreshLockKept(ILogger logger, string sessionId);
+
     // Sign-in and sign-out
     [LoggerMessage(2001, LogLevel.Warning, "Sign-in failed: {Reason}")]
     public static partial void LoginFailed(ILogger logger, string reason);
@@ -62,6 +83,15 @@ internal static partial class BffLog
 
     [LoggerMessage(2011, LogLevel.Error, "The provider's metadata names issuer '{Issuer}', but Bff:Authority is '{Authority}'; refusing to sign in against it.")]
     public static partial void ProviderIssuerMismatch(ILogger logger, string? issuer, string authority);
+
+    [LoggerMessage(2050, LogLevel.Information, "Back-channel logout ended {Count} session(s) (provider session {ProviderSessionHash}, subject {SubjectHash}).")]
+    public static partial void BackchannelLogoutCompleted(ILogger logger, int count, string providerSessionHash, string subjectHash);
+
+    [LoggerMessage(2051, LogLevel.Warning, "Back-channel logout refused: {Reason}.")]
+    public static partial void BackchannelLogoutRejected(ILogger logger, string reason);
+
+    [LoggerMessage(2052, LogLevel.Warning, "Back-channel logout could not be performed: {Reason}.")]
+    public static partial void BackchannelLogoutFailed(ILogger logger, string reason);
 
     // Tokens
     [LoggerMessage(3001, LogLevel.Information, "Revoked the {TokenKind} of session {SessionId}.")]
@@ -131,6 +161,21 @@ internal static partial class BffLog
     // Infrastructure
     [LoggerMessage(5001, LogLevel.Error, "Unhandled exception while serving {Method} {Path}.")]
     public static partial void UnhandledException(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(5050, LogLevel.Information, "Sessions are kept in Redis at {EndPoints} (key prefix '{KeyPrefix}'), shared by every replica, and so is the Data Protection key ring.")]
+    public static partial void RedisSessionsInUse(ILogger logger, string endPoints, string keyPrefix);
+
+    [LoggerMessage(5051, LogLevel.Information, "Connected to Redis at {EndPoints}.")]
+    public static partial void RedisConnected(ILogger logger, string endPoints);
+
+    [LoggerMessage(5052, LogLevel.Error, "Redis at {EndPoints} cannot be reached; the gateway starts anyway, answers signed-in requests with 503 and keeps reconnecting.")]
+    public static partial void RedisNotConnectedAtStart(ILogger logger, string endPoints);
+
+    [LoggerMessage(5053, LogLevel.Error, "Lost the Redis {ConnectionType} connection ({FailureType}); reconnecting.")]
+    public static partial void RedisConnectionFailed(ILogger logger, string connectionType, string failureType);
+
+    [LoggerMessage(5054, LogLevel.Information, "Redis {ConnectionType} connection restored.")]
+    public static partial void RedisConnectionRestored(ILogger logger, string connectionType);
 
     [LoggerMessage(5002, LogLevel.Warning, "Sessions are kept in this process's memory: run a single replica, or set Bff:Session:Store=Redis to run several.")]
     public static partial void InMemorySessionsSingleReplica(ILogger logger);

@@ -41,6 +41,12 @@ internal static class ProxyExtensions
                 pipeline.UsePassiveHealthChecks();
             });
         }
+        catch (OptionsValidationException)
+        {
+            // Building the pipeline constructs services that read the Bff options. Invalid options are reported, without
+            // a stack trace, by the start-up validation in BffHost.Run, which stops the host before it serves anything.
+            return endpoints;
+        }
         catch (InvalidOperationException ex) when (ex.InnerException is not null)
         {
             // YARP refused the routes or clusters: stop at start-up with its reasons (ProxyConfigurationCheck).

@@ -5,13 +5,18 @@ namespace Bff.Configuration;
 internal static class BffHost
 {
     /// <summary>
-    /// Runs the gateway; a configuration it refuses stops the process with one clear message per problem and exit code 1,
-    /// instead of a stack trace.
+    /// Composes and runs the gateway. A configuration it refuses stops the process with one clear message per problem
+    /// and exit code 1, instead of a stack trace, whether the refusal surfaces while the pipeline is composed (YARP
+    /// builds its pipeline when routes are mapped) or when the host starts.
     /// </summary>
-    public static int Run(WebApplication app)
+    public static int Run(string[] args, Action<WebApplicationBuilder> addServices, Action<WebApplication> usePipeline)
     {
         try
         {
+            var builder = WebApplication.CreateBuilder(args);
+            addServices(builder);
+            var app = builder.Build();
+            usePipeline(app);
             app.Run();
             return 0;
         }

@@ -38,6 +38,9 @@ public sealed class UpstreamApi : IAsyncDisposable
     /// <summary>Completed when <c>/api/slow</c> received a request.</summary>
     public TaskCompletionSource SlowRequestArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Completed by the test to make <c>/api/broken</c> drop its connection mid-body.</summary>
+    public TaskCompletionSource BreakResponse { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Completed when the gateway cancelled its call to <c>/api/slow</c>.</summary>
     public TaskCompletionSource SlowRequestAborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -63,6 +66,15 @@ public sealed class UpstreamApi : IAsyncDisposable
         app.MapGet("/api/slow", api.SlowAsync);
         app.Map("/api/status/{code:int}", StatusAsync);
         app.Map("/api/ws", EchoWebSocketAsync);
+        app.MapGet("/api/broken", async (HttpContext context) =>
+        {
+            // Promises 1000 bytes, sends 10, then (when the test says so) drops the connection.
+            context.Response.ContentLength = 1000;
+            await context.Response.Body.WriteAsync(new byte[10]);
+            await context.Response.Body.FlushAsync();
+            await api.BreakResponse.Task.WaitAsync(context.RequestAborted);
+            context.Abort();
+        });
         app.MapGet("/api/set-cookie", static (HttpContext context) =>
         {
             context.Response.Headers.Append("Set-Cookie", "__Host-bff=planted-by-api; Path=/; Secure; HttpOnly");
@@ -80,6 +92,7 @@ public sealed class UpstreamApi : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         SecondEvent.TrySetResult();
+        BreakResponse.TrySetResult();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

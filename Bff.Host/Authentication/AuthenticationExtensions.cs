@@ -26,6 +26,7 @@ internal static class AuthenticationExtensions
         services.AddSingleton<OidcEvents>();
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<SigningKeyRefresh>();
+        services.AddSingleton<LogoutTokenValidator>();
         services.AddSingleton<TokenRevoker>();
         services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);

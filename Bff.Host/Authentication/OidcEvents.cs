@@ -19,6 +19,7 @@ internal sealed class OidcEvents(
     SessionResolver resolver,
     SigningKeyRefresh signingKeys,
     IOptions<BffOptions> bffOptions,
+    BffMetrics metrics,
     ILogger<OidcEvents> logger) : OpenIdConnectEvents
 {
     /// <summary>Set in <see cref="AuthenticationProperties.Items"/> when a sign-in is a restart, so a restart happens once.</summary>
@@ -61,21 +62,23 @@ internal sealed class OidcEvents(
         var http = context.HttpContext;
         DeleteSignInCookies(http, (OpenIdConnectOptions)context.Options);
 
-        var (outcome, _) = await issuer.IssueAsync(http, context.Principal!, context.Properties!);
+        var (outcome, session) = await issuer.IssueAsync(http, context.Principal!, context.Properties!);
         switch (outcome)
         {
             case SessionIssueOutcome.Created:
+                http.SetBffSession(session!);
+                http.SetBffOutcome(TelemetryNames.Outcomes.Success);
                 // The handler moves the RedirectUri from the protected state into ReturnUri.
                 var target = context.ReturnUri;
                 http.Response.Redirect(ReturnUrl.IsSafe(target) ? target! : ReturnUrl.Default);
                 break;
             case SessionIssueOutcome.StoreUnavailable:
                 BffLog.LoginStoreUnavailable(logger);
-                await BffProblem.WriteAsync(http, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
+                await FailAsync(http, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
                 break;
             default:
                 BffLog.LoginFailed(logger, "token response without an access token or subject");
-                await BffProblem.WriteAsync(http, BffError.LoginFailed);
+                await FailAsync(http, BffError.LoginFailed);
                 break;
         }
     }
@@ -93,7 +96,7 @@ internal sealed class OidcEvents(
             var error = providerError is "access_denied" or "login_required" or "consent_required" or "interaction_required"
                 ? BffError.LoginDenied
                 : BffError.LoginFailed;
-            await BffProblem.WriteAsync(http, error, $"The provider answered '{providerError}'.");
+            await FailAsync(http, error, $"The provider answered '{providerError}'.");
             return;
         }
 
@@ -106,7 +109,7 @@ internal sealed class OidcEvents(
 
         // Bad state, bad ID token, failed code redemption: the exception message names the cause, never a token value.
         BffLog.LoginFailed(logger, message);
-        await BffProblem.WriteAsync(http, BffError.LoginFailed);
+        await FailAsync(http, BffError.LoginFailed);
     }
 
     public override Task RedirectToIdentityProviderForSignOut(RedirectContext context)
@@ -134,6 +137,7 @@ internal sealed class OidcEvents(
         if (lookup.Status == SessionLookupStatus.Found)
         {
             BffLog.StaleCallbackSignedIn(logger);
+            http.SetBffOutcome(TelemetryNames.Outcomes.AlreadySignedIn);
             http.Response.Redirect(returnUrl);
             return;
         }
@@ -142,12 +146,21 @@ internal sealed class OidcEvents(
         if (context.Properties is null || alreadyRestarted)
         {
             BffLog.LoginFailed(logger, "callback without correlation data");
-            await BffProblem.WriteAsync(http, BffError.LoginExpired);
+            await FailAsync(http, BffError.LoginExpired);
             return;
         }
 
         BffLog.StaleCallbackRestarted(logger);
+        http.SetBffOutcome(TelemetryNames.Outcomes.Restarted);
         http.Response.Redirect(LoginEndpoint.RestartPath(returnUrl));
+    }
+
+    /// <summary>Answers a sign-in that did not create a session, and counts it.</summary>
+    private Task FailAsync(HttpContext http, BffError error, string? detail = null, TimeSpan? retryAfter = null)
+    {
+        http.SetBffFailure(error);
+        metrics.SignInFailed(error.Code);
+        return BffProblem.WriteAsync(http, error, detail, retryAfter);
     }
 
     private static bool IsCorrelationFailure(string message) =>

@@ -36,6 +36,10 @@ public sealed class BffOptions
 
     public TokenSettings Tokens { get; set; } = new();
 
+    public RedisSettings Redis { get; set; } = new();
+
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
+
     public IEnumerable<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
@@ -69,4 +73,76 @@ public sealed class TokenSettings
 {
     /// <summary>An access token that expires within this window is refreshed before it is forwarded.</summary>
     public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+public sealed class RedisSettings
+{
+    /// <summary>
+    /// A StackExchange.Redis connection string (for example <c>redis:6379,password=…,ssl=true</c>). Required when
+    /// <c>Bff:Session:Store=Redis</c>; the Data Protection key ring is then kept there too.
+    /// </summary>
+    public string? Configuration { get; set; }
+
+    /// <summary>Prefix of every key and channel the gateway uses, so several gateways can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "bff:";
+
+    /// <summary>How long a (re)connection attempt may take before the gateway gives up on it and retries in the background.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long one Redis command may take. Bounds the latency a slow or unreachable Redis adds to a request (which then
+    /// gets a 503); these settings win over timeouts written in the connection string.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// Which proxies may tell the gateway the client's address, scheme and host (<c>X-Forwarded-For</c>, <c>-Proto</c>,
+/// <c>-Host</c>). Empty by default: no proxy is trusted, loopback included, so a client cannot make the gateway build
+/// redirect URIs for another host or believe a plain-http request was https.
+/// Entries bind as arrays (<c>Bff__ForwardedHeaders__KnownNetworks__0=10.0.0.0/8</c>); an entry may also hold several
+/// values separated by commas (<c>Bff__ForwardedHeaders__KnownNetworks=10.0.0.0/8,fd00::/8</c>).
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    /// <summary>IP addresses of trusted proxies (for example 10.0.0.7).</summary>
+    public IList<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Trusted networks in CIDR notation (for example 10.0.0.0/8).</summary>
+    public IList<string> KnownNetworks { get; set; } = [];
+
+    public static IEnumerable<string> Entries(IEnumerable<string?> values) =>
+        values.SelectMany(v => (v ?? string.Empty).Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    /// <summary>
+    /// An address written in full: IPv6, or IPv4 with four parts (the parser would also read "10.1" as 10.0.0.1,
+    /// which nobody means in a list of trusted proxies).
+    /// </summary>
+    public static bool TryParseAddress(string value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out System.Net.IPAddress? address)
+    {
+        address = null;
+        if (value.Contains(':', StringComparison.Ordinal))
+        {
+            return System.Net.IPAddress.TryParse(value, out address)
+                && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        }
+
+        return value.Split('.').Length == 4
+            && System.Net.IPAddress.TryParse(value, out address)
+            && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+    }
+
+    /// <summary>
+    /// A network in CIDR notation whose address has no bits set beyond the prefix: "10.0.0.1/8" is refused rather than
+    /// read as 10.0.0.0/8, because it may as well be a typo for 10.0.0.1/32.
+    /// </summary>
+    public static bool TryParseNetwork(string value, out System.Net.IPNetwork network)
+    {
+        network = default;
+        var slash = value.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0
+            && TryParseAddress(value[..slash], out var address)
+            && System.Net.IPNetwork.TryParse(value, out network)
+            && network.BaseAddress.Equals(address);
+    }
 }

@@ -63,6 +63,12 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         {
             failures.Add("Bff:Session:Store must be InMemory or Redis.");
         }
+        else if (session.Store == SessionStoreKind.Redis && string.IsNullOrWhiteSpace(options.Redis.Configuration))
+        {
+            failures.Add("Bff:Session:Store is Redis, but Bff:Redis:Configuration is empty: set it to the StackExchange.Redis connection string (for example Bff__Redis__Configuration=redis:6379).");
+        }
+
+        ValidateRedis(options, failures);
 
         var cookie = options.Cookie;
         if (cookie.SameSite is SameSiteMode.None or SameSiteMode.Unspecified)
@@ -80,7 +86,54 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add("Bff:Tokens:RefreshBeforeExpiry must not be negative.");
         }
 
+        ValidateForwardedHeaders(options.ForwardedHeaders, failures);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateRedis(BffOptions options, List<string> failures)
+    {
+        var redis = options.Redis;
+        // An empty Bff:Redis:Configuration with Bff:Session:Store=Redis is reported above.
+        if (options.Session.Store == SessionStoreKind.Redis && !string.IsNullOrWhiteSpace(redis.Configuration)
+            && !RedisConfigurationRules.TryParse(redis.Configuration, out var problem))
+        {
+            failures.Add($"Bff:Redis:Configuration is not a usable StackExchange.Redis connection string: {problem}");
+        }
+
+        if (string.IsNullOrWhiteSpace(redis.KeyPrefix))
+        {
+            failures.Add("Bff:Redis:KeyPrefix must not be empty (default 'bff:').");
+        }
+
+        if (redis.ConnectTimeout <= TimeSpan.Zero || redis.ConnectTimeout > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Bff:Redis:ConnectTimeout must be positive and at most a minute (for example 00:00:02).");
+        }
+
+        if (redis.OperationTimeout <= TimeSpan.Zero || redis.OperationTimeout > TimeSpan.FromSeconds(30))
+        {
+            failures.Add("Bff:Redis:OperationTimeout must be positive and at most 30 seconds (for example 00:00:01): every request waits up to this long when Redis is slow.");
+        }
+    }
+
+    private static void ValidateForwardedHeaders(ForwardedHeadersSettings settings, List<string> failures)
+    {
+        foreach (var proxy in ForwardedHeadersSettings.Entries(settings.KnownProxies))
+        {
+            if (!ForwardedHeadersSettings.TryParseAddress(proxy, out _))
+            {
+                failures.Add($"Bff:ForwardedHeaders:KnownProxies contains '{proxy}', which is not an IP address (for example 10.0.0.7); put networks in Bff:ForwardedHeaders:KnownNetworks.");
+            }
+        }
+
+        foreach (var network in ForwardedHeadersSettings.Entries(settings.KnownNetworks))
+        {
+            if (!ForwardedHeadersSettings.TryParseNetwork(network, out _))
+            {
+                failures.Add($"Bff:ForwardedHeaders:KnownNetworks contains '{network}', which is not a network in CIDR notation (for example 10.0.0.0/8, with no address bits set beyond the prefix).");
+            }
+        }
     }
 
     private bool RequiresHttps(BffOptions options) =>
@@ -127,5 +180,30 @@ internal static class CookieNameRules
 
         problem = string.Empty;
         return true;
+    }
+}
+
+internal static class RedisConfigurationRules
+{
+    /// <summary>Parses the connection string the way the gateway will; the problem never echoes it (it may hold a password).</summary>
+    public static bool TryParse(string configuration, out string problem)
+    {
+        try
+        {
+            var parsed = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+            if (parsed.EndPoints.Count == 0)
+            {
+                problem = "it names no endpoint (host:port).";
+                return false;
+            }
+
+            problem = string.Empty;
+            return true;
+        }
+        catch (ArgumentException ex)
+        {
+            problem = ex.Message;
+            return false;
+        }
     }
 }

@@ -1,6 +1,7 @@
 using Bff.Configuration;
 using Bff.Errors;
 using Bff.Observability;
+using Bff.Sessions.Redis;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +14,7 @@ internal static class EndpointsExtensions
         endpoints.MapGet(LoginEndpoint.Path, LoginEndpoint.HandleAsync);
         endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync);
         endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync);
+        endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync);
         return endpoints;
     }
 
@@ -28,6 +30,13 @@ internal static class EndpointsExtensions
             {
                 var feature = context.Features.Get<IExceptionHandlerPathFeature>();
                 var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Bff.Errors");
+                if (RedisFailure.CausedBy(feature?.Error))
+                {
+                    // Redis reached through a library (the Data Protection key ring) is down: retry later, as elsewhere.
+                    BffLog.SessionStoreFailed(logger, "serve " + feature!.Path, feature.Error!.GetType().Name);
+                    return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
+                }
+
                 if (feature?.Error is { } error)
                 {
                     BffLog.UnhandledException(logger, error, context.Request.Method, feature.Path);
@@ -59,14 +68,19 @@ internal static class EndpointsExtensions
     /// </summary>
     public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
     {
-        var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
-        var callback = new PathString(options.CallbackPath);
-        var signedOut = new PathString(options.SignedOutCallbackPath);
+        // Read at the first request, after start-up validation: reading the options while the pipeline is composed
+        // would turn a refused configuration into an unhandled exception instead of the clean start-up message.
+        var callbacks = new Lazy<(PathString Callback, PathString SignedOut)>(() =>
+        {
+            var options = app.ApplicationServices.GetRequiredService<IOptions<BffOptions>>().Value;
+            return (new PathString(options.CallbackPath), new PathString(options.SignedOutCallbackPath));
+        });
         var bff = new PathString("/bff");
 
         return app.Use((context, next) =>
         {
             var path = context.Request.Path;
+            var (callback, signedOut) = callbacks.Value;
             var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
             if (isCallback || path.StartsWithSegments(bff))
             {

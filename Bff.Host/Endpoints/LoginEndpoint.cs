@@ -1,5 +1,6 @@
 using Bff.Authentication;
 using Bff.Errors;
+using Bff.Observability;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,11 +16,12 @@ internal static class LoginEndpoint
         $"{Path}?returnUrl={Uri.EscapeDataString(returnUrl)}&restart=1";
 
     public static async Task<Results<ChallengeHttpResult, ProblemHttpResult>> HandleAsync(
-        string? returnUrl, string? restart, ProviderMetadata metadata, CancellationToken cancellationToken)
+        string? returnUrl, string? restart, HttpContext context, ProviderMetadata metadata, CancellationToken cancellationToken)
     {
         returnUrl ??= ReturnUrl.Default;
         if (!ReturnUrl.IsSafe(returnUrl))
         {
+            context.SetBffFailure(BffError.InvalidReturnUrl);
             return BffProblem.Result(BffError.InvalidReturnUrl);
         }
 
@@ -27,6 +29,7 @@ internal static class LoginEndpoint
         var provider = await metadata.GetAsync(cancellationToken);
         if (!provider.Succeeded)
         {
+            context.SetBffFailure(provider.Error!);
             return BffProblem.Result(provider.Error!);
         }
 

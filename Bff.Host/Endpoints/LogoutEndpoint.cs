@@ -30,11 +30,13 @@ internal static class LogoutEndpoint
         SessionCookie cookie,
         TokenRevoker revoker,
         ProviderMetadata metadata,
+        BffMetrics metrics,
         ILoggerFactory loggerFactory)
     {
         returnUrl ??= ReturnUrl.Default;
         if (!ReturnUrl.IsSafe(returnUrl))
         {
+            context.SetBffFailure(BffError.InvalidReturnUrl);
             return BffProblem.Result(BffError.InvalidReturnUrl);
         }
 
@@ -42,31 +44,38 @@ internal static class LogoutEndpoint
         var lookup = await resolver.ResolveAsync(context);
         if (lookup.Status == SessionLookupStatus.Unavailable)
         {
+            context.SetBffFailure(BffError.SessionStoreUnavailable);
             return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, TimeSpan.FromSeconds(5));
         }
 
         if (lookup.Session is not { } session)
         {
             // Nothing to end (already logged out, expired): logging out again is harmless.
+            context.SetBffOutcome(TelemetryNames.Outcomes.NotFound);
             cookie.Delete(context.Response);
             return TypedResults.Redirect(returnUrl);
         }
 
+        context.SetBffSession(session);
         if (!PublicIdMatches(sid, session.PublicId))
         {
             BffLog.LogoutRejected(logger, session.LogId);
+            context.SetBffFailure(BffError.InvalidLogoutRequest);
             return BffProblem.Result(BffError.InvalidLogoutRequest);
         }
 
         var removed = await store.RemoveAsync(session.Key, context.RequestAborted);
         if (removed == StoreOutcome.Unavailable)
         {
+            context.SetBffFailure(BffError.SessionStoreUnavailable);
             return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, TimeSpan.FromSeconds(5));
         }
 
         cookie.Delete(context.Response);
         SessionResolver.Remember(context, SessionLookup.NotFound);
-        BffLog.SessionEnded(logger, session.LogId, "logout");
+        BffLog.SessionEnded(logger, session.LogId, TelemetryNames.SessionEndReasons.Logout);
+        metrics.SessionEnded(TelemetryNames.SessionEndReasons.Logout);
+        context.SetBffOutcome(TelemetryNames.Outcomes.Success);
 
         await revoker.RevokeAsync(session.Tokens, session.LogId, context.RequestAborted);
 

@@ -1,5 +1,6 @@
 using Bff.Csrf;
 using Bff.Errors;
+using Bff.Observability;
 using Bff.Sessions;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -18,10 +19,11 @@ internal static class UserEndpoint
     public const string Path = "/bff/user";
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult, RetryAfterProblem>> HandleAsync(
-        HttpContext context, SessionResolver resolver)
+        HttpContext context, SessionResolver resolver, BffMetrics metrics)
     {
         if (!CsrfHeader.IsPresent(context.Request))
         {
+            metrics.CsrfRejected(Path);
             return BffProblem.Result(BffError.CsrfHeaderMissing);
         }
 

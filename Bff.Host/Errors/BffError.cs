@@ -19,10 +19,14 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError ProviderMisconfigured = new("provider_misconfigured", StatusCodes.Status502BadGateway, "The identity provider's metadata does not match the configured authority.");
     public static readonly BffError SessionStoreUnavailable = new("session_store_unavailable", StatusCodes.Status503ServiceUnavailable, "Sessions are temporarily unavailable.");
     public static readonly BffError TokenRefreshUnavailable = new("token_refresh_unavailable", StatusCodes.Status503ServiceUnavailable, "The access token could not be renewed right now.");
+    public static readonly BffError OriginMismatch = new("origin_mismatch", StatusCodes.Status403Forbidden, "The request's Origin is not this gateway.");
+    public static readonly BffError AmbiguousPath = new("ambiguous_path", StatusCodes.Status400BadRequest, "The path contains encoded separators or dot segments.");
     public static readonly BffError UpstreamUnreachable = new("upstream_unreachable", StatusCodes.Status502BadGateway, "The API could not be reached.");
     public static readonly BffError UpstreamTimeout = new("upstream_timeout", StatusCodes.Status504GatewayTimeout, "The API did not answer in time.");
     public static readonly BffError NotFound = new("not_found", StatusCodes.Status404NotFound, "Not found.");
     public static readonly BffError MethodNotAllowed = new("method_not_allowed", StatusCodes.Status405MethodNotAllowed, "Method not allowed.");
+    public static readonly BffError InvalidLogoutToken = new("invalid_logout_token", StatusCodes.Status400BadRequest, "The logout token is not valid.");
+    public static readonly BffError RequestTooLarge = new("request_too_large", StatusCodes.Status413PayloadTooLarge, "The request body is too large.");
     public static readonly BffError InternalError = new("internal_error", StatusCodes.Status500InternalServerError, "The gateway failed to handle the request.");
 
     public string Type => "urn:bff:error:" + Code;

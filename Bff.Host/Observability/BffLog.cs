@@ -26,6 +26,27 @@ internal static partial class BffLog
     [LoggerMessage(1006, LogLevel.Debug, "Removed {Count} expired sessions.")]
     public static partial void ExpiredSessionsRemoved(ILogger logger, int count);
 
+    [LoggerMessage(1050, LogLevel.Warning, "The session store (Redis) failed to {Operation} ({ExceptionType}); the request is answered as unavailable.")]
+    public static partial void SessionStoreFailed(ILogger logger, string operation, string exceptionType);
+
+    [LoggerMessage(1051, LogLevel.Warning, "Session {SessionId}'s stored payload cannot be decrypted (the Data Protection key ring was lost or replaced); it is treated as no session.")]
+    public static partial void SessionPayloadUnreadable(ILogger logger, string sessionId);
+
+    [LoggerMessage(1052, LogLevel.Debug, "A write of session {SessionId} carrying token version {TokenVersion} was skipped: the store already holds newer tokens.")]
+    public static partial void StaleSessionWriteSkipped(ILogger logger, string sessionId, long tokenVersion);
+
+    [LoggerMessage(1053, LogLevel.Warning, "The session cache is bypassed: {Reason}. Every request reads Redis until invalidation messages arrive again.")]
+    public static partial void SessionCacheBypassed(ILogger logger, string reason);
+
+    [LoggerMessage(1054, LogLevel.Information, "The session cache is in use: invalidation messages from the other replicas arrive.")]
+    public static partial void SessionCacheEnabled(ILogger logger);
+
+    [LoggerMessage(1055, LogLevel.Information, "Session {SessionId}, whose removal failed while Redis was unreachable, is now removed.")]
+    public static partial void PendingSessionRemovalCompleted(ILogger logger, string sessionId);
+
+    [LoggerMessage(1056, LogLevel.Warning, "The refresh lock of session {SessionId} is left to expire: the session's spent refresh token is still in Redis until its pending removal runs.")]
+    public static partial void RefreshLockKept(ILogger logger, string sessionId);
+
     // Sign-in and sign-out
     [LoggerMessage(2001, LogLevel.Warning, "Sign-in failed: {Reason}")]
     public static partial void LoginFailed(ILogger logger, string reason);
@@ -63,6 +84,15 @@ internal static partial class BffLog
     [LoggerMessage(2011, LogLevel.Error, "The provider's metadata names issuer '{Issuer}', but Bff:Authority is '{Authority}'; refusing to sign in against it.")]
     public static partial void ProviderIssuerMismatch(ILogger logger, string? issuer, string authority);
 
+    [LoggerMessage(2050, LogLevel.Information, "Back-channel logout ended {Count} session(s) (provider session {ProviderSessionHash}, subject {SubjectHash}).")]
+    public static partial void BackchannelLogoutCompleted(ILogger logger, int count, string providerSessionHash, string subjectHash);
+
+    [LoggerMessage(2051, LogLevel.Warning, "Back-channel logout refused: {Reason}.")]
+    public static partial void BackchannelLogoutRejected(ILogger logger, string reason);
+
+    [LoggerMessage(2052, LogLevel.Warning, "Back-channel logout could not be performed: {Reason}.")]
+    public static partial void BackchannelLogoutFailed(ILogger logger, string reason);
+
     // Tokens
     [LoggerMessage(3001, LogLevel.Information, "Revoked the {TokenKind} of session {SessionId}.")]
     public static partial void TokenRevoked(ILogger logger, string sessionId, string tokenKind);
@@ -73,9 +103,79 @@ internal static partial class BffLog
     [LoggerMessage(3003, LogLevel.Information, "Token revocation for session {SessionId} skipped: {Reason}.")]
     public static partial void RevocationSkipped(ILogger logger, string sessionId, string reason);
 
+    [LoggerMessage(3010, LogLevel.Information, "Refreshed the tokens of session {SessionId} (version {Version}, for {Target}).")]
+    public static partial void TokensRefreshed(ILogger logger, string sessionId, long version, string target);
+
+    [LoggerMessage(3011, LogLevel.Information, "The provider rejected the refresh token of session {SessionId} (invalid_grant).")]
+    public static partial void RefreshRejected(ILogger logger, string sessionId);
+
+    [LoggerMessage(3012, LogLevel.Warning, "Token request ({Grant}) failed: the provider is unavailable ({Reason}, HTTP {StatusCode}).")]
+    public static partial void TokenEndpointUnavailable(ILogger logger, string grant, string reason, int statusCode);
+
+    [LoggerMessage(3013, LogLevel.Error, "Token request ({Grant}) refused by the provider with error '{ProviderError}' (HTTP {StatusCode}); check the client's registration.")]
+    public static partial void TokenEndpointRefused(ILogger logger, string grant, string providerError, int statusCode);
+
+    [LoggerMessage(3014, LogLevel.Warning, "Token requests pause for {Seconds} s after the provider failed.")]
+    public static partial void TokenCallsPaused(ILogger logger, int seconds);
+
+    [LoggerMessage(3015, LogLevel.Error, "Session {SessionId} was refreshed but the session store could not save the new tokens; the session is ended so its spent refresh token is never replayed.")]
+    public static partial void RefreshNotSaved(ILogger logger, string sessionId);
+
+    [LoggerMessage(3016, LogLevel.Debug, "Session {SessionId} was refreshed by another request or replica; its tokens are used as they are.")]
+    public static partial void RefreshedElsewhere(ILogger logger, string sessionId);
+
+    [LoggerMessage(3017, LogLevel.Warning, "The refreshed ID token of session {SessionId} does not match the session ('{Claim}' differs).")]
+    public static partial void RefreshedIdTokenMismatch(ILogger logger, string sessionId, string claim);
+
+    [LoggerMessage(3018, LogLevel.Warning, "Early refresh of session {SessionId} failed; its access token is still valid and is used meanwhile.")]
+    public static partial void RefreshDeferred(ILogger logger, string sessionId);
+
+    [LoggerMessage(3019, LogLevel.Warning, "Refreshing session {SessionId} did not finish within its time budget.")]
+    public static partial void RefreshTimedOut(ILogger logger, string sessionId);
+
+    [LoggerMessage(3020, LogLevel.Warning, "Waited for another replica to refresh session {SessionId}, but its tokens did not change; trying again.")]
+    public static partial void RefreshLockWaitExpired(ILogger logger, string sessionId);
+
+    [LoggerMessage(3021, LogLevel.Information, "Obtained a client-credentials token for {Target}, valid for {Seconds} s.")]
+    public static partial void ClientTokenObtained(ILogger logger, string target, int seconds);
+
+    // Proxy
+    [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header.")]
+    public static partial void CsrfHeaderMissing(ILogger logger, string method, string routeId);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Refused a WebSocket upgrade on route {RouteId}: its Origin is not this gateway's.")]
+    public static partial void UpgradeOriginRejected(ILogger logger, string routeId);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Forwarding on route {RouteId} failed ({ForwarderError}: {ExceptionType}); answering {StatusCode}.")]
+    public static partial void UpstreamFailed(ILogger logger, string routeId, string forwarderError, string exceptionType, int statusCode);
+
+    [LoggerMessage(4004, LogLevel.Warning, "Refused a request on route {RouteId}: its path carries encoded separators or dot segments that the API could read differently.")]
+    public static partial void AmbiguousPathRejected(ILogger logger, string routeId);
+
+    [LoggerMessage(4005, LogLevel.Warning, "Dropped a Set-Cookie for the session cookie from the API's response on route {RouteId}.")]
+    public static partial void UpstreamSessionCookieDropped(ILogger logger, string routeId);
+
+    [LoggerMessage(4006, LogLevel.Critical, "The proxy configuration is not usable: {Problem}")]
+    public static partial void ProxyConfigurationRejected(ILogger logger, string problem);
+
     // Infrastructure
     [LoggerMessage(5001, LogLevel.Error, "Unhandled exception while serving {Method} {Path}.")]
     public static partial void UnhandledException(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(5050, LogLevel.Information, "Sessions are kept in Redis at {EndPoints} (key prefix '{KeyPrefix}'), shared by every replica, and so is the Data Protection key ring.")]
+    public static partial void RedisSessionsInUse(ILogger logger, string endPoints, string keyPrefix);
+
+    [LoggerMessage(5051, LogLevel.Information, "Connected to Redis at {EndPoints}.")]
+    public static partial void RedisConnected(ILogger logger, string endPoints);
+
+    [LoggerMessage(5052, LogLevel.Error, "Redis at {EndPoints} cannot be reached; the gateway starts anyway, answers signed-in requests with 503 and keeps reconnecting.")]
+    public static partial void RedisNotConnectedAtStart(ILogger logger, string endPoints);
+
+    [LoggerMessage(5053, LogLevel.Error, "Lost the Redis {ConnectionType} connection ({FailureType}); reconnecting.")]
+    public static partial void RedisConnectionFailed(ILogger logger, string connectionType, string failureType);
+
+    [LoggerMessage(5054, LogLevel.Information, "Redis {ConnectionType} connection restored.")]
+    public static partial void RedisConnectionRestored(ILogger logger, string connectionType);
 
     [LoggerMessage(5002, LogLevel.Warning, "Sessions are kept in this process's memory: run a single replica, or set Bff:Session:Store=Redis to run several.")]
     public static partial void InMemorySessionsSingleReplica(ILogger logger);

@@ -7,7 +7,12 @@ internal interface ISessionStore
 
     ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken);
 
-    /// <summary>Replaces a session whole (sliding expiry, refreshed tokens). A session removed meanwhile is not revived.</summary>
+    /// <summary>
+    /// Replaces a session whole (sliding expiry, refreshed tokens). A session removed meanwhile is not revived.
+    /// Tokens never move backwards: when the stored session's <see cref="Tokens.TokenSet.Version"/> is newer than the
+    /// given one (a sliding-expiry write based on a read from before a refresh), the stored tokens are kept, so a
+    /// spent refresh token is never restored.
+    /// </summary>
     ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken);
 
     ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken);

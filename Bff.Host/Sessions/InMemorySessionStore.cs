@@ -38,7 +38,8 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider) : ISession
     {
         while (_sessions.TryGetValue(session.Key, out var current))
         {
-            if (_sessions.TryUpdate(session.Key, session, current))
+            var replacement = current.Tokens.Version > session.Tokens.Version ? session with { Tokens = current.Tokens } : session;
+            if (_sessions.TryUpdate(session.Key, replacement, current))
             {
                 return ValueTask.FromResult(StoreOutcome.Ok);
             }
@@ -97,7 +98,11 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider) : ISession
 }
 
 /// <summary>Sweeps expired sessions out of <see cref="InMemorySessionStore"/> once a minute.</summary>
-internal sealed class SessionCleanupService(InMemorySessionStore store, TimeProvider timeProvider, ILogger<SessionCleanupService> logger) : BackgroundService
+internal sealed class SessionCleanupService(
+    InMemorySessionStore store,
+    TimeProvider timeProvider,
+    Observability.BffMetrics metrics,
+    ILogger<SessionCleanupService> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
@@ -112,6 +117,7 @@ internal sealed class SessionCleanupService(InMemorySessionStore store, TimeProv
                 if (removed > 0)
                 {
                     Observability.BffLog.ExpiredSessionsRemoved(logger, removed);
+                    metrics.SessionEnded(Observability.TelemetryNames.SessionEndReasons.Expired, removed);
                 }
             }
         }

@@ -25,6 +25,7 @@ internal sealed class SessionIssuer(
     SessionCookie cookie,
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
+    BffMetrics metrics,
     ILogger<SessionIssuer> logger)
 {
     /// <summary>Protocol claims that say nothing about the user and only make the session bigger.</summary>
@@ -81,6 +82,7 @@ internal sealed class SessionIssuer(
         cookie.Append(context.Response, session);
         SessionResolver.Remember(context, SessionLookup.Found(session));
         BffLog.SessionCreated(logger, session.LogId, SessionKey.LogId(subject));
+        metrics.SessionStarted();
         return (SessionIssueOutcome.Created, session);
     }
 

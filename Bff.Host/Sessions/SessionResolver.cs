@@ -13,6 +13,7 @@ internal sealed class SessionResolver(
     SessionCookie cookie,
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
+    BffMetrics metrics,
     ILogger<SessionResolver> logger)
 {
     private readonly SessionSettings _settings = options.Value.Session;
@@ -81,6 +82,7 @@ internal sealed class SessionResolver(
         {
             await store.RemoveAsync(key, context.RequestAborted);
             BffLog.SessionExpired(logger, session.LogId);
+            metrics.SessionEnded(TelemetryNames.SessionEndReasons.Expired);
             return SessionLookup.NotFound;
         }
 

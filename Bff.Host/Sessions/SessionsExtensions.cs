@@ -1,4 +1,5 @@
 using Bff.Configuration;
+using Bff.Sessions.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Bff.Sessions;
@@ -19,6 +20,11 @@ internal static class SessionsExtensions
             services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<InMemorySessionStore>());
             services.AddHostedService<SessionCleanupService>();
             services.AddHostedService<InMemoryStoreNotice>();
+            services.AddSingleton<ITokenReplayCache, InMemoryTokenReplayCache>();
+        }
+        else
+        {
+            services.AddBffRedisSessions();
         }
 
         return services;

@@ -12,8 +12,7 @@ public sealed class LoginEndpointTests
         using var idp = new TestIdentityProvider();
         using var gateway = new GatewayFactory(idp);
         using var browser = gateway.CreateBrowser();
-        var port = new Uri(idp.Authority).Port;
-        idp.Server.Stop();
+        idp.Down = true;
 
         var down = await browser.GetAsync("/bff/login?returnUrl=%2F");
 
@@ -24,7 +23,10 @@ public sealed class LoginEndpointTests
             Assert.Equal("provider_unavailable", problem.RootElement.GetProperty("error").GetString());
         }
 
-        _ = port;
+        idp.Down = false;
+        var up = await browser.GetAsync("/bff/login?returnUrl=%2F");
+        Assert.Equal(HttpStatusCode.Redirect, up.StatusCode);
+        Assert.StartsWith(idp.Authority + "/authorize", up.Headers.Location!.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

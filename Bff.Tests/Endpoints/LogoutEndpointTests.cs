@@ -94,7 +94,7 @@ public sealed class LogoutEndpointTests : IDisposable
         using var browser = _gateway.CreateBrowser();
         await browser.SignInAsync(_idp);
         var logoutUrl = await LogoutUrlAsync(browser);
-        _idp.Server.Stop();
+        _idp.Down = true;
 
         var response = await browser.GetAsync(logoutUrl + "&returnUrl=%2Fbye");
 

@@ -23,6 +23,15 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         public override string ToString() => $"{Level} {Category}[{EventId.Id}] {Message} {Exception}";
     }
 
+    /// <summary>Collections (header values, for one) are written out element by element, as structured log sinks do.</summary>
+    public static string? Render(object? value) => value switch
+    {
+        null => null,
+        string text => text,
+        System.Collections.IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Render)) + "]",
+        _ => value.ToString(),
+    };
+
     private sealed class Logger(string category, ConcurrentQueue<LogLine> lines) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
@@ -32,7 +41,7 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var structured = state is IEnumerable<KeyValuePair<string, object?>> pairs
-                ? " {" + string.Join(", ", pairs.Select(p => $"{p.Key}={p.Value}")) + "}"
+                ? " {" + string.Join(", ", pairs.Select(p => $"{p.Key}={Render(p.Value)}")) + "}"
                 : string.Empty;
             lines.Enqueue(new LogLine(category, logLevel, eventId, formatter(state, exception) + structured, exception?.ToString()));
         }

@@ -50,14 +50,31 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 
     public BrowserClient CreateBrowser() => new(Server.CreateHandler(), new Uri("https://localhost"));
 
+    /// <summary>A browser on another origin, e.g. <c>http://gateway.test</c> (the scheme and host the gateway sees).</summary>
+    public BrowserClient CreateBrowser(Uri baseAddress) => new(Server.CreateHandler(), baseAddress);
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(_environment);
+        // UseSetting makes the settings visible while Program.cs composes the app (AddBffSessions reads the store
+        // kind, AddBffObservability the OTEL_* variables); the in-memory source keeps them on top afterwards.
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
         builder.ConfigureLogging(logging =>
         {
-            // Captured for assertions, not printed: the test output stays readable.
-            logging.ClearProviders();
+            // Captured for assertions, not printed, so the test output stays readable. Only the console and debug
+            // providers go: the OpenTelemetry provider the gateway adds must stay.
+            var printing = logging.Services.Where(d => d.ServiceType == typeof(ILoggerProvider)
+                && d.ImplementationType?.Name is "ConsoleLoggerProvider" or "DebugLoggerProvider" or "EventSourceLoggerProvider").ToList();
+            foreach (var descriptor in printing)
+            {
+                logging.Services.Remove(descriptor);
+            }
+
             logging.SetMinimumLevel(LogLevel.Trace);
             logging.AddProvider(Logs);
         });

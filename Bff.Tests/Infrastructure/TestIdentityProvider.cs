@@ -60,6 +60,15 @@ public sealed class TestIdentityProvider : IDisposable
     /// <summary>Replaces how the token endpoint answers a refresh_token grant (null: issue new tokens, rotating the refresh token).</summary>
     public Func<IRequestMessage, IResponseMessage?>? RefreshBehavior { get; set; }
 
+    /// <summary>Replaces how the token endpoint answers a client_credentials grant (null: issue a token).</summary>
+    public Func<IRequestMessage, IResponseMessage?>? ClientCredentialsBehavior { get; set; }
+
+    /// <summary>
+    /// While true every endpoint answers 503, as a provider that is down behind its load balancer. (Stopping the
+    /// server instead would free its port for another test's stub to take.)
+    /// </summary>
+    public bool Down { get; set; }
+
     /// <summary>Status code the revocation endpoint answers with.</summary>
     public int RevocationStatus { get; set; } = 200;
 
@@ -123,17 +132,22 @@ public sealed class TestIdentityProvider : IDisposable
     private void MapEndpoints()
     {
         _server.Given(Request.Create().WithPath("/.well-known/openid-configuration").UsingGet())
-            .RespondWith(Response.Create().WithCallback(_ => Json(200, Discovery())));
+            .RespondWith(Response.Create().WithCallback(_ => Down ? Unavailable() : Json(200, Discovery())));
 
         _server.Given(Request.Create().WithPath("/jwks").UsingGet())
-            .RespondWith(Response.Create().WithCallback(_ => Json(200, Jwks())));
+            .RespondWith(Response.Create().WithCallback(_ => Down ? Unavailable() : Json(200, Jwks())));
 
         _server.Given(Request.Create().WithPath("/token").UsingPost())
-            .RespondWith(Response.Create().WithCallback(TokenEndpoint));
+            .RespondWith(Response.Create().WithCallback(request => Down ? Unavailable() : TokenEndpoint(request)));
 
         _server.Given(Request.Create().WithPath("/revoke").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
             {
+                if (Down)
+                {
+                    return Unavailable();
+                }
+
                 var form = Form(request);
                 if (form.TryGetValue("token", out var token))
                 {
@@ -242,6 +256,11 @@ public sealed class TestIdentityProvider : IDisposable
 
         if (grant == "client_credentials")
         {
+            if (ClientCredentialsBehavior?.Invoke(request) is { } custom)
+            {
+                return custom;
+            }
+
             return Json(200, new JsonObject
             {
                 ["access_token"] = "cc." + Guid.NewGuid().ToString("N"),
@@ -264,6 +283,8 @@ public sealed class TestIdentityProvider : IDisposable
 
         return result;
     }
+
+    private static ResponseMessage Unavailable() => new() { StatusCode = 503 };
 
     public static ResponseMessage Json(int status, JsonNode body) => new()
     {

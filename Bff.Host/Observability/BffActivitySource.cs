@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using Bff.Errors;
+using Bff.Sessions;
+using static Bff.Observability.TelemetryNames;
+
+namespace Bff.Observability;
+
+/// <summary>
+/// The gateway's spans (ActivitySource <c>"Bff"</c>). How to use it:
+/// <code>
+/// // A gateway request (login, callback, logout, signed-out callback, back-channel logout) already has its span:
+/// // OperationTracingMiddleware opens it around the whole request. Say how it ended:
+/// context.SetBffOutcome(TelemetryNames.Outcomes.Success);
+/// context.SetBffFailure(BffError.LoginFailed);                  // outcome=failure, error.type=login_failed, status Error
+///
+/// // A token refresh (inside a proxied request): open a child span and record its outcome.
+/// using var activity = BffActivitySource.StartRefresh(session);
+/// ... activity.SetOutcome(TelemetryNames.Outcomes.Refreshed);   // or .SetFailure(TelemetryNames.Outcomes.Rejected, "invalid_grant")
+///
+/// // Session store calls are traced by InstrumentedSessionStore; nothing to do in a store implementation.
+/// </code>
+/// Every Start method returns null when nobody listens, and every extension accepts null, so callers never branch.
+/// Attributes never carry a token, code, key or URL: sessions appear as <see cref="SessionKey.LogId"/> hashes.
+/// </summary>
+internal static class BffActivitySource
+{
+    public static readonly ActivitySource Source = new(
+        ActivitySourceName, typeof(BffActivitySource).Assembly.GetName().Version?.ToString());
+
+    /// <summary>Opens <c>bff.token.refresh</c> for one session's refresh (single-flight leader or waiter alike).</summary>
+    public static Activity? StartRefresh(UserSession session) =>
+        Source.StartActivity(Spans.Refresh)?.SetTag(Attributes.SessionId, session.LogId);
+
+    /// <summary>Opens <c>bff.session_store.{operation}</c>; <paramref name="sessionKey"/> is hashed, never recorded.</summary>
+    public static Activity? StartSessionStore(string operation, string kind, string? sessionKey)
+    {
+        var activity = Source.StartActivity(Spans.SessionStorePrefix + operation, ActivityKind.Client);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(Attributes.SessionStoreOperation, operation);
+            activity.SetTag(Attributes.SessionStoreKind, kind);
+            if (sessionKey is not null)
+            {
+                activity.SetTag(Attributes.SessionId, SessionKey.LogId(sessionKey));
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>Opens one of the request-level spans (<see cref="Spans"/>); used by <see cref="OperationTracingMiddleware"/>.</summary>
+    public static Activity? StartOperation(string spanName) => Source.StartActivity(spanName);
+
+    public static Activity? SetOutcome(this Activity? activity, string outcome)
+    {
+        activity?.SetTag(Attributes.Outcome, outcome);
+        return activity;
+    }
+
+    /// <summary>Marks the span failed: <c>bff.outcome</c>, <c>error.type</c> (a stable code, never a message) and status Error.</summary>
+    public static Activity? SetFailure(this Activity? activity, string outcome, string errorType)
+    {
+        if (activity is not null)
+        {
+            activity.SetTag(Attributes.Outcome, outcome);
+            activity.SetTag(Attributes.ErrorType, errorType);
+            activity.SetStatus(ActivityStatusCode.Error);
+        }
+
+        return activity;
+    }
+
+    public static Activity? SetSession(this Activity? activity, UserSession session) =>
+        activity?.SetTag(Attributes.SessionId, session.LogId);
+
+    /// <summary>Records how this request's gateway span ended (no-op when the request has none).</summary>
+    public static void SetBffOutcome(this HttpContext context, string outcome) =>
+        OperationTracingMiddleware.CurrentOperation(context).SetOutcome(outcome);
+
+    /// <summary>Records that this request's gateway operation failed with <paramref name="error"/>.</summary>
+    public static void SetBffFailure(this HttpContext context, BffError error) =>
+        OperationTracingMiddleware.CurrentOperation(context).SetFailure(Outcomes.Failure, error.Code);
+
+    /// <summary>Records which session this request's gateway operation concerned (as a hash).</summary>
+    public static void SetBffSession(this HttpContext context, UserSession session) =>
+        OperationTracingMiddleware.CurrentOperation(context).SetSession(session);
+}

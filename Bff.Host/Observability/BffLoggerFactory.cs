@@ -1,0 +1,199 @@
+using Microsoft.Extensions.Options;
+
+namespace Bff.Observability;
+
+/// <summary>
+/// The host's <see cref="ILoggerFactory"/>: the framework's own, wrapped to apply the gateway's logging policy to every
+/// category and every provider (console, OpenTelemetry, a test's):
+/// <list type="bullet">
+/// <item>URL query values are blanked in every message, structured value and scope (<see cref="UrlQueryRedactor"/>).
+/// Why here and not by raising some categories' minimum level: ASP.NET Core logs the full request URL at Information
+/// ("Request starting … /signin-oidc?code=…&amp;state=…") and the OpenID Connect handler logs the received message at
+/// Trace; an operator who turns logging up to diagnose a sign-in problem must not get the codes with it.</item>
+/// <item>HttpClientFactory's header log entries (Trace) carry every header value as a structured value, even when the
+/// message shows them redacted; the revocation call's <c>Authorization</c> header holds the client secret. Their
+/// values are replaced by <c>*</c>.</item>
+/// <item>A configuration refused at start-up is reported once, by <see cref="Configuration.BffHost"/>, as a list of
+/// settings to fix; the host's own "Hosting failed to start" entry with the validation stack trace is dropped.</item>
+/// </list>
+/// </summary>
+internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+{
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+    private const string HttpClientCategoryPrefix = "System.Net.Http.HttpClient.";
+
+    /// <summary>Microsoft.Extensions.Http's RequestHeader and ResponseHeader events.</summary>
+    private const int RequestHeadersEvent = 102;
+    private const int ResponseHeadersEvent = 103;
+
+    /// <summary>Builds the framework's own <see cref="LoggerFactory"/> from the container, exactly as AddLogging would.</summary>
+    public static BffLoggerFactory Create(IServiceProvider services) => new(new LoggerFactory(
+        services.GetServices<ILoggerProvider>(),
+        services.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>(),
+        services.GetService<IOptions<LoggerFactoryOptions>>(),
+        services.GetService<IExternalScopeProvider>()));
+
+    public ILogger CreateLogger(string categoryName) =>
+        new RedactingLogger(
+            inner.CreateLogger(categoryName),
+            dropStartupRefusal: categoryName == HostCategory,
+            hideHeaderValues: categoryName.StartsWith(HttpClientCategoryPrefix, StringComparison.Ordinal));
+
+    public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+    public void Dispose() => inner.Dispose();
+
+    private static bool IsStartupRefusal(Exception? exception) => exception switch
+    {
+        OptionsValidationException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.All(e => e is OptionsValidationException),
+        _ => false,
+    };
+
+    private sealed class RedactingLogger(ILogger inner, bool dropStartupRefusal, bool hideHeaderValues) : ILogger
+    {
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull
+        {
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> pairs)
+            {
+                var text = state.ToString() ?? string.Empty;
+                if (RedactedLogState.TryCreate(text, pairs, out var redacted))
+                {
+                    return inner.BeginScope(redacted);
+                }
+            }
+            else if (state is string scope)
+            {
+                return inner.BeginScope(UrlQueryRedactor.Redact(scope));
+            }
+
+            return inner.BeginScope(state);
+        }
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!inner.IsEnabled(logLevel) || (dropStartupRefusal && IsStartupRefusal(exception)))
+            {
+                return;
+            }
+
+            if (hideHeaderValues && eventId.Id is RequestHeadersEvent or ResponseHeadersEvent
+                && state is IReadOnlyList<KeyValuePair<string, object?>> headers)
+            {
+                var hidden = RedactedLogState.WithHeaderValuesHidden(formatter(state, exception), headers);
+                inner.Log(logLevel, eventId, hidden, exception, static (s, _) => s.Message);
+                return;
+            }
+
+            var message = formatter(state, exception);
+            if (RedactedLogState.TryCreate(message, state as IReadOnlyList<KeyValuePair<string, object?>>, out var redacted))
+            {
+                inner.Log(logLevel, eventId, redacted, exception, static (s, _) => s.Message);
+                return;
+            }
+
+            inner.Log(logLevel, eventId, state, exception, formatter);
+        }
+    }
+}
+
+/// <summary>A log entry's state with URL query values blanked in its message and in its structured values.</summary>
+internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    private readonly KeyValuePair<string, object?>[] _values;
+
+    private RedactedLogState(string message, KeyValuePair<string, object?>[] values)
+    {
+        Message = message;
+        _values = values;
+    }
+
+    public string Message { get; }
+
+    public int Count => _values.Length;
+
+    public KeyValuePair<string, object?> this[int index] => _values[index];
+
+    /// <summary>False (and null) when neither the message nor any value holds a query value to blank: the common case, without allocation.</summary>
+    public static bool TryCreate(string message, IReadOnlyList<KeyValuePair<string, object?>>? values, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RedactedLogState? state)
+    {
+        var redactedMessage = UrlQueryRedactor.Redact(message);
+        KeyValuePair<string, object?>[]? redactedValues = null;
+        var count = values?.Count ?? 0;
+        for (var i = 0; i < count; i++)
+        {
+            var (key, value) = values![i];
+            var redactedValue = RedactValue(key, value);
+            if (redactedValues is null && !ReferenceEquals(redactedValue, value))
+            {
+                redactedValues = new KeyValuePair<string, object?>[count];
+                for (var j = 0; j < i; j++)
+                {
+                    redactedValues[j] = values[j];
+                }
+            }
+
+            if (redactedValues is not null)
+            {
+                redactedValues[i] = new(key, redactedValue);
+            }
+        }
+
+        if (redactedValues is null && ReferenceEquals(redactedMessage, message))
+        {
+            state = null;
+            return false;
+        }
+
+        state = new RedactedLogState(redactedMessage, redactedValues ?? [.. values ?? []]);
+        return true;
+    }
+
+    /// <summary>A header log entry: the first line of its message (e.g. "Request Headers:"), then each header name with "*".</summary>
+    public static RedactedLogState WithHeaderValuesHidden(string message, IReadOnlyList<KeyValuePair<string, object?>> headers)
+    {
+        var text = new System.Text.StringBuilder(message.Split('\n')[0].TrimEnd('\r'));
+        var values = new KeyValuePair<string, object?>[headers.Count];
+        for (var i = 0; i < headers.Count; i++)
+        {
+            var key = headers[i].Key;
+            if (key == "{OriginalFormat}")
+            {
+                values[i] = headers[i];
+                continue;
+            }
+
+            values[i] = new(key, "*");
+            text.Append('\n').Append(key).Append(": *");
+        }
+
+        return new RedactedLogState(text.ToString(), values);
+    }
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)_values).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => Message;
+
+    private static object? RedactValue(string key, object? value)
+    {
+        if (key == "{OriginalFormat}")
+        {
+            return value;
+        }
+
+        return value switch
+        {
+            string text => UrlQueryRedactor.Redact(text),
+            Uri uri => KeepIfUnchanged(UrlQueryRedactor.Redact(uri.OriginalString), uri.OriginalString, uri),
+            QueryString { HasValue: true } query => KeepIfUnchanged(UrlQueryRedactor.RedactQuery(query.Value!), query.Value!, value),
+            _ => value,
+        };
+    }
+
+    private static object KeepIfUnchanged(string redacted, string original, object value) =>
+        ReferenceEquals(redacted, original) ? value : redacted;
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using static Bff.Observability.TelemetryNames;
+
+namespace Bff.Observability;
+
+/// <summary>
+/// The gateway's metrics (Meter <c>"Bff"</c>). A singleton: take <c>BffMetrics metrics</c> in a constructor or a
+/// minimal-API handler and call the method for what happened. Pass the constants of <see cref="TelemetryNames"/>
+/// as outcomes and reasons, never free text, so the number of series stays small.
+/// <code>
+/// metrics.RefreshCompleted(TelemetryNames.Outcomes.Refreshed, elapsed);   // outcomes: refreshed | joined | rejected | no_refresh_token | provider_unavailable
+/// metrics.RefreshLockWaited(waited);                                     // a request waited for another's refresh of the same session
+/// metrics.ProxyError(forwarderError.ToString(), routeId);                // kind: YARP's ForwarderError name or a BffError code
+/// metrics.CsrfRejected(routeId);                                          // the route or endpoint that refused the request
+/// metrics.SessionEnded(TelemetryNames.SessionEndReasons.Backchannel);    // one call per session removed
+/// metrics.BackchannelLogout(TelemetryNames.Outcomes.Success);            // or Outcomes.InvalidToken / Outcomes.Unavailable
+/// metrics.SessionStoreOperation(...)                                     // recorded by InstrumentedSessionStore for every store
+/// </code>
+/// Durations are seconds (OpenTelemetry convention). The Meter comes from <see cref="IMeterFactory"/>, so each host
+/// (and each test host) has its own instruments.
+/// </summary>
+internal sealed class BffMetrics
+{
+    private static readonly InstrumentAdvice<double> StoreLatencyBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    };
+
+    private static readonly InstrumentAdvice<double> ProviderCallBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    };
+
+    private readonly Counter<long> _sessionsStarted;
+    private readonly Counter<long> _sessionsEnded;
+    private readonly Counter<long> _signInFailures;
+    private readonly Counter<long> _refreshes;
+    private readonly Histogram<double> _refreshDuration;
+    private readonly Counter<long> _refreshLockWaits;
+    private readonly Histogram<double> _refreshLockWaitDuration;
+    private readonly Counter<long> _csrfRejections;
+    private readonly Counter<long> _proxyErrors;
+    private readonly Histogram<double> _storeDuration;
+    private readonly Counter<long> _backchannelLogouts;
+
+    /// <param name="meterFactory">The host's meter factory.</param>
+    /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
+    public BffMetrics(IMeterFactory meterFactory, Func<long>? activeSessions = null)
+    {
+        Meter = meterFactory.Create(MeterName, typeof(BffMetrics).Assembly.GetName().Version?.ToString());
+
+        _sessionsStarted = Meter.CreateCounter<long>(Instruments.SessionsStarted, "{session}", "Sessions created by a completed sign-in.");
+        _sessionsEnded = Meter.CreateCounter<long>(Instruments.SessionsEnded, "{session}", "Sessions ended, by reason (logout, expired, backchannel, refresh_rejected).");
+        _signInFailures = Meter.CreateCounter<long>(Instruments.SignInFailures, "{failure}", "Sign-ins that did not create a session, by error code.");
+        _refreshes = Meter.CreateCounter<long>(Instruments.Refreshes, "{refresh}", "Access token refreshes, by outcome.");
+        _refreshDuration = Meter.CreateHistogram(Instruments.RefreshDuration, "s", "Duration of access token refreshes, by outcome.", advice: ProviderCallBuckets);
+        _refreshLockWaits = Meter.CreateCounter<long>(Instruments.RefreshLockWaits, "{wait}", "Requests that waited for another request's refresh of the same session.");
+        _refreshLockWaitDuration = Meter.CreateHistogram(Instruments.RefreshLockWaitDuration, "s", "How long requests waited for another request's refresh.", advice: ProviderCallBuckets);
+        _csrfRejections = Meter.CreateCounter<long>(Instruments.CsrfRejections, "{request}", "Requests refused for lack of the X-CSRF header, by endpoint or route.");
+        _proxyErrors = Meter.CreateCounter<long>(Instruments.ProxyErrors, "{error}", "Proxied requests that failed in the gateway, by kind and route.");
+        _storeDuration = Meter.CreateHistogram(Instruments.SessionStoreDuration, "s", "Duration of session store operations, by operation, store and outcome.", advice: StoreLatencyBuckets);
+        _backchannelLogouts = Meter.CreateCounter<long>(Instruments.BackchannelLogouts, "{request}", "Back-channel logout requests, by outcome.");
+
+        if (activeSessions is not null)
+        {
+            Meter.CreateObservableUpDownCounter(Instruments.SessionsActive, activeSessions, "{session}", "Sessions held by this replica's in-memory store (expired ones until the next sweep).");
+        }
+    }
+
+    /// <summary>The Meter behind the instruments (tests listen to exactly this one).</summary>
+    public Meter Meter { get; }
+
+    public void SessionStarted() => _sessionsStarted.Add(1);
+
+    /// <param name="reason">One of <see cref="SessionEndReasons"/>.</param>
+    public void SessionEnded(string reason, int count = 1)
+    {
+        if (count > 0)
+        {
+            _sessionsEnded.Add(count, new KeyValuePair<string, object?>(Attributes.SessionEndReason, reason));
+        }
+    }
+
+    /// <param name="errorCode">The <see cref="Errors.BffError.Code"/> the browser was answered with.</param>
+    public void SignInFailed(string errorCode) =>
+        _signInFailures.Add(1, new KeyValuePair<string, object?>(Attributes.ErrorType, errorCode));
+
+    /// <param name="outcome">One of the refresh values of <see cref="Outcomes"/>.</param>
+    public void RefreshCompleted(string outcome, TimeSpan duration)
+    {
+        var tag = new KeyValuePair<string, object?>(Attributes.Outcome, outcome);
+        _refreshes.Add(1, tag);
+        _refreshDuration.Record(duration.TotalSeconds, tag);
+    }
+
+    public void RefreshLockWaited(TimeSpan waited)
+    {
+        _refreshLockWaits.Add(1);
+        _refreshLockWaitDuration.Record(waited.TotalSeconds);
+    }
+
+    /// <param name="endpoint">The gateway endpoint path (e.g. <c>/bff/user</c>) or the proxy route id.</param>
+    public void CsrfRejected(string endpoint) =>
+        _csrfRejections.Add(1, new KeyValuePair<string, object?>(Attributes.Endpoint, endpoint));
+
+    /// <param name="kind">YARP's <c>ForwarderError</c> name, or the <see cref="Errors.BffError.Code"/> answered.</param>
+    /// <param name="routeId">The YARP route id, when known.</param>
+    public void ProxyError(string kind, string? routeId) =>
+        _proxyErrors.Add(1,
+            new KeyValuePair<string, object?>(Attributes.ErrorType, kind),
+            new KeyValuePair<string, object?>(Attributes.Route, routeId ?? "unknown"));
+
+    /// <param name="operation">One of <see cref="SessionStoreOperations"/>.</param>
+    /// <param name="kind"><c>in_memory</c> or <c>redis</c>.</param>
+    /// <param name="outcome"><see cref="Outcomes.Success"/>, <see cref="Outcomes.Found"/>, <see cref="Outcomes.NotFound"/>, <see cref="Outcomes.Unavailable"/> or <see cref="Outcomes.Failure"/>.</param>
+    public void SessionStoreOperation(string operation, string kind, string outcome, TimeSpan duration)
+    {
+        if (!_storeDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { Attributes.SessionStoreOperation, operation },
+            { Attributes.SessionStoreKind, kind },
+            { Attributes.Outcome, outcome },
+        };
+        _storeDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    /// <param name="outcome"><see cref="Outcomes.Success"/>, <see cref="Outcomes.InvalidToken"/> or <see cref="Outcomes.Unavailable"/>.</param>
+    public void BackchannelLogout(string outcome) =>
+        _backchannelLogouts.Add(1, new KeyValuePair<string, object?>(Attributes.Outcome, outcome));
+}

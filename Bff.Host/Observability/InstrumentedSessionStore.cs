@@ -1,0 +1,111 @@
+using Bff.Configuration;
+using Bff.Sessions;
+using static Bff.Observability.TelemetryNames;
+
+namespace Bff.Observability;
+
+/// <summary>
+/// Wraps whichever <see cref="ISessionStore"/> is configured (in-memory, Redis) with a span and a latency measurement
+/// per call, so every store is observed the same way and store implementations stay free of telemetry.
+/// The session key is hashed before it becomes an attribute.
+/// </summary>
+internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStoreKind kind, BffMetrics metrics, TimeProvider timeProvider) : ISessionStore
+{
+    private readonly string _kind = kind == SessionStoreKind.Redis ? "redis" : "in_memory";
+
+    /// <summary>The decorated store (tests check the composition).</summary>
+    public ISessionStore Inner => inner;
+
+    public async ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken)
+    {
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.Find, _kind, key);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var lookup = await inner.FindAsync(key, cancellationToken);
+            var outcome = lookup.Status switch
+            {
+                SessionLookupStatus.Found => Outcomes.Found,
+                SessionLookupStatus.Unavailable => Outcomes.Unavailable,
+                _ => Outcomes.NotFound,
+            };
+            Complete(activity, SessionStoreOperations.Find, outcome, started);
+            return lookup;
+        }
+        catch (Exception ex) when (Fail(activity, SessionStoreOperations.Find, ex, started))
+        {
+            throw;
+        }
+    }
+
+    public ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken) =>
+        MeasureAsync(SessionStoreOperations.Create, session.Key, () => inner.CreateAsync(session, cancellationToken));
+
+    public ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken) =>
+        MeasureAsync(SessionStoreOperations.Replace, session.Key, () => inner.ReplaceAsync(session, cancellationToken));
+
+    public ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken) =>
+        MeasureAsync(SessionStoreOperations.Remove, key, () => inner.RemoveAsync(key, cancellationToken));
+
+    public async ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken)
+    {
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.RemoveByProviderSession, _kind, sessionKey: null);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var result = await inner.RemoveByProviderSessionAsync(subject, providerSessionId, cancellationToken);
+            activity?.SetTag(Attributes.SessionsRemoved, result.Removed);
+            Complete(activity, SessionStoreOperations.RemoveByProviderSession, OutcomeOf(result.Outcome), started);
+            return result;
+        }
+        catch (Exception ex) when (Fail(activity, SessionStoreOperations.RemoveByProviderSession, ex, started))
+        {
+            throw;
+        }
+    }
+
+    private async ValueTask<StoreOutcome> MeasureAsync(string operation, string key, Func<ValueTask<StoreOutcome>> call)
+    {
+        using var activity = BffActivitySource.StartSessionStore(operation, _kind, key);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var outcome = await call();
+            Complete(activity, operation, OutcomeOf(outcome), started);
+            return outcome;
+        }
+        catch (Exception ex) when (Fail(activity, operation, ex, started))
+        {
+            throw;
+        }
+    }
+
+    private static string OutcomeOf(StoreOutcome outcome) => outcome switch
+    {
+        StoreOutcome.Ok => Outcomes.Success,
+        StoreOutcome.NotFound => Outcomes.NotFound,
+        _ => Outcomes.Unavailable,
+    };
+
+    private void Complete(System.Diagnostics.Activity? activity, string operation, string outcome, long started)
+    {
+        if (outcome == Outcomes.Unavailable)
+        {
+            activity.SetFailure(outcome, Errors.BffError.SessionStoreUnavailable.Code);
+        }
+        else
+        {
+            activity.SetOutcome(outcome);
+        }
+
+        metrics.SessionStoreOperation(operation, _kind, outcome, timeProvider.GetElapsedTime(started));
+    }
+
+    /// <summary>Records a store that threw (a bug, not an outage) and lets the exception continue.</summary>
+    private bool Fail(System.Diagnostics.Activity? activity, string operation, Exception ex, long started)
+    {
+        activity.SetFailure(Outcomes.Failure, ex.GetType().FullName ?? "exception");
+        metrics.SessionStoreOperation(operation, _kind, Outcomes.Failure, timeProvider.GetElapsedTime(started));
+        return false;
+    }
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics.Metrics;
+using Bff.Configuration;
+using Bff.Sessions;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Bff.Observability;
+
+/// <summary>Operations: OpenTelemetry, health probes, forwarded headers, security response headers.</summary>
+internal static class ObservabilityExtensions
+{
+    /// <summary>
+    /// Traces, metrics and logs through OpenTelemetry (OTLP export only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set),
+    /// redaction of URL query values in logs and spans, health checks, forwarded-headers trust, HSTS and a shutdown
+    /// budget that leaves time to flush telemetry. Call after <c>AddBffSessions</c>: it instruments the session store
+    /// registered there.
+    /// </summary>
+    public static WebApplicationBuilder AddBffObservability(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(BffLoggerFactory.Create));
+        // HttpClientFactory logs request headers at Trace; the revocation call carries the client secret in Authorization.
+        services.ConfigureHttpClientDefaults(http => http.RedactLoggedHeaders(static _ => true));
+
+        services.AddSingleton(sp => new BffMetrics(
+            sp.GetRequiredService<IMeterFactory>(),
+            sp.GetService<InMemorySessionStore>() is { } store ? () => store.Count : null));
+        services.AddHostedService<InstrumentRegistration>();
+        DecorateSessionStores(services);
+
+        var openTelemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource =>
+            {
+                // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are read by the SDK; this is only the fallback name.
+                if (string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"]))
+                {
+                    resource.AddService(TelemetryNames.DefaultServiceName, serviceVersion: typeof(BffMetrics).Assembly.GetName().Version?.ToString());
+                }
+            })
+            .WithTracing(tracing => tracing
+                // First processor: every exporter added later (OTLP, a test's) sees redacted spans.
+                .AddProcessor(new RedactingActivityProcessor())
+                .AddSource(TelemetryNames.ActivitySourceName, TelemetryNames.YarpActivitySourceName)
+                .AddAspNetCoreInstrumentation(options => options.Filter = static context => !IsHealthProbe(context.Request.Path))
+                .AddHttpClientInstrumentation())
+            .WithMetrics(metrics => metrics
+                .AddMeter(TelemetryNames.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation())
+            .WithLogging(configureBuilder: null, configureOptions: options =>
+            {
+                options.IncludeFormattedMessage = true;
+                options.IncludeScopes = true;
+            });
+        if (OtlpExportSettings.IsEnabled(configuration))
+        {
+            openTelemetry.UseOtlpExporter();
+        }
+
+        services.AddOptions<OtlpExportSettings>()
+            .Configure(settings => OtlpExportSettings.Bind(settings, configuration))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OtlpExportSettings>, OtlpExportSettingsValidator>();
+
+        // Kubernetes waits 30 s (terminationGracePeriodSeconds) between SIGTERM and SIGKILL. Draining requests gets
+        // 15 s; the OpenTelemetry providers flush their batches when the host is disposed, after that.
+        if (configuration["shutdownTimeoutSeconds"] is null)
+        {
+            services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(15));
+        }
+
+        services.AddHealthChecks()
+            .AddCheck<ProviderMetadataHealthCheck>(
+                BffHealth.ProviderCheckName, HealthStatus.Unhealthy, [BffHealth.ReadyTag], BffHealth.ProviderCheckTimeout);
+
+        services.AddSingleton<IConfigureOptions<ForwardedHeadersOptions>, ForwardedHeadersSetup>();
+        services.AddHsts(options =>
+        {
+            options.MaxAge = TimeSpan.FromDays(365);
+            // Sibling hosts under the same domain are not ours to pin to https.
+            options.IncludeSubDomains = false;
+            options.Preload = false;
+        });
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Applies <c>X-Forwarded-For/-Proto/-Host</c> from trusted proxies only (<c>Bff:ForwardedHeaders</c>). Must be the
+    /// first middleware: everything after it (redirect URIs, cookie flags, HSTS, logs) sees the corrected request.
+    /// </summary>
+    public static IApplicationBuilder UseBffForwardedHeaders(this IApplicationBuilder app) => app.UseForwardedHeaders();
+
+    /// <summary>
+    /// HSTS outside Development and <c>X-Content-Type-Options: nosniff</c> on the gateway's own responses (proxied API
+    /// responses pass through as the API sent them).
+    /// </summary>
+    public static IApplicationBuilder UseBffSecurityHeaders(this IApplicationBuilder app)
+    {
+        if (!app.ApplicationServices.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        {
+            app.UseHsts();
+        }
+
+        return app.Use((context, next) =>
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var http = (HttpContext)state;
+                if (http.Features.Get<Yarp.ReverseProxy.Model.IReverseProxyFeature>() is null)
+                {
+                    http.Response.Headers.XContentTypeOptions = "nosniff";
+                }
+
+                return Task.CompletedTask;
+            }, context);
+            return next(context);
+        });
+    }
+
+    /// <summary>Opens the gateway's spans around login, callback and logout requests. Place it before UseAuthentication.</summary>
+    public static IApplicationBuilder UseBffOperationTracing(this IApplicationBuilder app) =>
+        app.UseMiddleware<OperationTracingMiddleware>();
+
+    /// <summary><c>/health/live</c> and <c>/health/ready</c>, anonymous and without CSRF checks, for Kubernetes probes.</summary>
+    public static IEndpointRouteBuilder MapBffHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks(BffHealth.LivePath, BffHealth.LiveOptions());
+        endpoints.MapHealthChecks(BffHealth.ReadyPath, BffHealth.ReadyOptions());
+        return endpoints;
+    }
+
+    private static bool IsHealthProbe(PathString path) => path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Wraps every <see cref="ISessionStore"/> registered so far in <see cref="InstrumentedSessionStore"/>.</summary>
+    private static void DecorateSessionStores(IServiceCollection services)
+    {
+        for (var i = 0; i < services.Count; i++)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType != typeof(ISessionStore) || descriptor.IsKeyedService)
+            {
+                continue;
+            }
+
+            services[i] = ServiceDescriptor.Describe(
+                typeof(ISessionStore),
+                sp => new InstrumentedSessionStore(
+                    (ISessionStore)CreateInner(sp, descriptor),
+                    sp.GetRequiredService<IOptions<BffOptions>>().Value.Session.Store,
+                    sp.GetRequiredService<BffMetrics>(),
+                    sp.GetRequiredService<TimeProvider>()),
+                descriptor.Lifetime);
+        }
+
+        static object CreateInner(IServiceProvider sp, ServiceDescriptor descriptor) =>
+            descriptor.ImplementationInstance
+            ?? descriptor.ImplementationFactory?.Invoke(sp)
+            ?? ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!);
+    }
+
+    /// <summary>Creates the gateway's instruments at start-up, so observable ones (active sessions) report from the first export.</summary>
+    private sealed class InstrumentRegistration(BffMetrics metrics) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = metrics.Meter;
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Bff.Configuration;
+using Bff.Endpoints;
+using Microsoft.Extensions.Options;
+using static Bff.Observability.TelemetryNames;
+
+namespace Bff.Observability;
+
+/// <summary>
+/// Opens the gateway's span around the requests that are gateway operations: login, the sign-in callback, logout,
+/// the signed-out callback and back-channel logout. A middleware rather than code in the handlers because the
+/// interesting work (pushing the authorization request, redeeming the code) happens inside the OpenID Connect handler
+/// and the challenge result; opened here, those provider calls nest under the operation's span.
+/// Handlers say how the operation ended with <see cref="BffActivitySource.SetBffOutcome"/>; when none did, the
+/// response status decides.
+/// </summary>
+internal sealed class OperationTracingMiddleware
+{
+    /// <summary>The back-channel logout endpoint's path in the gateway's HTTP contract.</summary>
+    public const string BackchannelLogoutPath = "/bff/backchannel";
+
+    private readonly RequestDelegate _next;
+    private readonly (PathString Path, string Span)[] _operations;
+
+    public OperationTracingMiddleware(RequestDelegate next, IOptions<BffOptions> options)
+    {
+        _next = next;
+        var bff = options.Value;
+        _operations =
+        [
+            (new PathString(LoginEndpoint.Path), Spans.Login),
+            (new PathString(bff.CallbackPath), Spans.Callback),
+            (new PathString(LogoutEndpoint.Path), Spans.Logout),
+            (new PathString(bff.SignedOutCallbackPath), Spans.SignedOutCallback),
+            (new PathString(BackchannelLogoutPath), Spans.BackchannelLogout),
+        ];
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var span = SpanFor(context.Request.Path);
+        if (span is null || BffActivitySource.StartOperation(span) is not { } activity)
+        {
+            await _next(context);
+            return;
+        }
+
+        using (activity)
+        {
+            context.Features.Set(new OperationFeature(activity));
+            try
+            {
+                await _next(context);
+            }
+            catch (Exception ex)
+            {
+                activity.SetFailure(Outcomes.Failure, ex.GetType().FullName ?? "exception");
+                throw;
+            }
+
+            if (activity.GetTagItem(Attributes.Outcome) is null)
+            {
+                var status = context.Response.StatusCode;
+                if (status >= 400)
+                {
+                    activity.SetFailure(Outcomes.Failure, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    activity.SetOutcome(Outcomes.Success);
+                }
+            }
+        }
+    }
+
+    public static Activity? CurrentOperation(HttpContext context) => context.Features.Get<OperationFeature>()?.Activity;
+
+    private string? SpanFor(PathString path)
+    {
+        foreach (var (operationPath, span) in _operations)
+        {
+            if (path.Equals(operationPath, StringComparison.OrdinalIgnoreCase))
+            {
+                return span;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed record OperationFeature(Activity Activity);
+}

@@ -1,0 +1,70 @@
+using Bff.Observability;
+using Bff.Tokens;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Bff.Proxy;
+
+internal static class ProxyExtensions
+{
+    /// <summary>YARP's standard configuration section (Routes, Clusters).</summary>
+    public const string SectionName = "ReverseProxy";
+
+    /// <summary>YARP with the routes and clusters of the <c>ReverseProxy</c> section, and the token services.</summary>
+    public static IServiceCollection AddBffProxy(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddBffTokens();
+        services.AddReverseProxy()
+            .LoadFromConfig(configuration.GetSection(SectionName))
+            .AddTransforms<RouteTransformProvider>();
+
+        services.AddSingleton<ProxyConfigurationCheck>();
+        services.AddSingleton<IValidateOptions<ProxyConfigurationCheck.Result>>(sp => sp.GetRequiredService<ProxyConfigurationCheck>());
+        services.AddOptions<ProxyConfigurationCheck.Result>().ValidateOnStart();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the configured routes with the gateway's pipeline: anti-forgery, token, forward, error mapping
+    /// (<see cref="ProxyMiddleware"/>), then YARP's own affinity, load balancing and passive health steps.
+    /// </summary>
+    public static IEndpointRouteBuilder MapBffProxy(this IEndpointRouteBuilder endpoints)
+    {
+        ReverseProxyConventionBuilder routes;
+        try
+        {
+            routes = endpoints.MapReverseProxy(pipeline =>
+            {
+                pipeline.UseMiddleware<ProxyMiddleware>();
+                pipeline.UseSessionAffinity();
+                pipeline.UseLoadBalancing();
+                pipeline.UsePassiveHealthChecks();
+            });
+        }
+        catch (OptionsValidationException)
+        {
+            // Building the pipeline constructs services that read the Bff options. Invalid options are reported, without
+            // a stack trace, by the start-up validation in BffHost.Run, which stops the host before it serves anything.
+            return endpoints;
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is not null)
+        {
+            // YARP refused the routes or clusters: stop at start-up with its reasons (ProxyConfigurationCheck).
+            var failures = ex.InnerException is AggregateException invalid
+                ? invalid.Flatten().InnerExceptions.Select(e => e.Message).ToArray()
+                : [ex.InnerException.Message];
+            var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProxyExtensions));
+            foreach (var failure in failures)
+            {
+                BffLog.ProxyConfigurationRejected(logger, failure);
+            }
+
+            endpoints.ServiceProvider.GetRequiredService<ProxyConfigurationCheck>().Refuse(failures);
+            return endpoints;
+        }
+
+        // Parsed once per route each time routes load; requests read the result from their endpoint.
+        routes.ConfigureEndpoints(static (endpoint, route) => endpoint.WithMetadata(RoutePolicy.Parse(route, problems: null)));
+        return endpoints;
+    }
+}

@@ -1,0 +1,169 @@
+using Bff.Csrf;
+using Bff.Errors;
+using Bff.Observability;
+using Bff.Sessions;
+using Bff.Tokens;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Primitives;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Bff.Proxy;
+
+/// <summary>
+/// The gateway's step in YARP's proxy pipeline, for every proxied request: anti-forgery check, then the token the
+/// route asks for, then forwarding, then Problem Details for an upstream that could not be reached. Nothing is
+/// forwarded unless the first two pass. A singleton: no per-request scope, no per-request parsing of route settings.
+/// </summary>
+internal sealed class ProxyMiddleware(
+    RequestDelegate next,
+    SessionResolver sessionResolver,
+    SessionCookie sessionCookie,
+    UserTokenProvider userTokens,
+    ClientTokenCache clientTokens,
+    ILogger<ProxyMiddleware> logger)
+{
+    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        // Upstream answers (an empty 401, a 500) reach the SPA as the API sent them.
+        if (context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
+        {
+            statusCodePages.Enabled = false;
+        }
+
+        var policy = context.GetEndpoint()?.Metadata.GetMetadata<RoutePolicy>() ?? RoutePolicy.Strict;
+        var request = context.Request;
+
+        if (policy.RequireCsrf && RefuseForgery(context, policy) is { } forgery)
+        {
+            await BffProblem.WriteAsync(context, forgery);
+            return;
+        }
+
+        var token = policy.Token == RouteToken.None ? TokenResult.None : await ResolveTokenAsync(context, policy);
+        if (token.Error is { } error)
+        {
+            if (ReferenceEquals(error, BffError.SessionExpired))
+            {
+                sessionCookie.Delete(context.Response);
+            }
+
+            await BffProblem.WriteAsync(context, error, retryAfter: token.RetryAfter);
+            return;
+        }
+
+        // YARP copies the request's headers to the upstream request: the client's own Authorization is replaced or
+        // removed here. (The Cookie header is removed from the upstream request by RouteTransformProvider.)
+        request.Headers.Authorization = token.Authorization is { } authorization ? new StringValues(authorization) : StringValues.Empty;
+
+        await next(context);
+
+        if (context.Features.Get<IForwarderErrorFeature>() is { } failure)
+        {
+            await ReportUpstreamFailureAsync(context, policy, failure);
+        }
+    }
+
+    /// <summary>
+    /// Cookie-authenticated calls need proof that the SPA made them: the <c>X-CSRF</c> header, which a cross-site page
+    /// cannot send without a preflight the gateway never grants. Browsers cannot add headers to a WebSocket
+    /// handshake, so an upgrade must instead come from the gateway's own origin.
+    /// </summary>
+    private BffError? RefuseForgery(HttpContext context, RoutePolicy policy)
+    {
+        var request = context.Request;
+        if (IsUpgrade(request))
+        {
+            if (OriginIsGateway(request))
+            {
+                return null;
+            }
+
+            BffLog.UpgradeOriginRejected(logger, policy.RouteId);
+            return BffError.OriginMismatch;
+        }
+
+        if (CsrfHeader.IsPresent(request))
+        {
+            return null;
+        }
+
+        BffLog.CsrfHeaderMissing(logger, request.Method, policy.RouteId);
+        return BffError.CsrfHeaderMissing;
+    }
+
+    private ValueTask<TokenResult> ResolveTokenAsync(HttpContext context, RoutePolicy policy)
+    {
+        if (policy.Token == RouteToken.Client)
+        {
+            return clientTokens.GetAsync(policy.Target, context.RequestAborted);
+        }
+
+        var lookup = sessionResolver.ResolveAsync(context);
+        return lookup.IsCompletedSuccessfully
+            ? ForSession(context, policy, lookup.Result)
+            : AwaitSessionAsync(context, policy, lookup);
+    }
+
+    private async ValueTask<TokenResult> AwaitSessionAsync(HttpContext context, RoutePolicy policy, ValueTask<SessionLookup> lookup) =>
+        await ForSession(context, policy, await lookup);
+
+    private ValueTask<TokenResult> ForSession(HttpContext context, RoutePolicy policy, SessionLookup lookup)
+    {
+        switch (lookup.Status)
+        {
+            case SessionLookupStatus.Found:
+                return userTokens.GetAsync(context, lookup.Session!, policy.Target);
+            case SessionLookupStatus.Unavailable:
+                return ValueTask.FromResult(TokenResult.Fail(BffError.SessionStoreUnavailable, StoreRetryAfter));
+            default:
+                return policy.Token == RouteToken.UserOrClient
+                    ? clientTokens.GetAsync(policy.Target, context.RequestAborted)
+                    : ValueTask.FromResult(TokenResult.Fail(BffError.Unauthenticated));
+        }
+    }
+
+    private async Task ReportUpstreamFailureAsync(HttpContext context, RoutePolicy policy, IForwarderErrorFeature failure)
+    {
+        var error = failure.Error switch
+        {
+            ForwarderError.Request or ForwarderError.RequestCreation or ForwarderError.NoAvailableDestinations
+                or ForwarderError.RequestBodyDestination or ForwarderError.UpgradeRequestDestination => BffError.UpstreamUnreachable,
+            ForwarderError.RequestTimedOut => BffError.UpstreamTimeout,
+            _ => null,
+        };
+
+        var response = context.Response;
+        BffLog.UpstreamFailed(logger, policy.RouteId, failure.Error.ToString(), failure.Exception?.GetType().Name ?? "-", response.StatusCode);
+        if (error is null || response.HasStarted)
+        {
+            // The client went away, or the response was already under way (YARP aborts it rather than truncate it).
+            return;
+        }
+
+        response.Clear();
+        await BffProblem.WriteAsync(context, error);
+    }
+
+    private static bool IsUpgrade(HttpRequest request) =>
+        request.Headers.Upgrade.Count > 0 || HttpMethods.IsConnect(request.Method);
+
+    /// <summary>The Origin is exactly <c>scheme://host[:port]</c> of this request (as the browser addressed the gateway).</summary>
+    private static bool OriginIsGateway(HttpRequest request)
+    {
+        var origins = request.Headers.Origin;
+        if (origins.Count != 1 || origins[0] is not { } origin)
+        {
+            return false;
+        }
+
+        var scheme = request.Scheme;
+        var host = request.Host.Value;
+        return !string.IsNullOrEmpty(host)
+            && origin.Length == scheme.Length + 3 + host.Length
+            && origin.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
+            && string.CompareOrdinal(origin, scheme.Length, "://", 0, 3) == 0
+            && origin.AsSpan(scheme.Length + 3).Equals(host, StringComparison.OrdinalIgnoreCase);
+    }
+}

@@ -1,0 +1,164 @@
+using Bff.Tokens;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Bff.Proxy;
+
+/// <summary>Which token a route's calls carry upstream (route metadata <c>Bff.Token</c>).</summary>
+internal enum RouteToken
+{
+    /// <summary>The signed-in user's access token; 401 without a session. The default.</summary>
+    User,
+
+    /// <summary>The gateway's own client-credentials token.</summary>
+    Client,
+
+    /// <summary>The user's token when signed in, else the gateway's.</summary>
+    UserOrClient,
+
+    /// <summary>No token: any Authorization header is removed.</summary>
+    None,
+}
+
+/// <summary>
+/// A route's BFF behaviour, read from its YARP metadata once when routes load (validated by
+/// <see cref="RouteTransformProvider"/>, attached to the route's endpoint by <see cref="ProxyExtensions.MapBffProxy"/>),
+/// never per request.
+/// </summary>
+internal sealed class RoutePolicy
+{
+    public const string TokenKey = "Bff.Token";
+    public const string CsrfKey = "Bff.Csrf";
+    public const string ScopeKey = "Bff.Scope";
+    public const string ResourceKey = "Bff.Resource";
+
+    private const string KeyPrefix = "Bff.";
+
+    private RoutePolicy(string routeId, RouteToken token, bool requireCsrf, TokenTarget target)
+    {
+        RouteId = routeId;
+        Token = token;
+        RequireCsrf = requireCsrf;
+        Target = target;
+    }
+
+    public string RouteId { get; }
+
+    public RouteToken Token { get; }
+
+    /// <summary>Calls must carry <c>X-CSRF: 1</c>; WebSocket upgrades must come from the gateway's own origin.</summary>
+    public bool RequireCsrf { get; }
+
+    /// <summary>The audience of the token (<c>Bff.Scope</c>, <c>Bff.Resource</c>).</summary>
+    public TokenTarget Target { get; }
+
+    /// <summary>The strictest policy, for a proxied endpoint that somehow carries none.</summary>
+    public static RoutePolicy Strict { get; } = new("(unknown)", RouteToken.User, requireCsrf: true, TokenTarget.Default);
+
+    /// <summary>
+    /// Reads a route's <c>Bff.*</c> metadata. Every problem is added to <paramref name="problems"/> as a message that
+    /// names the route and the key; a value that cannot be read falls back to its strict default.
+    /// </summary>
+    public static RoutePolicy Parse(RouteConfig route, ICollection<string>? problems)
+    {
+        var token = RouteToken.User;
+        var requireCsrf = true;
+        string? scope = null;
+        string? resource = null;
+        var id = route.RouteId;
+
+        foreach (var (key, value) in route.Metadata ?? new Dictionary<string, string>())
+        {
+            if (!key.StartsWith(KeyPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (Is(key, TokenKey))
+            {
+                if (!TryParseToken(value, out token))
+                {
+                    problems?.Add($"Route '{id}': metadata '{TokenKey}' has unknown value '{value}'; use User, Client, UserOrClient or None");
+                }
+            }
+            else if (Is(key, CsrfKey))
+            {
+                if (!bool.TryParse(value, out requireCsrf))
+                {
+                    requireCsrf = true;
+                    problems?.Add($"Route '{id}': metadata '{CsrfKey}' has unknown value '{value}'; use true or false");
+                }
+            }
+            else if (Is(key, ScopeKey))
+            {
+                scope = value;
+                if (!IsScopeList(value))
+                {
+                    problems?.Add($"Route '{id}': metadata '{ScopeKey}' has unusable value '{value}'; use space-separated OAuth scopes such as 'orders.read orders.write'");
+                }
+            }
+            else if (Is(key, ResourceKey))
+            {
+                resource = value;
+                if (!IsResourceIndicator(value))
+                {
+                    problems?.Add($"Route '{id}': metadata '{ResourceKey}' has unusable value '{value}'; use an absolute URI without a fragment, such as 'https://api.example.com/orders' (RFC 8707)");
+                }
+            }
+            else
+            {
+                problems?.Add($"Route '{id}': metadata '{key}' is not known; use {TokenKey}, {CsrfKey}, {ScopeKey} or {ResourceKey}");
+            }
+        }
+
+        if (token == RouteToken.None && (scope is not null || resource is not null))
+        {
+            problems?.Add($"Route '{id}': metadata '{ScopeKey}' and '{ResourceKey}' have no effect with '{TokenKey}' None; remove them or choose a token");
+        }
+
+        var target = scope is null && resource is null ? TokenTarget.Default : new TokenTarget(scope, resource);
+        return new RoutePolicy(id, token, requireCsrf, target);
+    }
+
+    private static bool Is(string key, string known) => string.Equals(key, known, StringComparison.OrdinalIgnoreCase);
+
+    private static bool TryParseToken(string? value, out RouteToken token)
+    {
+        // Not Enum.TryParse: it would accept "1" or "User,Client".
+        foreach (var candidate in Enum.GetValues<RouteToken>())
+        {
+            if (string.Equals(value, candidate.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                token = candidate;
+                return true;
+            }
+        }
+
+        token = RouteToken.User;
+        return false;
+    }
+
+    /// <summary>RFC 6749 §3.3: scope tokens of printable ASCII except '"' and '\', separated by single spaces.</summary>
+    private static bool IsScopeList(string? value)
+    {
+        if (string.IsNullOrEmpty(value) || value[0] == ' ' || value[^1] == ' ' || value.Contains("  ", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (c != ' ' && (c < 0x21 || c > 0x7E || c == '"' || c == '\\'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>RFC 8707 §2: an absolute URI without a fragment (a bare path would read as a file URI on Unix).</summary>
+    private static bool IsResourceIndicator(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && !uri.IsFile
+        && !value!.Contains('#', StringComparison.Ordinal);
+}

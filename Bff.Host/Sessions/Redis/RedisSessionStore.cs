@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Bff.Observability;
+using StackExchange.Redis;
+
+namespace Bff.Sessions.Redis;
+
+/// <summary>
+/// Sessions in Redis, shared by every replica.
+/// <list type="bullet">
+/// <item><c>{prefix}session:{id}</c>: a hash with <c>p</c> (the Data-Protected payload) and <c>v</c> (the token version),
+/// expiring with the session (the earlier of its idle and absolute limits). <c>id</c> is <see cref="SessionKey.Hash"/>
+/// of the cookie value.</item>
+/// <item><c>{prefix}sub:{hash}</c> and <c>{prefix}sid:{hash}</c>: sets of session ids for back-channel logout, expiring
+/// no earlier than the longest-lived session they list. A member whose session is gone is harmless.</item>
+/// </list>
+/// Writes that must not interleave are Lua scripts. The scripts touch several keys, so Redis Cluster is not supported
+/// (a standalone primary, with replicas or Sentinel, is).
+/// </summary>
+internal sealed class RedisSessionStore(
+    RedisConnection connection,
+    SessionPayloadProtector payloads,
+    SessionCache cache,
+    SessionInvalidation invalidation,
+    TimeProvider timeProvider,
+    ILogger<RedisSessionStore> logger) : ISessionStore
+{
+    private const string PayloadField = "p";
+
+    // KEYS: session, subject index, [provider session index]. ARGV: payload, token version, session ttl ms, index ttl ms, id.
+    private const string CreateScript = """
+        redis.call('HSET', KEYS[1], 'p', ARGV[1], 'v', ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        local ttl = tonumber(ARGV[4])
+        for i = 2, #KEYS do
+          redis.call('SADD', KEYS[i], ARGV[5])
+          if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+        end
+        return 1
+        """;
+
+    // KEYS: session. ARGV: payload, token version, ttl ms.
+    // 0: the session is gone (never revived). -1: the store already holds newer tokens (a refresh elsewhere won; a
+    // concurrent sliding-expiry write carrying the older tokens must not undo it, or the spent refresh token would
+    // come back: the caller retries with the stored tokens). 1: replaced.
+    private const string ReplaceScript = """
+        local current = redis.call('HGET', KEYS[1], 'v')
+        if not current then return 0 end
+        if tonumber(current) > tonumber(ARGV[2]) then return -1 end
+        redis.call('HSET', KEYS[1], 'p', ARGV[1], 'v', ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        return 1
+        """;
+
+    /// <summary>How often removals that failed are tried again while Redis is unreachable.</summary>
+    private static readonly TimeSpan RemovalRetryInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Sessions this replica was asked to remove while Redis could not be reached (logout, or a refresh whose new
+    /// tokens could not be saved, leaving a spent refresh token in the store). They are gone for this replica at once
+    /// and are deleted from Redis as soon as it answers again, before another replica can spend that refresh token
+    /// (the refresh lock is left to expire meanwhile, see <see cref="HasPendingRemoval"/>).
+    /// </summary>
+    private readonly ConcurrentDictionary<string, byte> _pendingRemovals = new(StringComparer.Ordinal);
+    private int _retrying;
+
+    private RedisKeys Keys => connection.Keys;
+
+    public bool HasPendingRemoval(string sessionId) => _pendingRemovals.ContainsKey(sessionId);
+
+    public ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken)
+    {
+        var id = SessionKey.Hash(key);
+        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id))
+        {
+            return ValueTask.FromResult(SessionLookup.NotFound);
+        }
+
+        if (cache.TryGet(id, out var cached))
+        {
+            return ValueTask.FromResult(SessionLookup.Found(cached!));
+        }
+
+        return ReadAsync(key, id);
+    }
+
+    public async ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken)
+    {
+        var id = SessionKey.Hash(session.Key);
+        var now = timeProvider.GetUtcNow();
+        RedisKey[] keys = session.ProviderSessionId is { } sid
+            ? [Keys.Session(id), Keys.SubjectIndex(session.Subject), Keys.ProviderSessionIndex(sid)]
+            : [Keys.Session(id), Keys.SubjectIndex(session.Subject)];
+        RedisValue[] values =
+        [
+            payloads.Protect(id, session),
+            session.Tokens.Version,
+            TimeToLive(session.ExpiresAt, now),
+            TimeToLive(session.AbsoluteExpiresAt, now),
+            id,
+        ];
+
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            await database.ScriptEvaluateAsync(CreateScript, keys, values);
+            return StoreOutcome.Ok;
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "create", ex.GetType().Name);
+            return StoreOutcome.Unavailable;
+        }
+    }
+
+    public async ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken)
+    {
+        var id = SessionKey.Hash(session.Key);
+
+        // Evict before writing (a read already under way must not cache the old value) and after (neither may one that
+        // started while the write was in flight).
+        cache.Evict(id);
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            for (var attempt = 1; ; attempt++)
+            {
+                RedisValue[] values =
+                [
+                    payloads.Protect(id, session),
+                    session.Tokens.Version,
+                    TimeToLive(session.ExpiresAt, timeProvider.GetUtcNow()),
+                ];
+                var result = (int)await database.ScriptEvaluateAsync(ReplaceScript, [Keys.Session(id)], values);
+                if (result > 0)
+                {
+                    await invalidation.PublishAsync(database, id);
+                    return StoreOutcome.Ok;
+                }
+
+                if (result == 0)
+                {
+                    return StoreOutcome.NotFound;
+                }
+
+                // The store holds newer tokens (a refresh won meanwhile): keep them, apply the rest of this write.
+                BffLog.StaleSessionWriteSkipped(logger, session.LogId, session.Tokens.Version);
+                var latest = await ReadAsync(session.Key, id);
+                if (latest.Status != SessionLookupStatus.Found)
+                {
+                    return latest.Status == SessionLookupStatus.Unavailable ? StoreOutcome.Unavailable : StoreOutcome.NotFound;
+                }
+
+                if (attempt == 3)
+                {
+                    // Tokens keep moving under us; what is stored is newer than this write in every way that matters.
+                    return StoreOutcome.Ok;
+                }
+
+                session = session with { Tokens = latest.Session!.Tokens };
+                cache.Evict(id);
+            }
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "replace", ex.GetType().Name);
+            return StoreOutcome.Unavailable;
+        }
+        finally
+        {
+            cache.Evict(id);
+        }
+    }
+
+    public async ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        var id = SessionKey.Hash(key);
+        if (await TryDeleteAsync(id, "remove"))
+        {
+            return StoreOutcome.Ok;
+        }
+
+        _pendingRemovals.TryAdd(id, 0);
+        StartRetryingRemovals();
+        return StoreOutcome.Unavailable;
+    }
+
+    public async ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken)
+    {
+        if (subject is null && providerSessionId is null)
+        {
+            return new RemoveManyResult(StoreOutcome.Ok, 0);
+        }
+
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            RedisValue[] ids;
+            RedisKey index;
+            if (providerSessionId is not null)
+            {
+                index = Keys.ProviderSessionIndex(providerSessionId);
+                ids = subject is null
+                    ? await database.SetMembersAsync(index)
+                    : await database.SetCombineAsync(SetOperation.Intersect, index, Keys.SubjectIndex(subject));
+            }
+            else
+            {
+                index = Keys.SubjectIndex(subject!);
+                ids = await database.SetMembersAsync(index);
+            }
+
+            if (ids.Length == 0)
+            {
+                return new RemoveManyResult(StoreOutcome.Ok, 0);
+            }
+
+            var removed = await database.KeyDeleteAsync([.. ids.Select(id => Keys.Session(id!))]);
+            await database.SetRemoveAsync(index, ids);
+            foreach (var id in ids)
+            {
+                cache.Evict(id!);
+                await invalidation.PublishAsync(database, id!);
+            }
+
+            return new RemoveManyResult(StoreOutcome.Ok, (int)removed);
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "remove by provider session", ex.GetType().Name);
+            return new RemoveManyResult(StoreOutcome.Unavailable, 0);
+        }
+    }
+
+    private async ValueTask<bool> TryDeleteAsync(string id, string operation)
+    {
+        cache.Evict(id);
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            await database.KeyDeleteAsync(Keys.Session(id));
+            await invalidation.PublishAsync(database, id);
+            return true;
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, operation, ex.GetType().Name);
+            return false;
+        }
+        finally
+        {
+            cache.Evict(id);
+        }
+    }
+
+    private void StartRetryingRemovals()
+    {
+        if (Interlocked.Exchange(ref _retrying, 1) == 0)
+        {
+            _ = RetryRemovalsAsync();
+        }
+    }
+
+    private async Task RetryRemovalsAsync()
+    {
+        try
+        {
+            while (!_pendingRemovals.IsEmpty)
+            {
+                await Task.Delay(RemovalRetryInterval, timeProvider);
+                foreach (var id in _pendingRemovals.Keys)
+                {
+                    if (!await TryDeleteAsync(id, "remove (retry)"))
+                    {
+                        break;
+                    }
+
+                    _pendingRemovals.TryRemove(id, out _);
+                    BffLog.PendingSessionRemovalCompleted(logger, id[..16]);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _retrying, 0);
+            if (!_pendingRemovals.IsEmpty)
+            {
+                StartRetryingRemovals();
+            }
+        }
+    }
+
+    private async ValueTask<SessionLookup> ReadAsync(string key, string id)
+    {
+        var generation = cache.Generation(id);
+        byte[]? payload;
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            payload = await database.HashGetAsync(Keys.Session(id), PayloadField);
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "read", ex.GetType().Name);
+            return SessionLookup.Unavailable;
+        }
+
+        if (payload is null)
+        {
+            return SessionLookup.NotFound;
+        }
+
+        if (!payloads.TryUnprotect(key, id, payload, out var session))
+        {
+            BffLog.SessionPayloadUnreadable(logger, SessionKey.LogId(key));
+            return SessionLookup.NotFound;
+        }
+
+        cache.Put(id, session!, generation);
+        return SessionLookup.Found(session!);
+    }
+
+    /// <summary>Milliseconds until <paramref name="until"/>, at least one (Redis refuses a zero or negative expiry).</summary>
+    private static string TimeToLive(DateTimeOffset until, DateTimeOffset now) =>
+        Math.Max(1L, (long)Math.Ceiling((until - now).TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using Bff.Observability;
+using StackExchange.Redis;
+
+namespace Bff.Sessions.Redis;
+
+/// <summary>
+/// Tells every replica's <see cref="SessionCache"/> that a session changed or ended, over one Redis pub/sub channel,
+/// and switches the cache off whenever Redis connections drop (messages may then be lost) until they are back.
+/// A message is <c>{replica}|{session id}</c>; a replica ignores its own (it evicted when it wrote).
+/// </summary>
+internal sealed class SessionInvalidation(RedisConnection connection, SessionCache cache, ILogger<SessionInvalidation> logger)
+{
+    private readonly string _replicaId = Guid.NewGuid().ToString("N")[..12];
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+    private ConnectionMultiplexer? _multiplexer;
+    private volatile bool _subscribed;
+    private int _subscribing;
+
+    /// <summary>Connects, subscribes and watches the connection. Never throws for Redis being down: it then retries on reconnect.</summary>
+    public async Task StartAsync()
+    {
+        var multiplexer = await connection.GetMultiplexerAsync();
+        _multiplexer = multiplexer;
+        multiplexer.ConnectionFailed += OnConnectionFailed;
+        multiplexer.ConnectionRestored += OnConnectionRestored;
+        await SubscribeAsync();
+    }
+
+    /// <summary>
+    /// Announces that a session changed or ended (or that its refresh lock was released); Redis runs it after the
+    /// write that preceded it on this connection.
+    /// </summary>
+    public Task PublishAsync(IDatabase database, string sessionId) =>
+        database.PublishAsync(connection.Keys.SessionChanges, _replicaId + "|" + sessionId, CommandFlags.FireAndForget);
+
+    /// <summary>Waits until a message about <paramref name="sessionId"/> arrives (from any replica) or <paramref name="timeout"/> passes.</summary>
+    public async ValueTask WaitForChangeAsync(string sessionId, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var waiter = _waiters.GetOrAdd(sessionId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await waiter.Task.WaitAsync(timeout, timeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // A lost message costs one poll interval.
+        }
+        finally
+        {
+            _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(sessionId, waiter));
+        }
+    }
+
+    private async Task SubscribeAsync()
+    {
+        if (_subscribed || Interlocked.Exchange(ref _subscribing, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var subscriber = _multiplexer!.GetSubscriber();
+            await subscriber.SubscribeAsync(connection.Keys.SessionChanges, (_, message) => OnMessage(message));
+            _subscribed = true;
+            UpdateCacheState();
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            // Redis is down at start-up: stay uncached and subscribe when a connection is restored.
+            BffLog.SessionCacheBypassed(logger, "not subscribed to invalidations yet");
+        }
+        finally
+        {
+            Volatile.Write(ref _subscribing, 0);
+        }
+    }
+
+    private void OnMessage(RedisValue message)
+    {
+        var text = (string?)message;
+        var separator = text?.IndexOf('|', StringComparison.Ordinal) ?? -1;
+        if (separator <= 0)
+        {
+            return;
+        }
+
+        var sessionId = text![(separator + 1)..];
+        if (!text.AsSpan(0, separator).SequenceEqual(_replicaId))
+        {
+            cache.Evict(sessionId);
+        }
+
+        if (_waiters.TryRemove(sessionId, out var waiter))
+        {
+            waiter.TrySetResult();
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (cache.IsEnabled)
+        {
+            BffLog.SessionCacheBypassed(logger, $"{e.ConnectionType} connection lost ({e.FailureType})");
+        }
+
+        cache.Disable();
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (!_subscribed)
+        {
+            _ = SubscribeAsync();
+            return;
+        }
+
+        UpdateCacheState();
+    }
+
+    /// <summary>Caches only while the invalidation channel is live.</summary>
+    private void UpdateCacheState()
+    {
+        var multiplexer = _multiplexer;
+        if (multiplexer is null || !_subscribed)
+        {
+            return;
+        }
+
+        var live = multiplexer.IsConnected && multiplexer.GetSubscriber().IsConnected(connection.Keys.SessionChanges);
+        if (live && !cache.IsEnabled)
+        {
+            cache.Enable();
+            BffLog.SessionCacheEnabled(logger);
+        }
+        else if (!live)
+        {
+            cache.Disable();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+namespace Bff.Tokens;
+
+/// <summary>
+/// Mutual exclusion for spending one session's refresh token, across gateway replicas.
+/// <para>
+/// The seam for multi-replica deployments. Within one process <see cref="RefreshCoordinator"/> already lets only one
+/// refresh per session run at a time, so the default <see cref="InProcessRefreshLock"/> grants every request. A store
+/// shared by replicas (Redis) registers its own implementation, for example <c>SET key token NX PX ttl</c> with a
+/// compare-and-delete release, and a wait on a pub/sub release message or a short poll. For each refresh flight the
+/// coordinator then:
+/// </para>
+/// <list type="number">
+/// <item>calls <see cref="TryAcquireAsync"/>; once it holds the lock it re-reads the session from the store (another
+/// replica may have refreshed meanwhile: those tokens are used and the provider is not called), otherwise refreshes
+/// and writes the new tokens before releasing the lock;</item>
+/// <item>when the lock is held elsewhere (<c>null</c>), alternates <see cref="WaitAsync"/> and re-reading the session
+/// until its <see cref="TokenSet.Version"/> changes (that replica's result), for at most
+/// <see cref="RefreshCoordinator.LockTtl"/>; if the holder went away without writing, it tries to acquire again.</item>
+/// </list>
+/// Session ids given to the lock are <see cref="Sessions.SessionKey.Hash"/> values, never the cookie value.
+/// </summary>
+internal interface IRefreshLock
+{
+    /// <summary>
+    /// Takes the refresh lock of one session, or returns <c>null</c> when someone else holds it. Disposing the result
+    /// releases it; <paramref name="ttl"/> bounds how long a crashed holder can block others.
+    /// </summary>
+    ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Waits for the holder elsewhere a little: until it releases the lock or about one
+    /// <see cref="RefreshCoordinator.PollInterval"/> has passed, whichever comes first.
+    /// </summary>
+    ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken);
+}
+
+/// <summary>The single-replica lock: <see cref="RefreshCoordinator"/> already serialises refreshes in this process.</summary>
+internal sealed class InProcessRefreshLock(TimeProvider timeProvider) : IRefreshLock
+{
+    private static readonly ValueTask<IAsyncDisposable?> Granted = new(new Lease());
+
+    public ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) => Granted;
+
+    public ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken) =>
+        new(Task.Delay(RefreshCoordinator.PollInterval, timeProvider, cancellationToken));
+
+    private sealed class Lease : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,389 @@
+using System.Collections.Concurrent;
+using Bff.Authentication;
+using Bff.Configuration;
+using Bff.Observability;
+using Bff.Sessions;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace Bff.Tokens;
+
+internal enum RefreshOutcome
+{
+    /// <summary><see cref="RefreshResult.Authorization"/> holds a usable token for the flight's target.</summary>
+    Ready,
+
+    /// <summary>The session is gone (refresh token rejected, logged out meanwhile, nothing left to refresh with).</summary>
+    SessionEnded,
+
+    /// <summary>The provider is down or refused the client; the session and its refresh token are kept.</summary>
+    ProviderUnavailable,
+
+    /// <summary>The session store failed while reading or saving; nothing was forwarded.</summary>
+    StoreUnavailable,
+}
+
+internal sealed record RefreshResult(
+    RefreshOutcome Outcome,
+    TokenTarget Target,
+    UserSession? Session = null,
+    string? Authorization = null,
+    TimeSpan RetryAfter = default);
+
+/// <summary>
+/// Spends a session's refresh token at most once at a time. All concurrent requests of one session share one
+/// refresh "flight" (a Task kept in a dictionary keyed by the session key until it completes), so a burst of calls on
+/// an expiring token causes exactly one token request and all of them get its result. Sessions never share a flight,
+/// so users never receive each other's tokens.
+/// <para>
+/// Inside a flight: take the session's <see cref="IRefreshLock"/> (a no-op in one process, a distributed lock across
+/// replicas), re-read the session from the store (someone may have refreshed already, in a flight that just ended
+/// or on another replica), and only if its token is still expiring call the provider and save the new tokens with
+/// <see cref="TokenSet.Version"/> + 1. A flight belongs to no request: a caller that goes away does not cancel it,
+/// because the provider may already have rotated the refresh token and the result must be saved.
+/// </para>
+/// </summary>
+internal sealed class RefreshCoordinator(
+    ISessionStore store,
+    IRefreshLock refreshLock,
+    TokenEndpointClient tokenEndpoint,
+    ResourceTokenCache resourceTokens,
+    IOptions<BffOptions> options,
+    TimeProvider timeProvider,
+    ILogger<RefreshCoordinator> logger)
+{
+    /// <summary>Longer than one token call (<see cref="ProviderHttp.Timeout"/>) plus the store write.</summary>
+    public static readonly TimeSpan LockTtl = ProviderHttp.Timeout + TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a flight waiting for another replica's refresh re-reads the session.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    private static readonly TimeSpan FlightBudget = LockTtl + LockTtl;
+    private static readonly int MaxWaits = (int)(LockTtl / PollInterval);
+    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Sessions whose refresh token was redeemed (or rejected) but whose removal from the store failed, with the
+    /// token version concerned: that refresh token is never sent to the provider again.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, long> _spent = new(StringComparer.Ordinal);
+
+    private readonly TimeSpan _refreshBeforeExpiry = options.Value.Tokens.RefreshBeforeExpiry;
+    private readonly string _authority = options.Value.Authority ?? string.Empty;
+    private readonly string _clientId = options.Value.ClientId ?? string.Empty;
+
+    /// <summary>Flights in progress (for tests and diagnostics).</summary>
+    public int FlightsInProgress => _flights.Count;
+
+    /// <summary>
+    /// Joins the session's flight in progress, or starts one for <paramref name="target"/>. A joined flight may be for
+    /// another target of the same session: the caller checks <see cref="RefreshResult.Target"/> and asks again, which
+    /// keeps every use of one refresh token strictly sequential.
+    /// </summary>
+    public Task<RefreshResult> RefreshAsync(UserSession session, TokenTarget target)
+    {
+        while (true)
+        {
+            if (_flights.TryGetValue(session.Key, out var running))
+            {
+                return running.Completion;
+            }
+
+            var flight = new Flight(target);
+            if (_flights.TryAdd(session.Key, flight))
+            {
+                _ = RunAsync(session, flight);
+                return flight.Completion;
+            }
+        }
+    }
+
+    private async Task RunAsync(UserSession seen, Flight flight)
+    {
+        RefreshResult? result = null;
+        Exception? failure = null;
+        try
+        {
+            result = await FlyAsync(seen, flight.Target);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        // Leave the dictionary before completing: a request arriving from now on starts a new flight, which re-reads
+        // the store and finds what this one saved.
+        _flights.TryRemove(new KeyValuePair<string, Flight>(seen.Key, flight));
+        flight.Complete(result, failure);
+    }
+
+    private async Task<RefreshResult> FlyAsync(UserSession seen, TokenTarget target)
+    {
+        using var budget = new CancellationTokenSource(FlightBudget, timeProvider);
+        var cancellationToken = budget.Token;
+        var sessionId = SessionKey.Hash(seen.Key);
+        try
+        {
+            while (true)
+            {
+                var lease = await refreshLock.TryAcquireAsync(sessionId, LockTtl, cancellationToken);
+                if (lease is null)
+                {
+                    var (settled, latest) = await AwaitOtherReplicaAsync(seen, sessionId, target, cancellationToken);
+                    if (settled is not null)
+                    {
+                        return settled;
+                    }
+
+                    seen = latest;
+                    continue;
+                }
+
+                await using (lease)
+                {
+                    return await RefreshUnderLockAsync(seen, target, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            BffLog.RefreshTimedOut(logger, seen.LogId);
+            return new RefreshResult(RefreshOutcome.ProviderUnavailable, target, RetryAfter: TokenEndpointClient.Cooldown);
+        }
+    }
+
+    /// <summary>
+    /// Another replica holds the lock: re-read the session until its token version changes (that replica's result),
+    /// for at most <see cref="LockTtl"/>. Returns no result when the caller should try to take the lock again.
+    /// </summary>
+    private async Task<(RefreshResult? Settled, UserSession Latest)> AwaitOtherReplicaAsync(
+        UserSession seen, string sessionId, TokenTarget target, CancellationToken cancellationToken)
+    {
+        var deadline = timeProvider.GetUtcNow() + LockTtl;
+        for (var wait = 0; wait < MaxWaits && timeProvider.GetUtcNow() < deadline; wait++)
+        {
+            await refreshLock.WaitAsync(sessionId, cancellationToken);
+            var lookup = await store.FindAsync(seen.Key, cancellationToken);
+            switch (lookup.Status)
+            {
+                case SessionLookupStatus.Unavailable:
+                    return (new RefreshResult(RefreshOutcome.StoreUnavailable, target, RetryAfter: StoreRetryAfter), seen);
+                case SessionLookupStatus.Found:
+                    var current = lookup.Session!;
+                    if (current.Tokens.Version == seen.Tokens.Version)
+                    {
+                        continue;
+                    }
+
+                    BffLog.RefreshedElsewhere(logger, current.LogId);
+                    var tokens = current.Tokens;
+                    if (target.IsDefault && !tokens.ExpiresWithin(_refreshBeforeExpiry, timeProvider.GetUtcNow()))
+                    {
+                        return (Ready(current, target, "Bearer " + tokens.AccessToken), current);
+                    }
+
+                    // The other replica rotated the refresh token for another target: refresh ourselves, with the new one.
+                    return (null, current);
+                default:
+                    return (new RefreshResult(RefreshOutcome.SessionEnded, target), seen);
+            }
+        }
+
+        BffLog.RefreshLockWaitExpired(logger, seen.LogId);
+        return (null, seen);
+    }
+
+    private async Task<RefreshResult> RefreshUnderLockAsync(UserSession seen, TokenTarget target, CancellationToken cancellationToken)
+    {
+        var lookup = await store.FindAsync(seen.Key, cancellationToken);
+        if (lookup.Status == SessionLookupStatus.Unavailable)
+        {
+            return new RefreshResult(RefreshOutcome.StoreUnavailable, target, RetryAfter: StoreRetryAfter);
+        }
+
+        if (lookup.Session is not { } current)
+        {
+            return new RefreshResult(RefreshOutcome.SessionEnded, target);
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var tokens = current.Tokens;
+        if (target.IsDefault && !tokens.ExpiresWithin(_refreshBeforeExpiry, now))
+        {
+            if (tokens.Version != seen.Tokens.Version)
+            {
+                BffLog.RefreshedElsewhere(logger, current.LogId);
+            }
+
+            return Ready(current, target, "Bearer " + tokens.AccessToken);
+        }
+
+        if (!target.IsDefault && resourceTokens.TryGet(current.Key, target, now, _refreshBeforeExpiry, out var cached))
+        {
+            return Ready(current, target, cached);
+        }
+
+        if (_spent.TryGetValue(current.Key, out var spentVersion) && spentVersion == tokens.Version)
+        {
+            // Replaying a redeemed refresh token looks like token theft to the provider, which may revoke the grant.
+            return await EndSessionAsync(current, target, "its refresh token was already spent");
+        }
+
+        if (tokens.RefreshToken is null)
+        {
+            if (target.IsDefault && tokens.AccessTokenExpiresAt > now)
+            {
+                return Ready(current, target, "Bearer " + tokens.AccessToken);
+            }
+
+            return await EndSessionAsync(current, target, "no refresh token to renew its access token");
+        }
+
+        var call = await tokenEndpoint.RefreshAsync(tokens.RefreshToken, target, cancellationToken);
+        switch (call.Status)
+        {
+            case TokenCallStatus.GrantRejected:
+                BffLog.RefreshRejected(logger, current.LogId);
+                return await EndSessionAsync(current, target, "the provider rejected its refresh token");
+            case TokenCallStatus.Unavailable or TokenCallStatus.Refused:
+                if (target.IsDefault && tokens.AccessTokenExpiresAt > now)
+                {
+                    // Renewing early failed, but the token still works: use it rather than fail the call.
+                    BffLog.RefreshDeferred(logger, current.LogId);
+                    return Ready(current, target, "Bearer " + tokens.AccessToken);
+                }
+
+                return new RefreshResult(RefreshOutcome.ProviderUnavailable, target,
+                    RetryAfter: call.RetryAfter > TimeSpan.Zero ? call.RetryAfter : TokenEndpointClient.Cooldown);
+        }
+
+        var issued = call.Tokens!;
+        if (issued.IdToken is { } idToken && IdTokenMismatch(idToken, current) is { } mismatch)
+        {
+            BffLog.RefreshedIdTokenMismatch(logger, current.LogId, mismatch);
+            return await EndSessionAsync(current, target, "the refreshed ID token does not match it");
+        }
+
+        var expiresAt = now + issued.Lifetime;
+        TokenSet? renewed = null;
+        if (target.IsDefault)
+        {
+            renewed = new TokenSet
+            {
+                AccessToken = issued.AccessToken,
+                AccessTokenExpiresAt = expiresAt,
+                RefreshToken = issued.RefreshToken ?? tokens.RefreshToken,
+                IdToken = issued.IdToken ?? tokens.IdToken,
+                Version = tokens.Version + 1,
+            };
+        }
+        else if (issued.RefreshToken is { } rotated && !string.Equals(rotated, tokens.RefreshToken, StringComparison.Ordinal))
+        {
+            // A resource token leaves the session's own access token alone, but a rotated refresh token must be kept.
+            renewed = tokens with { RefreshToken = rotated, IdToken = issued.IdToken ?? tokens.IdToken, Version = tokens.Version + 1 };
+        }
+
+        var session = current;
+        if (renewed is not null)
+        {
+            session = current with { Tokens = renewed };
+
+            // Not cancellable: the provider has already spent the old refresh token, so this write must finish.
+            var saved = await store.ReplaceAsync(session, CancellationToken.None);
+            if (saved == StoreOutcome.NotFound)
+            {
+                return new RefreshResult(RefreshOutcome.SessionEnded, target);
+            }
+
+            if (saved == StoreOutcome.Unavailable)
+            {
+                // Fail closed: never forward tokens that were not saved, and never replay the spent refresh token.
+                BffLog.RefreshNotSaved(logger, current.LogId);
+                await RemoveSpentSessionAsync(current);
+                return new RefreshResult(RefreshOutcome.StoreUnavailable, target, RetryAfter: StoreRetryAfter);
+            }
+
+            BffLog.TokensRefreshed(logger, current.LogId, renewed.Version, target.ToString());
+        }
+
+        var authorization = "Bearer " + issued.AccessToken;
+        if (!target.IsDefault)
+        {
+            resourceTokens.Set(current.Key, target, new CachedToken(authorization, expiresAt));
+        }
+
+        return Ready(session, target, authorization);
+    }
+
+    private async Task<RefreshResult> EndSessionAsync(UserSession session, TokenTarget target, string reason)
+    {
+        await RemoveSpentSessionAsync(session);
+        BffLog.SessionEnded(logger, session.LogId, reason);
+        return new RefreshResult(RefreshOutcome.SessionEnded, target);
+    }
+
+    private async Task RemoveSpentSessionAsync(UserSession session)
+    {
+        _spent[session.Key] = session.Tokens.Version;
+        resourceTokens.RemoveSession(session.Key);
+        if (await store.RemoveAsync(session.Key, CancellationToken.None) == StoreOutcome.Ok)
+        {
+            _spent.TryRemove(new KeyValuePair<string, long>(session.Key, session.Tokens.Version));
+        }
+    }
+
+    /// <summary>
+    /// OpenID Connect Core 12.2: a refreshed ID token must name the same issuer, subject and audience as the session's.
+    /// Returns what differs, or null.
+    /// </summary>
+    private string? IdTokenMismatch(string idToken, UserSession session)
+    {
+        JsonWebToken token;
+        try
+        {
+            token = new JsonWebToken(idToken);
+        }
+        catch (ArgumentException)
+        {
+            return "unreadable";
+        }
+
+        if (!ProviderMetadata.IssuerMatches(token.Issuer, _authority))
+        {
+            return "iss";
+        }
+
+        if (!string.Equals(token.Subject, session.Subject, StringComparison.Ordinal))
+        {
+            return "sub";
+        }
+
+        return token.Audiences.Contains(_clientId, StringComparer.Ordinal) ? null : "aud";
+    }
+
+    private static RefreshResult Ready(UserSession session, TokenTarget target, string authorization) =>
+        new(RefreshOutcome.Ready, target, session, authorization);
+
+    private sealed class Flight(TokenTarget target)
+    {
+        private readonly TaskCompletionSource<RefreshResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TokenTarget Target { get; } = target;
+
+        public Task<RefreshResult> Completion => _completion.Task;
+
+        public void Complete(RefreshResult? result, Exception? failure)
+        {
+            if (failure is not null)
+            {
+                _completion.TrySetException(failure);
+            }
+            else
+            {
+                _completion.TrySetResult(result!);
+            }
+        }
+    }
+}

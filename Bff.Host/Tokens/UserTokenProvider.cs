@@ -1,0 +1,83 @@
+using Bff.Configuration;
+using Bff.Errors;
+using Bff.Sessions;
+using Microsoft.Extensions.Options;
+
+namespace Bff.Tokens;
+
+/// <summary>
+/// The signed-in user's access token for a request: straight from the session (or the resource-token cache) while it
+/// is outside the refresh window, which is the hot path and does not allocate beyond the header value; through
+/// <see cref="RefreshCoordinator"/> otherwise.
+/// </summary>
+internal sealed class UserTokenProvider(
+    RefreshCoordinator coordinator,
+    ResourceTokenCache resourceTokens,
+    IOptions<BffOptions> options,
+    TimeProvider timeProvider)
+{
+    /// <summary>Flights one request may join: a flight for another target of its session makes it ask again.</summary>
+    private const int MaxFlights = 3;
+
+    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
+
+    private readonly TimeSpan _refreshBeforeExpiry = options.Value.Tokens.RefreshBeforeExpiry;
+
+    public ValueTask<TokenResult> GetAsync(HttpContext context, UserSession session, TokenTarget target) =>
+        TryGetCurrent(session, target, out var current)
+            ? ValueTask.FromResult(current)
+            : RefreshAsync(context, session, target);
+
+    private bool TryGetCurrent(UserSession session, TokenTarget target, out TokenResult result)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (target.IsDefault)
+        {
+            if (!session.Tokens.ExpiresWithin(_refreshBeforeExpiry, now))
+            {
+                result = TokenResult.Bearer(session.Tokens.AccessToken);
+                return true;
+            }
+        }
+        else if (resourceTokens.TryGet(session.Key, target, now, _refreshBeforeExpiry, out var authorization))
+        {
+            result = TokenResult.Header(authorization);
+            return true;
+        }
+
+        result = default;
+        return false;
+    }
+
+    private async ValueTask<TokenResult> RefreshAsync(HttpContext context, UserSession session, TokenTarget target)
+    {
+        for (var flight = 0; flight < MaxFlights; flight++)
+        {
+            var refreshed = await coordinator.RefreshAsync(session, target).WaitAsync(context.RequestAborted);
+            switch (refreshed.Outcome)
+            {
+                case RefreshOutcome.SessionEnded:
+                    SessionResolver.Remember(context, SessionLookup.NotFound);
+                    return TokenResult.Fail(BffError.SessionExpired);
+                case RefreshOutcome.StoreUnavailable:
+                    return TokenResult.Fail(BffError.SessionStoreUnavailable, StoreRetryAfter);
+                case RefreshOutcome.ProviderUnavailable:
+                    return TokenResult.Fail(BffError.TokenRefreshUnavailable, refreshed.RetryAfter);
+            }
+
+            session = refreshed.Session!;
+            SessionResolver.Remember(context, SessionLookup.Found(session));
+            if (refreshed.Target == target)
+            {
+                return TokenResult.Header(refreshed.Authorization!);
+            }
+
+            if (TryGetCurrent(session, target, out var current))
+            {
+                return current;
+            }
+        }
+
+        return TokenResult.Fail(BffError.TokenRefreshUnavailable, TokenEndpointClient.Cooldown);
+    }
+}

@@ -1,0 +1,140 @@
+using Bff.Configuration;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.FileProviders;
+
+namespace Bff.Tests.Configuration;
+
+/// <summary>Each configuration mistake is refused with a message that names the key to fix.</summary>
+public sealed class BffOptionsValidatorTests
+{
+    [Fact]
+    public void A_complete_configuration_is_accepted() =>
+        Assert.Empty(Failures(Valid()));
+
+    [Theory]
+    [InlineData(nameof(BffOptions.Authority), "Bff:Authority is required")]
+    [InlineData(nameof(BffOptions.ClientId), "Bff:ClientId is required")]
+    [InlineData(nameof(BffOptions.ClientSecret), "Bff:ClientSecret is required")]
+    public void Missing_provider_settings_are_refused(string setting, string message)
+    {
+        var options = Valid();
+        typeof(BffOptions).GetProperty(setting)!.SetValue(options, " ");
+
+        Assert.Contains(Failures(options), f => f.StartsWith(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_http_authority_is_refused_outside_development()
+    {
+        var options = Valid();
+        options.Authority = "http://idp.example.com";
+
+        Assert.Contains(Failures(options, "Production"), f => f.Contains("Bff:Authority uses http", StringComparison.Ordinal) && f.Contains("Bff:RequireHttpsMetadata=false", StringComparison.Ordinal));
+        Assert.Empty(Failures(options, "Development"));
+        options.RequireHttpsMetadata = false;
+        Assert.Empty(Failures(options, "Production"));
+    }
+
+    [Fact]
+    public void SameSite_None_is_refused()
+    {
+        var options = Valid();
+        options.Cookie.SameSite = SameSiteMode.None;
+
+        Assert.Contains(Failures(options), f => f.StartsWith("Bff:Cookie:SameSite must be Strict or Lax", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("bff")]
+    [InlineData("__Secure-bff")]
+    [InlineData("__Host-")]
+    [InlineData("__Host-b;ff")]
+    public void A_cookie_name_that_cannot_keep_the_host_prefix_rules_is_refused(string name)
+    {
+        var options = Valid();
+        options.Cookie.Name = name;
+
+        Assert.Contains(Failures(options), f => f.StartsWith($"Bff:Cookie:Name '{name}' is not usable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_redis_store_needs_a_redis_connection()
+    {
+        var options = Valid();
+        options.Session.Store = SessionStoreKind.Redis;
+
+        Assert.Contains(Failures(options), f => f.StartsWith("Bff:Session:Store is Redis, but Bff:Redis:Configuration is empty", StringComparison.Ordinal));
+        options.Redis.Configuration = "localhost:6379";
+        Assert.Empty(Failures(options));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.7")]
+    [InlineData("fd00::7")]
+    [InlineData("10.0.0.7, 10.0.0.8")]
+    public void Proxy_addresses_are_accepted(string proxies)
+    {
+        var options = Valid();
+        options.ForwardedHeaders.KnownProxies.Add(proxies);
+
+        Assert.Empty(Failures(options));
+    }
+
+    [Theory]
+    [InlineData("proxy.internal")]
+    [InlineData("10.1")]
+    [InlineData("10.0.0.0/8")]
+    [InlineData("300.0.0.1")]
+    public void A_proxy_that_is_not_an_ip_address_is_refused(string proxy)
+    {
+        var options = Valid();
+        options.ForwardedHeaders.KnownProxies.Add(proxy);
+
+        Assert.Contains(Failures(options), f => f.StartsWith($"Bff:ForwardedHeaders:KnownProxies contains '{proxy}'", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0/8")]
+    [InlineData("172.16.0.0/12;192.168.0.0/16")]
+    [InlineData("fd00::/8")]
+    public void Networks_in_cidr_notation_are_accepted(string networks)
+    {
+        var options = Valid();
+        options.ForwardedHeaders.KnownNetworks.Add(networks);
+
+        Assert.Empty(Failures(options));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0")]
+    [InlineData("10.0.0.1/8")]
+    [InlineData("10.0.0.0/33")]
+    [InlineData("10/8")]
+    [InlineData("corp-network")]
+    public void A_network_that_is_not_exact_cidr_is_refused(string network)
+    {
+        var options = Valid();
+        options.ForwardedHeaders.KnownNetworks.Add(network);
+
+        Assert.Contains(Failures(options), f => f.StartsWith($"Bff:ForwardedHeaders:KnownNetworks contains '{network}'", StringComparison.Ordinal));
+    }
+
+    private static BffOptions Valid() => new()
+    {
+        Authority = "https://idp.example.com",
+        ClientId = "bff",
+        ClientSecret = "secret",
+    };
+
+    private static IEnumerable<string> Failures(BffOptions options, string environment = "Production") =>
+        new BffOptionsValidator(new Environment(environment)).Validate(null, options).Failures ?? [];
+
+    private sealed class Environment(string name) : IHostEnvironment
+    {
+        public string EnvironmentName { get; set; } = name;
+        public string ApplicationName { get; set; } = "Bff.Host";
+        public string ContentRootPath { get; set; } = AppContext.BaseDirectory;
+        public IFileProvider ContentRootFileProvider { get; set; } = new NullFileProvider();
+    }
+}

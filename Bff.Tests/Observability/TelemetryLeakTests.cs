@@ -1,0 +1,65 @@
+using Bff.Tests.Infrastructure;
+
+namespace Bff.Tests.Observability;
+
+/// <summary>
+/// Runs whole user journeys with every log level on and OpenTelemetry exporting, then looks for every secret that
+/// passed through the gateway in every exported span, metric and log line, and in every line the host logged.
+/// To cover a new journey (token refresh through the proxy, back-channel logout), add a step to
+/// <see cref="SecretJourney.RunAsync"/> that drives it and records the secrets it involves.
+/// </summary>
+[Collection(TelemetryTestGroup.Name)]
+public sealed class TelemetryLeakTests
+{
+    /// <summary>What an operator could switch on: every log level (GatewayFactory logs at Trace) and the instrumentation libraries' own query redaction off.</summary>
+    private static readonly Dictionary<string, string?> WorstCaseSettings = new()
+    {
+        ["OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION"] = "true",
+        ["OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION"] = "true",
+        ["Logging:LogLevel:Default"] = "Trace",
+    };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task No_secret_reaches_spans_metrics_or_logs_across_login_user_and_logout(bool pushedAuthorization)
+    {
+        using var idp = new TestIdentityProvider(advertisePar: pushedAuthorization);
+        var telemetry = new TelemetryCapture();
+        var secrets = new SecretJourney.Secrets();
+        var gateway = new GatewayFactory(idp, WorstCaseSettings, services: telemetry.Register);
+        try
+        {
+            using var browser = gateway.CreateBrowser();
+            await SecretJourney.RunAsync(idp, browser, secrets);
+        }
+        finally
+        {
+            // Stopping the host flushes the OpenTelemetry providers: the metrics are exported only now.
+            gateway.Dispose();
+        }
+
+        Assert.True(telemetry.Spans.Count > 0, "No span was exported.");
+        Assert.True(telemetry.Metrics.Count > 0, "No metric was exported.");
+        Assert.True(telemetry.Logs.Count > 0, "No log record was exported.");
+        var channels = new Dictionary<string, string>
+        {
+            ["exported spans"] = telemetry.SpansText(),
+            ["exported metrics"] = telemetry.MetricsText(),
+            ["exported logs"] = telemetry.LogsText(),
+            ["host log lines (Trace)"] = gateway.Logs.AllText,
+        };
+        foreach (var (channel, text) in channels)
+        {
+            foreach (var (name, value) in secrets.All)
+            {
+                Assert.False(text.Contains(value, StringComparison.Ordinal), $"The {name} appears in the {channel}.");
+            }
+        }
+
+        // The request URLs were logged and traced, with their query values blanked (so the check above is not vacuous).
+        Assert.Contains("/signin-oidc?code=Redacted&state=Redacted", gateway.Logs.AllText, StringComparison.Ordinal);
+        Assert.Contains("/signin-oidc?code=Redacted&state=Redacted", telemetry.LogsText(), StringComparison.Ordinal);
+        Assert.Contains("code=Redacted", telemetry.SpansText(), StringComparison.Ordinal);
+    }
+}

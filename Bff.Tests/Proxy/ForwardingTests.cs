@@ -1,0 +1,261 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Bff.Tests.Infrastructure;
+
+namespace Bff.Tests.Proxy;
+
+public sealed class ForwardingTests : IAsyncLifetime
+{
+    private ProxyTestHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await ProxyTestHost.StartAsync();
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task Api_call_after_sign_in_carries_the_users_access_token()
+    {
+        using var browser = _host.CreateBrowser();
+        await browser.SignInAsync(_host.Idp, subject: "alice");
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/api/orders?page=2"));
+
+        var session = _host.StoredSession(browser.CookieValue(ProxyTestHost.CookieName)!)!;
+        Assert.Equal("Bearer " + session.Tokens.AccessToken, echo.Header("Authorization"));
+        Assert.StartsWith("Bearer at.alice.", echo.Header("Authorization"), StringComparison.Ordinal);
+        Assert.Equal("/api/orders", echo.Path);
+        Assert.Equal("?page=2", echo.Query);
+    }
+
+    [Fact]
+    public async Task The_browsers_cookies_never_reach_the_api()
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+        browser.PutCookie("theme", "dark");
+        browser.PutCookie("__Secure-bff.correlation.abc", "x");
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/api/orders"));
+
+        Assert.Null(echo.Header("Cookie"));
+        Assert.NotNull(echo.Header("Authorization"));
+    }
+
+    [Fact]
+    public async Task Cookie_is_stripped_even_when_a_route_transform_copies_it_back()
+    {
+        await using var host = await ProxyTestHost.StartAsync(routes: r =>
+        {
+            r["ReverseProxy:Routes:user:Transforms:0:RequestHeader"] = "Cookie";
+            r["ReverseProxy:Routes:user:Transforms:0:Set"] = "injected=1";
+        });
+        var (browser, _) = await host.SignedInBrowserAsync();
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/api/orders"));
+
+        Assert.Null(echo.Header("Cookie"));
+    }
+
+    [Fact]
+    public async Task A_client_supplied_authorization_header_is_replaced_by_the_users_token()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync();
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetAsync("/api/orders", new Dictionary<string, string>
+        {
+            ["X-CSRF"] = "1",
+            ["Authorization"] = "Bearer forged-by-the-page",
+        }));
+
+        Assert.Equal("Bearer " + session.Tokens.AccessToken, echo.Header("Authorization"));
+    }
+
+    [Fact]
+    public async Task A_route_without_token_removes_the_client_supplied_authorization_header()
+    {
+        using var browser = _host.CreateBrowser();
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetAsync("/public-api/status", new Dictionary<string, string>
+        {
+            ["Authorization"] = "Bearer forged-by-the-page",
+        }));
+
+        Assert.Null(echo.Header("Authorization"));
+    }
+
+    [Fact]
+    public async Task Hop_by_hop_tricks_do_not_drop_the_gateways_authorization_header()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync();
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetAsync("/api/orders", new Dictionary<string, string>
+        {
+            ["X-CSRF"] = "1",
+            ["Connection"] = "keep-alive, Authorization",
+        }));
+
+        Assert.Equal("Bearer " + session.Tokens.AccessToken, echo.Header("Authorization"));
+    }
+
+    [Fact]
+    public async Task Forwarded_headers_are_set_by_the_gateway_not_taken_from_the_client()
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetAsync("/api/orders", new Dictionary<string, string>
+        {
+            ["X-CSRF"] = "1",
+            ["X-Forwarded-For"] = "6.6.6.6",
+            ["X-Forwarded-Host"] = "evil.example",
+            ["X-Forwarded-Proto"] = "gopher",
+            ["X-Forwarded-Prefix"] = "/evil",
+            ["Forwarded"] = "for=6.6.6.6;host=evil.example;proto=http",
+        }));
+
+        Assert.DoesNotContain("6.6.6.6", echo.Header("X-Forwarded-For") ?? string.Empty, StringComparison.Ordinal);
+        Assert.Equal("localhost", echo.Header("X-Forwarded-Host"));
+        Assert.Equal("https", echo.Header("X-Forwarded-Proto"));
+        Assert.Null(echo.Header("X-Forwarded-Prefix"));
+        Assert.Null(echo.Header("Forwarded"));
+    }
+
+    [Fact]
+    public async Task An_anonymous_call_on_a_user_route_is_401_and_not_forwarded()
+    {
+        using var browser = _host.CreateBrowser();
+
+        var response = await browser.GetWithCsrfAsync("/api/orders");
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "unauthenticated");
+        Assert.Empty(_host.Api.Received);
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("HEAD")]
+    [InlineData("DELETE")]
+    public async Task A_call_without_the_csrf_header_is_401_and_not_forwarded(string method)
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+
+        var response = await browser.SendAsync(new HttpRequestMessage(new HttpMethod(method), "/api/orders"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        if (method != "HEAD")
+        {
+            await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "csrf_header_missing");
+        }
+
+        Assert.Empty(_host.Api.Received);
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    public async Task A_cross_site_form_post_is_401_and_not_forwarded(string contentType)
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/orders")
+        {
+            Content = new StringContent("amount=1000", Encoding.UTF8),
+        };
+        request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+
+        var response = await browser.SendAsync(request);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "csrf_header_missing");
+        Assert.Empty(_host.Api.Received);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("true")]
+    public async Task A_csrf_header_with_another_value_is_refused(string value)
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+
+        var response = await browser.GetAsync("/api/orders", new Dictionary<string, string> { ["X-CSRF"] = value });
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "csrf_header_missing");
+        Assert.Empty(_host.Api.Received);
+    }
+
+    [Fact]
+    public async Task A_route_with_csrf_off_forwards_without_the_header()
+    {
+        using var browser = _host.CreateBrowser();
+
+        var response = await browser.GetAsync("/public-api/status");
+
+        await ProxyTestHost.EchoAsync(response);
+    }
+
+    [Fact]
+    public async Task A_tokenless_route_still_requires_the_csrf_header_by_default()
+    {
+        using var browser = _host.CreateBrowser();
+
+        var response = await browser.GetAsync("/anonymous-api/status");
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "csrf_header_missing");
+    }
+
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    [InlineData(500)]
+    public async Task Upstream_error_responses_pass_through_unchanged(int status)
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+
+        var response = await browser.GetWithCsrfAsync($"/api/status/{status}");
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("upstream says " + status, await response.Content.ReadAsStringAsync());
+        var record = browser.Responses[^1];
+        Assert.Contains("text/plain", record.Headers, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("problem+json", record.Headers, StringComparison.OrdinalIgnoreCase);
+        if (status == 401)
+        {
+            Assert.Contains("invalid_token", record.Headers, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData(401)]
+    [InlineData(404)]
+    [InlineData(500)]
+    public async Task Empty_upstream_error_responses_stay_empty(int status)
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+
+        var response = await browser.GetWithCsrfAsync($"/api/status/{status}?empty=1");
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(string.Empty, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_api_cannot_set_the_gateways_session_cookie()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync();
+
+        var response = await browser.GetWithCsrfAsync("/api/set-cookie");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var cookies = SetCookie.From(response);
+        Assert.Equal(session.Key, browser.CookieValue(ProxyTestHost.CookieName));
+        Assert.Equal("dark", browser.CookieValue("theme"));
+        Assert.DoesNotContain(cookies, c => c.Name == ProxyTestHost.CookieName);
+    }
+
+    internal static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string error)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(error, json.RootElement.GetProperty("error").GetString());
+        Assert.Equal((int)status, json.RootElement.GetProperty("status").GetInt32());
+    }
+}

@@ -1,0 +1,179 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Bff.Sessions;
+using Bff.Tests.Infrastructure;
+using Bff.Tokens;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace Bff.Tests.Sessions;
+
+/// <summary>What a session looks like in Redis: encrypted, keyed by a hash, expiring with the session, small.</summary>
+public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly ReplicaSet _set = new();
+    private ConnectionMultiplexer? _inspector;
+
+    private IDatabase Redis => _inspector!.GetDatabase();
+
+    public async Task InitializeAsync()
+    {
+        await _set.InitializeAsync();
+        _inspector = await ConnectionMultiplexer.ConnectAsync(_set.Redis.Configuration);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _inspector!.DisposeAsync();
+        await _set.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_session_is_stored_encrypted_under_the_hash_of_its_cookie_and_expires_with_the_session()
+    {
+        var a = _set.Start();
+        using var browser = a.CreateBrowser();
+        await browser.SignInAsync(_set.Idp, shape: s => s.ProviderSessionId = "sid-storage");
+        var cookie = browser.CookieValue("__Host-bff")!;
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(cookie)));
+
+        var sessionKey = "bff:session:" + hash;
+        Assert.True(await Redis.KeyExistsAsync(sessionKey));
+        var keys = _inspector!.GetServers().Single().Keys(pattern: "bff:*").Select(k => k.ToString()).ToList();
+        var everything = string.Join('\n', keys) + '\n' + string.Concat(await Task.WhenAll(keys
+            .Where(k => k.StartsWith("bff:session:", StringComparison.Ordinal))
+            .Select(async k => (string?)await Redis.HashGetAsync(k, "p"))));
+        Assert.DoesNotContain(cookie, everything, StringComparison.Ordinal);
+        Assert.DoesNotContain("rt.alice.", everything, StringComparison.Ordinal);
+        Assert.DoesNotContain("at.alice.", everything, StringComparison.Ordinal);
+        Assert.DoesNotContain("alice", everything, StringComparison.Ordinal);
+        Assert.DoesNotContain("sid-storage", everything, StringComparison.Ordinal);
+
+        // The default idle timeout (30 min) ends the session before the absolute one (8 h)...
+        var ttl = await Redis.KeyTimeToLiveAsync(sessionKey);
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(30));
+        // ...while the back-channel indexes live as long as a session of theirs could.
+        var indexes = keys.Where(k => k.StartsWith("bff:sub:", StringComparison.Ordinal) || k.StartsWith("bff:sid:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, indexes.Count);
+        foreach (var index in indexes)
+        {
+            Assert.Equal(hash, (string?)(await Redis.SetMembersAsync(index)).Single());
+            Assert.InRange((await Redis.KeyTimeToLiveAsync(index))!.Value, TimeSpan.FromHours(7.9), TimeSpan.FromHours(8));
+        }
+    }
+
+    [Fact]
+    public async Task A_typical_session_takes_less_than_4_KB_in_Redis()
+    {
+        var a = _set.Start();
+        var store = a.Services.GetRequiredService<ISessionStore>();
+        var session = TypicalSession();
+
+        Assert.Equal(StoreOutcome.Ok, await store.CreateAsync(session, CancellationToken.None));
+
+        var id = SessionKey.Hash(session.Key);
+        var payloadBytes = await Redis.HashStringLengthAsync("bff:session:" + id, "p");
+        var tokenBytes = session.Tokens.AccessToken.Length + session.Tokens.RefreshToken!.Length + session.Tokens.IdToken!.Length;
+        output.WriteLine($"Encrypted session payload: {payloadBytes} bytes (tokens alone: {tokenBytes} bytes, {session.Claims.Count} claims).");
+        Assert.InRange(payloadBytes, tokenBytes, 4096);
+        var found = await store.FindAsync(session.Key, CancellationToken.None);
+        Assert.Equal(session.Tokens, found.Session!.Tokens);
+        Assert.Equal(session.Claims, found.Session.Claims);
+    }
+
+    [Fact]
+    public async Task A_sliding_expiry_write_with_older_tokens_keeps_the_slide_but_never_undoes_a_refresh_made_elsewhere()
+    {
+        var a = _set.Start();
+        var b = _set.Start();
+        var storeOnA = a.Services.GetRequiredService<ISessionStore>();
+        var storeOnB = b.Services.GetRequiredService<ISessionStore>();
+        var session = TypicalSession();
+        await storeOnA.CreateAsync(session, CancellationToken.None);
+        var readByB = (await storeOnB.FindAsync(session.Key, CancellationToken.None)).Session!;
+
+        // A refreshes the tokens...
+        var refreshed = session with
+        {
+            Tokens = session.Tokens with { AccessToken = "at.new", RefreshToken = "rt.new", Version = session.Tokens.Version + 1 },
+        };
+        Assert.Equal(StoreOutcome.Ok, await storeOnA.ReplaceAsync(refreshed, CancellationToken.None));
+        // ...while B slides the idle expiry of the copy it read before.
+        var slid = readByB.IdleExpiresAt.AddMinutes(1);
+        Assert.Equal(StoreOutcome.Ok, await storeOnB.ReplaceAsync(readByB with { IdleExpiresAt = slid }, CancellationToken.None));
+
+        var stored = (await storeOnA.FindAsync(session.Key, CancellationToken.None)).Session!;
+        Assert.Equal("rt.new", stored.Tokens.RefreshToken);
+        Assert.Equal(refreshed.Tokens.Version, stored.Tokens.Version);
+        // The slide itself is kept.
+        Assert.Equal(slid, stored.IdleExpiresAt);
+    }
+
+    /// <summary>
+    /// A session as a common provider would leave it: a dozen profile claims, an RS256 access token with the usual
+    /// claims (about 1 KB), an opaque refresh token and an RS256 ID token.
+    /// </summary>
+    private UserSession TypicalSession()
+    {
+        // Whole seconds: the store keeps milliseconds.
+        var now = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var claims = new Dictionary<string, string>
+        {
+            ["sub"] = "248289761001",
+            ["name"] = "Jane Q. Example",
+            ["given_name"] = "Jane",
+            ["family_name"] = "Example",
+            ["preferred_username"] = "jane.example",
+            ["email"] = "jane.example@example.com",
+            ["email_verified"] = "true",
+            ["locale"] = "en-GB",
+            ["zoneinfo"] = "Europe/London",
+            ["updated_at"] = "1735689600",
+            ["idp"] = "local",
+            ["amr"] = "pwd",
+        };
+        var accessToken = Sign(new Dictionary<string, object>
+        {
+            ["iss"] = _set.Idp.Issuer, ["sub"] = claims["sub"], ["aud"] = "https://api.example.com",
+            ["client_id"] = TestIdentityProvider.ClientId, ["scope"] = "openid profile email offline_access orders.read orders.write",
+            ["sid"] = "7f3c2a9e1b4d8f60", ["jti"] = Guid.NewGuid().ToString("N"), ["auth_time"] = now.ToUnixTimeSeconds(),
+            ["iat"] = now.ToUnixTimeSeconds(), ["nbf"] = now.ToUnixTimeSeconds(), ["exp"] = now.AddMinutes(5).ToUnixTimeSeconds(),
+            ["role"] = new[] { "customer", "beta-tester" }, ["tenant"] = "contoso-eu", ["email"] = claims["email"],
+        });
+        var idToken = _set.Idp.CreateIdToken(new IdTokenShape
+        {
+            Subject = claims["sub"],
+            Nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            Claims = claims.Where(c => c.Key != "sub").ToDictionary(c => c.Key, c => (object)c.Value),
+        });
+
+        return new UserSession
+        {
+            Key = SessionKey.Create(),
+            PublicId = SessionKey.CreatePublicId(),
+            Subject = claims["sub"],
+            ProviderSessionId = "7f3c2a9e1b4d8f60",
+            Claims = [.. claims.Select(c => new SessionClaim(c.Key, c.Value))],
+            CreatedAt = now,
+            AbsoluteExpiresAt = now.AddHours(8),
+            IdleExpiresAt = now.AddMinutes(30),
+            Tokens = new TokenSet
+            {
+                AccessToken = accessToken,
+                AccessTokenExpiresAt = now.AddMinutes(5),
+                RefreshToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
+                IdToken = idToken,
+            },
+        };
+    }
+
+    private string Sign(Dictionary<string, object> claims) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        Claims = claims,
+        SigningCredentials = new SigningCredentials(_set.Idp.SigningKey, SecurityAlgorithms.RsaSha256),
+    });
+}

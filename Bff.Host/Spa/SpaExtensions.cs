@@ -19,12 +19,17 @@ internal static class SpaExtensions
 
     /// <summary>
     /// Static files from <c>Bff:Spa:RootPath</c> and the index.html fallback for client-side routes. Map it after the
-    /// gateway's own endpoints; it answers 404 for everything when there is no SPA root.
+    /// gateway's own endpoints. Without a SPA root it adds nothing.
     /// </summary>
     public static WebApplication MapBffSpa(this WebApplication app)
     {
-        app.UseMiddleware<SpaStaticFiles>();
-        app.MapFallback(SpaFallback.Pattern, SpaFallback.HandleAsync);
+        // Reading the options here validates them; BffHost reports a refusal raised while composing.
+        if (app.Services.GetRequiredService<SpaFiles>().Provider is null)
+        {
+            return app;
+        }
+
+        app.UseMiddleware<SpaMiddleware>();
         return app;
     }
 }

@@ -28,13 +28,18 @@ public sealed partial class BrowserRecorder
 
         try
         {
-            return new RecordedResponse(response.Url, response.Status, await response.TextAsync());
+            return new RecordedResponse(response.Url, response.Status, await response.TextAsync().WaitAsync(TimeSpan.FromSeconds(5)));
         }
         catch (PlaywrightException)
         {
-            return new RecordedResponse(response.Url, response.Status, Body: ""); // body discarded by a navigation
+            return new RecordedResponse(response.Url, response.Status, Body: "", Read: false); // discarded by a navigation
+        }
+        catch (TimeoutException)
+        {
+            // Chromium sometimes never hands over the body of a small error response; it is not counted as checked.
+            return new RecordedResponse(response.Url, response.Status, Body: "", Read: false);
         }
     }
 }
 
-public sealed record RecordedResponse(string Url, int Status, string Body);
+public sealed record RecordedResponse(string Url, int Status, string Body, bool Read = true);

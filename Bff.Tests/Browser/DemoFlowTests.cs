@@ -84,6 +84,7 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             Assert.DoesNotContain(await context.CookiesAsync([demo.GatewayUrl.AbsoluteUri]), c => c.Name == SessionCookie);
 
             var responses = await recorder.ResponsesAsync();
+            Assert.All(responses.Where(r => r.Status is >= 200 and < 300), r => Assert.True(r.Read, $"The body of {r.Url} could not be read"));
             Assert.Contains(responses, r => r.Url.EndsWith("/bff/user", StringComparison.Ordinal) && r.Status == 200);
             Assert.Contains(responses, r => r.Url.EndsWith("/api/whoami", StringComparison.Ordinal) && r.Status == 200);
             Assert.All(responses, r => Assert.False(

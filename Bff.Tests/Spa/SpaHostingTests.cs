@@ -100,6 +100,15 @@ public sealed class SpaHostingTests : IDisposable
     }
 
     [Fact]
+    public async Task Gateway_endpoints_keep_their_answers_to_the_wrong_method()
+    {
+        var response = await _client.GetAsync("/bff/backchannel");
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Only_GET_and_HEAD_fall_back_to_the_page()
     {
         using var post = await _client.PostAsync("/orders", new StringContent("{}"));

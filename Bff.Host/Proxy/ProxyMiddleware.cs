@@ -142,10 +142,17 @@ internal sealed class ProxyMiddleware(
         };
 
         var response = context.Response;
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; YARP has cancelled the upstream call. Nothing to report to anyone.
+            return;
+        }
+
         BffLog.UpstreamFailed(logger, policy.RouteId, failure.Error.ToString(), failure.Exception?.GetType().Name ?? "-", response.StatusCode);
         if (error is null || response.HasStarted)
         {
-            // The client went away, or the response was already under way (YARP aborts it rather than truncate it).
+            // Not a gateway-level failure (e.g. the client's body was refused: 413), or the response was already
+            // under way (YARP aborts it rather than truncate it).
             return;
         }
 

@@ -20,6 +20,7 @@ internal sealed class ProxyMiddleware(
     SessionCookie sessionCookie,
     UserTokenProvider userTokens,
     ClientTokenCache clientTokens,
+    BffMetrics metrics,
     ILogger<ProxyMiddleware> logger)
 {
     private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
@@ -38,12 +39,14 @@ internal sealed class ProxyMiddleware(
         if (ProxyPath.IsAmbiguous(request.Path.Value))
         {
             BffLog.AmbiguousPathRejected(logger, policy.RouteId);
+            metrics.ProxyError(BffError.AmbiguousPath.Code, policy.RouteId);
             await BffProblem.WriteAsync(context, BffError.AmbiguousPath);
             return;
         }
 
         if (policy.RequireCsrf && RefuseForgery(context, policy) is { } forgery)
         {
+            metrics.CsrfRejected(policy.RouteId);
             await BffProblem.WriteAsync(context, forgery);
             return;
         }
@@ -149,6 +152,7 @@ internal sealed class ProxyMiddleware(
         }
 
         BffLog.UpstreamFailed(logger, policy.RouteId, failure.Error.ToString(), failure.Exception?.GetType().Name ?? "-", response.StatusCode);
+        metrics.ProxyError(error?.Code ?? failure.Error.ToString(), policy.RouteId);
         if (error is null || response.HasStarted)
         {
             // Not a gateway-level failure (e.g. the client's body was refused: 413), or the response was already

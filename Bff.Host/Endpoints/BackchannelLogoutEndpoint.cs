@@ -13,6 +13,8 @@ namespace Bff.Endpoints;
 /// (<c>application/x-www-form-urlencoded</c>, field <c>logout_token</c>) when a user's provider session ends; the
 /// gateway ends that user's sessions in the shared store, so their cookies answer 401 on every replica.
 /// No cookie and no CSRF header: the caller is the provider's server, and the signed token is the credential.
+/// Every answer records its outcome on the request's <c>bff.backchannel_logout</c> span and in
+/// <c>bff.backchannel_logouts</c>; the sessions it ends count as <c>bff.sessions.ended{reason=backchannel}</c>.
 /// </summary>
 internal static class BackchannelLogoutEndpoint
 {
@@ -28,30 +30,31 @@ internal static class BackchannelLogoutEndpoint
         LogoutTokenValidator validator,
         ISessionStore store,
         ITokenReplayCache seenTokens,
+        BffMetrics metrics,
         ILoggerFactory loggerFactory)
     {
         var logger = loggerFactory.CreateLogger(typeof(BackchannelLogoutEndpoint));
         var request = context.Request;
         if (!IsUrlEncodedForm(request))
         {
-            return Reject(logger, "not an application/x-www-form-urlencoded POST");
+            return Reject(context, metrics, logger, "not an application/x-www-form-urlencoded POST");
         }
 
         if (request.ContentLength > MaxBodyBytes)
         {
-            return BffProblem.Result(BffError.RequestTooLarge);
+            return Refuse(context, metrics, BffError.RequestTooLarge);
         }
 
         var body = await ReadBodyAsync(request, context.RequestAborted);
         if (body is null)
         {
-            return BffProblem.Result(BffError.RequestTooLarge);
+            return Refuse(context, metrics, BffError.RequestTooLarge);
         }
 
         var form = new FormReader(body).ReadForm();
         if (!form.TryGetValue("logout_token", out var values) || values.Count != 1 || string.IsNullOrEmpty(values[0]))
         {
-            return Reject(logger, "no single logout_token field");
+            return Reject(context, metrics, logger, "no single logout_token field");
         }
 
         var validation = await validator.ValidateAsync(values[0]!, context.RequestAborted);
@@ -59,20 +62,18 @@ internal static class BackchannelLogoutEndpoint
         {
             if (validation.Error != BffError.InvalidLogoutToken)
             {
-                BffLog.BackchannelLogoutFailed(logger, validation.Reason!);
-                return BffProblem.WithRetryAfter(validation.Error!, RetryAfter);
+                return Unavailable(context, metrics, logger, validation.Error!, validation.Reason!);
             }
 
-            return Reject(logger, validation.Reason!);
+            return Reject(context, metrics, logger, validation.Reason!);
         }
 
         switch (await seenTokens.TryUseAsync(logout.TokenId, logout.RememberFor, context.RequestAborted))
         {
             case ReplayCheck.Replayed:
-                return Reject(logger, "jti already used");
+                return Reject(context, metrics, logger, "jti already used");
             case ReplayCheck.Unavailable:
-                BffLog.BackchannelLogoutFailed(logger, "the session store is unavailable");
-                return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, RetryAfter);
+                return Unavailable(context, metrics, logger, BffError.SessionStoreUnavailable, "the session store is unavailable");
         }
 
         var removed = await store.RemoveByProviderSessionAsync(logout.Subject, logout.ProviderSessionId, context.RequestAborted);
@@ -80,8 +81,7 @@ internal static class BackchannelLogoutEndpoint
         {
             // The provider may retry with the same token: let it.
             await seenTokens.ForgetAsync(logout.TokenId, context.RequestAborted);
-            BffLog.BackchannelLogoutFailed(logger, "the session store is unavailable");
-            return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, RetryAfter);
+            return Unavailable(context, metrics, logger, BffError.SessionStoreUnavailable, "the session store is unavailable");
         }
 
         BffLog.BackchannelLogoutCompleted(
@@ -89,13 +89,34 @@ internal static class BackchannelLogoutEndpoint
             removed.Removed,
             logout.ProviderSessionId is null ? "-" : SessionKey.LogId(logout.ProviderSessionId),
             logout.Subject is null ? "-" : SessionKey.LogId(logout.Subject));
+        context.SetBffOutcome(TelemetryNames.Outcomes.Success);
+        context.SetBffSessionsRemoved(removed.Removed);
+        metrics.BackchannelLogout(TelemetryNames.Outcomes.Success);
+        metrics.SessionEnded(TelemetryNames.SessionEndReasons.Backchannel, removed.Removed);
         return TypedResults.Ok();
     }
 
-    private static ProblemHttpResult Reject(ILogger logger, string reason)
+    private static ProblemHttpResult Reject(HttpContext context, BffMetrics metrics, ILogger logger, string reason)
     {
         BffLog.BackchannelLogoutRejected(logger, reason);
-        return BffProblem.Result(BffError.InvalidLogoutToken);
+        return Refuse(context, metrics, BffError.InvalidLogoutToken);
+    }
+
+    /// <summary>The request carried no usable logout token (invalid, replayed, not a form, too large): 4xx, ends nothing.</summary>
+    private static ProblemHttpResult Refuse(HttpContext context, BffMetrics metrics, BffError error)
+    {
+        context.SetBffFailure(error);
+        metrics.BackchannelLogout(TelemetryNames.Outcomes.InvalidToken);
+        return BffProblem.Result(error);
+    }
+
+    /// <summary>The provider's keys or the session store could not be reached: 503, and the provider may retry.</summary>
+    private static RetryAfterProblem Unavailable(HttpContext context, BffMetrics metrics, ILogger logger, BffError error, string reason)
+    {
+        BffLog.BackchannelLogoutFailed(logger, reason);
+        context.SetBffFailure(error);
+        metrics.BackchannelLogout(TelemetryNames.Outcomes.Unavailable);
+        return BffProblem.WithRetryAfter(error, RetryAfter);
     }
 
     private static bool IsUrlEncodedForm(HttpRequest request) =>

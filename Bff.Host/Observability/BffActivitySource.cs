@@ -13,7 +13,7 @@ namespace Bff.Observability;
 /// context.SetBffOutcome(TelemetryNames.Outcomes.Success);
 /// context.SetBffFailure(BffError.LoginFailed);                  // outcome=failure, error.type=login_failed, status Error
 ///
-/// // A token refresh (inside a proxied request): open a child span and record its outcome.
+/// // A token refresh flight (RefreshCoordinator, ClientTokenCache) opens its own span and records its outcome:
 /// using var activity = BffActivitySource.StartRefresh(session);
 /// ... activity.SetOutcome(TelemetryNames.Outcomes.Refreshed);   // or .SetFailure(TelemetryNames.Outcomes.Rejected, "invalid_grant")
 ///
@@ -27,9 +27,18 @@ internal static class BffActivitySource
     public static readonly ActivitySource Source = new(
         ActivitySourceName, typeof(BffActivitySource).Assembly.GetName().Version?.ToString());
 
-    /// <summary>Opens <c>bff.token.refresh</c> for one session's refresh (single-flight leader or waiter alike).</summary>
+    /// <summary>
+    /// Opens <c>bff.token.refresh</c> for one refresh flight of a session: one span however many requests wait for it.
+    /// Its parent is the request that started the flight.
+    /// </summary>
     public static Activity? StartRefresh(UserSession session) =>
-        Source.StartActivity(Spans.Refresh)?.SetTag(Attributes.SessionId, session.LogId);
+        Source.StartActivity(Spans.Refresh)
+            ?.SetTag(Attributes.TokenGrant, TokenGrants.RefreshToken)
+            .SetTag(Attributes.SessionId, session.LogId);
+
+    /// <summary>Opens <c>bff.token.refresh</c> for one client-credentials token request (one per target at a time).</summary>
+    public static Activity? StartClientCredentials() =>
+        Source.StartActivity(Spans.Refresh)?.SetTag(Attributes.TokenGrant, TokenGrants.ClientCredentials);
 
     /// <summary>Opens <c>bff.session_store.{operation}</c>; <paramref name="sessionKey"/> is hashed, never recorded.</summary>
     public static Activity? StartSessionStore(string operation, string kind, string? sessionKey)
@@ -80,6 +89,10 @@ internal static class BffActivitySource
     /// <summary>Records that this request's gateway operation failed with <paramref name="error"/>.</summary>
     public static void SetBffFailure(this HttpContext context, BffError error) =>
         OperationTracingMiddleware.CurrentOperation(context).SetFailure(Outcomes.Failure, error.Code);
+
+    /// <summary>Records how many sessions this request's gateway operation ended (back-channel logout).</summary>
+    public static void SetBffSessionsRemoved(this HttpContext context, int count) =>
+        OperationTracingMiddleware.CurrentOperation(context)?.SetTag(Attributes.SessionsRemoved, count);
 
     /// <summary>Records which session this request's gateway operation concerned (as a hash).</summary>
     public static void SetBffSession(this HttpContext context, UserSession session) =>

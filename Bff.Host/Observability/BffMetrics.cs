@@ -9,9 +9,9 @@ namespace Bff.Observability;
 /// minimal-API handler and call the method for what happened. Pass the constants of <see cref="TelemetryNames"/>
 /// as outcomes and reasons, never free text, so the number of series stays small.
 /// <code>
-/// metrics.RefreshCompleted(TelemetryNames.Outcomes.Refreshed, elapsed);   // outcomes: refreshed | joined | rejected | no_refresh_token | provider_unavailable
-/// metrics.RefreshLockWaited(waited);                                     // a request waited for another's refresh of the same session
-/// metrics.ProxyError(forwarderError.ToString(), routeId);                // kind: YARP's ForwarderError name or a BffError code
+/// metrics.RefreshCompleted(TelemetryNames.Outcomes.Refreshed, elapsed);   // once per refresh flight, see Outcomes
+/// metrics.RefreshLockWaited(waited);                                     // a flight waited for another replica's refresh of its session
+/// metrics.ProxyError(BffError.UpstreamUnreachable.Code, routeId);        // kind: the BffError code answered, or YARP's ForwarderError name
 /// metrics.CsrfRejected(routeId);                                          // the route or endpoint that refused the request
 /// metrics.SessionEnded(TelemetryNames.SessionEndReasons.Backchannel);    // one call per session removed
 /// metrics.BackchannelLogout(TelemetryNames.Outcomes.Success);            // or Outcomes.InvalidToken / Outcomes.Unavailable
@@ -53,12 +53,12 @@ internal sealed class BffMetrics
         _sessionsStarted = Meter.CreateCounter<long>(Instruments.SessionsStarted, "{session}", "Sessions created by a completed sign-in.");
         _sessionsEnded = Meter.CreateCounter<long>(Instruments.SessionsEnded, "{session}", "Sessions ended, by reason (logout, expired, backchannel, refresh_rejected).");
         _signInFailures = Meter.CreateCounter<long>(Instruments.SignInFailures, "{failure}", "Sign-ins that did not create a session, by error code.");
-        _refreshes = Meter.CreateCounter<long>(Instruments.Refreshes, "{refresh}", "Access token refreshes, by outcome.");
-        _refreshDuration = Meter.CreateHistogram(Instruments.RefreshDuration, "s", "Duration of access token refreshes, by outcome.", advice: ProviderCallBuckets);
-        _refreshLockWaits = Meter.CreateCounter<long>(Instruments.RefreshLockWaits, "{wait}", "Requests that waited for another request's refresh of the same session.");
-        _refreshLockWaitDuration = Meter.CreateHistogram(Instruments.RefreshLockWaitDuration, "s", "How long requests waited for another request's refresh.", advice: ProviderCallBuckets);
+        _refreshes = Meter.CreateCounter<long>(Instruments.Refreshes, "{refresh}", "Token refresh flights (one per session or client target, however many requests wait), by grant and outcome.");
+        _refreshDuration = Meter.CreateHistogram(Instruments.RefreshDuration, "s", "Duration of token refresh flights, by grant and outcome.", advice: ProviderCallBuckets);
+        _refreshLockWaits = Meter.CreateCounter<long>(Instruments.RefreshLockWaits, "{wait}", "Refresh flights that waited for another replica's refresh of the same session.");
+        _refreshLockWaitDuration = Meter.CreateHistogram(Instruments.RefreshLockWaitDuration, "s", "How long refresh flights waited for another replica's refresh.", advice: ProviderCallBuckets);
         _csrfRejections = Meter.CreateCounter<long>(Instruments.CsrfRejections, "{request}", "Requests refused for lack of the X-CSRF header, by endpoint or route.");
-        _proxyErrors = Meter.CreateCounter<long>(Instruments.ProxyErrors, "{error}", "Proxied requests that failed in the gateway, by kind and route.");
+        _proxyErrors = Meter.CreateCounter<long>(Instruments.ProxyErrors, "{error}", "Proxied requests the gateway could not forward or complete (API unreachable, timed out, failed mid-way) or refused for an ambiguous path, by kind and route.");
         _storeDuration = Meter.CreateHistogram(Instruments.SessionStoreDuration, "s", "Duration of session store operations, by operation, store and outcome.", advice: StoreLatencyBuckets);
         _backchannelLogouts = Meter.CreateCounter<long>(Instruments.BackchannelLogouts, "{request}", "Back-channel logout requests, by outcome.");
 
@@ -87,11 +87,17 @@ internal sealed class BffMetrics
         _signInFailures.Add(1, new KeyValuePair<string, object?>(Attributes.ErrorType, errorCode));
 
     /// <param name="outcome">One of the refresh values of <see cref="Outcomes"/>.</param>
-    public void RefreshCompleted(string outcome, TimeSpan duration)
+    /// <param name="duration">The whole flight: lock, store reads and writes, provider calls.</param>
+    /// <param name="grant">One of <see cref="TokenGrants"/>.</param>
+    public void RefreshCompleted(string outcome, TimeSpan duration, string grant = TokenGrants.RefreshToken)
     {
-        var tag = new KeyValuePair<string, object?>(Attributes.Outcome, outcome);
-        _refreshes.Add(1, tag);
-        _refreshDuration.Record(duration.TotalSeconds, tag);
+        var tags = new TagList
+        {
+            { Attributes.TokenGrant, grant },
+            { Attributes.Outcome, outcome },
+        };
+        _refreshes.Add(1, tags);
+        _refreshDuration.Record(duration.TotalSeconds, tags);
     }
 
     public void RefreshLockWaited(TimeSpan waited)
@@ -104,7 +110,10 @@ internal sealed class BffMetrics
     public void CsrfRejected(string endpoint) =>
         _csrfRejections.Add(1, new KeyValuePair<string, object?>(Attributes.Endpoint, endpoint));
 
-    /// <param name="kind">YARP's <c>ForwarderError</c> name, or the <see cref="Errors.BffError.Code"/> answered.</param>
+    /// <param name="kind">
+    /// The <see cref="Errors.BffError.Code"/> of the gateway's answer (<c>upstream_unreachable</c>, <c>upstream_timeout</c>,
+    /// <c>ambiguous_path</c>), or YARP's <c>ForwarderError</c> name for other forwarding failures.
+    /// </param>
     /// <param name="routeId">The YARP route id, when known.</param>
     public void ProxyError(string kind, string? routeId) =>
         _proxyErrors.Add(1,

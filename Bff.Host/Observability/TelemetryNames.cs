@@ -69,7 +69,11 @@ internal static class TelemetryNames
         /// <summary>The YARP route id of a proxied request.</summary>
         public const string Route = "bff.route";
 
+        /// <summary>How many sessions a back-channel logout ended (span attribute).</summary>
         public const string SessionsRemoved = "bff.sessions.removed";
+
+        /// <summary>Which token a <see cref="Spans.Refresh"/> flight obtained; see <see cref="TokenGrants"/>.</summary>
+        public const string TokenGrant = "bff.token.grant";
     }
 
     /// <summary>Values of <see cref="Attributes.Outcome"/>. Failures also carry <see cref="Attributes.ErrorType"/>.</summary>
@@ -89,21 +93,29 @@ internal static class TelemetryNames
         public const string Restarted = "restarted";
         public const string AlreadySignedIn = "already_signed_in";
 
-        // Token refresh
-        /// <summary>The provider issued new tokens.</summary>
+        // Token refresh: one value per flight (requests that wait for a flight are not counted), see RefreshErrors
+        // for the error.type of the failed ones. A flight that found its session gone records NotFound.
+
+        /// <summary>The provider issued new tokens (and they were saved).</summary>
         public const string Refreshed = "refreshed";
 
-        /// <summary>Another request refreshed the same session meanwhile; its tokens were used.</summary>
-        public const string Joined = "joined";
+        /// <summary>
+        /// The flight found the tokens already renewed, by another replica (or by a flight of this replica that had
+        /// just finished), and used them without calling the provider.
+        /// </summary>
+        public const string RefreshedElsewhere = "refreshed_elsewhere";
 
-        /// <summary>The provider refused the refresh token (invalid_grant): the session ends.</summary>
+        /// <summary>The refresh token can no longer be used (see <see cref="RefreshErrors"/>): the session ends.</summary>
         public const string Rejected = "rejected";
 
-        /// <summary>The session has no refresh token.</summary>
+        /// <summary>The session has no refresh token: its access token is used until it expires, then the session ends.</summary>
         public const string NoRefreshToken = "no_refresh_token";
 
-        /// <summary>The provider could not be reached or answered with an error; try again later.</summary>
+        /// <summary>The provider could not be reached, timed out or refused the client; the session is kept, try again later.</summary>
         public const string ProviderUnavailable = "provider_unavailable";
+
+        /// <summary>The session store failed while the flight read the session or saved the new tokens.</summary>
+        public const string StoreUnavailable = "store_unavailable";
 
         // Back-channel logout
         /// <summary>The logout token was invalid (signature, audience, events claim, …).</summary>
@@ -114,11 +126,52 @@ internal static class TelemetryNames
     public static class SessionEndReasons
     {
         public const string Logout = "logout";
+
+        /// <summary>Past its idle or absolute timeout, or its access token expired with no refresh token to renew it.</summary>
         public const string Expired = "expired";
+
         public const string Backchannel = "backchannel";
 
-        /// <summary>The provider refused to refresh the session's tokens.</summary>
+        /// <summary>
+        /// Its refresh token can no longer be used: the provider refused it (invalid_grant), the refreshed ID token named
+        /// another user, or a refresh spent it and its successor could not be saved.
+        /// </summary>
         public const string RefreshRejected = "refresh_rejected";
+    }
+
+    /// <summary>Values of <see cref="Attributes.TokenGrant"/> (the OAuth grant types of the token-endpoint calls).</summary>
+    public static class TokenGrants
+    {
+        /// <summary>A user session's refresh.</summary>
+        public const string RefreshToken = "refresh_token";
+
+        /// <summary>The gateway's own token for <c>Bff.Token: Client</c> routes.</summary>
+        public const string ClientCredentials = "client_credentials";
+    }
+
+    /// <summary>Values of <see cref="Attributes.ErrorType"/> on a failed <see cref="Spans.Refresh"/> flight.</summary>
+    public static class RefreshErrors
+    {
+        // Outcome rejected
+        public const string InvalidGrant = "invalid_grant";
+        public const string IdTokenMismatch = "id_token_mismatch";
+
+        /// <summary>An earlier refresh spent the refresh token but could not save its successor.</summary>
+        public const string RefreshTokenSpent = "refresh_token_spent";
+
+        // Outcome provider_unavailable
+        /// <summary>Unreachable, 5xx, timed out, or within the cool-down after such a failure.</summary>
+        public const string Unavailable = "unavailable";
+
+        /// <summary>An OAuth error other than invalid_grant (the client or scope is misconfigured).</summary>
+        public const string Refused = "refused";
+
+        /// <summary>The whole flight (lock, store, provider) did not finish within its time budget.</summary>
+        public const string Timeout = "timeout";
+
+        // Outcome store_unavailable
+        public const string ReadFailed = "read_failed";
+        public const string SaveFailed = "save_failed";
     }
 
     /// <summary>Values of <see cref="Attributes.SessionStoreOperation"/>.</summary>

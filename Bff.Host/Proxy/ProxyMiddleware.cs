@@ -10,8 +10,8 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Bff.Proxy;
 
 /// <summary>
-/// The gateway's step in YARP's proxy pipeline, for every proxied request: anti-forgery check, then the token the
-/// route asks for, then forwarding, then Problem Details for an upstream that could not be reached. Nothing is
+/// The gateway's step in YARP's proxy pipeline, for every proxied request: path and anti-forgery checks, then the
+/// token the route asks for, then forwarding, then Problem Details for an upstream that could not be reached. Nothing is
 /// forwarded unless the first two pass. A singleton: no per-request scope, no per-request parsing of route settings.
 /// </summary>
 internal sealed class ProxyMiddleware(
@@ -20,6 +20,7 @@ internal sealed class ProxyMiddleware(
     SessionCookie sessionCookie,
     UserTokenProvider userTokens,
     ClientTokenCache clientTokens,
+    BffMetrics metrics,
     ILogger<ProxyMiddleware> logger)
 {
     private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
@@ -35,8 +36,17 @@ internal sealed class ProxyMiddleware(
         var policy = context.GetEndpoint()?.Metadata.GetMetadata<RoutePolicy>() ?? RoutePolicy.Strict;
         var request = context.Request;
 
+        if (ProxyPath.IsAmbiguous(request.Path.Value))
+        {
+            BffLog.AmbiguousPathRejected(logger, policy.RouteId);
+            metrics.ProxyError(BffError.AmbiguousPath.Code, policy.RouteId);
+            await BffProblem.WriteAsync(context, BffError.AmbiguousPath);
+            return;
+        }
+
         if (policy.RequireCsrf && RefuseForgery(context, policy) is { } forgery)
         {
+            metrics.CsrfRejected(policy.RouteId);
             await BffProblem.WriteAsync(context, forgery);
             return;
         }
@@ -135,10 +145,18 @@ internal sealed class ProxyMiddleware(
         };
 
         var response = context.Response;
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; YARP has cancelled the upstream call. Nothing to report to anyone.
+            return;
+        }
+
         BffLog.UpstreamFailed(logger, policy.RouteId, failure.Error.ToString(), failure.Exception?.GetType().Name ?? "-", response.StatusCode);
+        metrics.ProxyError(error?.Code ?? failure.Error.ToString(), policy.RouteId);
         if (error is null || response.HasStarted)
         {
-            // The client went away, or the response was already under way (YARP aborts it rather than truncate it).
+            // Not a gateway-level failure (e.g. the client's body was refused: 413), or the response was already
+            // under way (YARP aborts it rather than truncate it).
             return;
         }
 

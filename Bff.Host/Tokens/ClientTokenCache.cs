@@ -3,17 +3,23 @@ using Bff.Configuration;
 using Bff.Errors;
 using Bff.Observability;
 using Microsoft.Extensions.Options;
+using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Tokens;
 
 /// <summary>
 /// The gateway's own client-credentials tokens, one per target (scope and resource), cached until they enter the
 /// refresh window. One token request per target at a time: concurrent callers share it.
+/// <para>
+/// Each token request is a <c>bff.token.refresh</c> span and a <c>bff.token.refreshes</c> count, like a session's
+/// refresh flight, told apart by <c>bff.token.grant=client_credentials</c>: both measure the same provider endpoint.
+/// </para>
 /// </summary>
 internal sealed class ClientTokenCache(
     TokenEndpointClient tokenEndpoint,
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
+    BffMetrics metrics,
     ILogger<ClientTokenCache> logger)
 {
     private static readonly TimeSpan FlightBudget = RefreshCoordinator.LockTtl;
@@ -85,8 +91,11 @@ internal sealed class ClientTokenCache(
 
     private async Task<TokenResult> RequestAsync(TokenTarget target)
     {
+        using var activity = BffActivitySource.StartClientCredentials();
+        var started = timeProvider.GetTimestamp();
         using var budget = new CancellationTokenSource(FlightBudget, timeProvider);
         TokenCallResult call;
+        var timedOut = false;
         try
         {
             call = await tokenEndpoint.ClientCredentialsAsync(target, budget.Token);
@@ -94,10 +103,19 @@ internal sealed class ClientTokenCache(
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
         {
             call = TokenCallResult.Unavailable(TokenEndpointClient.Cooldown);
+            timedOut = true;
         }
 
         if (call.Status != TokenCallStatus.Succeeded)
         {
+            var (outcome, errorType) = call.Status switch
+            {
+                TokenCallStatus.GrantRejected => (Outcomes.Rejected, RefreshErrors.InvalidGrant),
+                TokenCallStatus.Refused => (Outcomes.ProviderUnavailable, RefreshErrors.Refused),
+                _ => (Outcomes.ProviderUnavailable, timedOut ? RefreshErrors.Timeout : RefreshErrors.Unavailable),
+            };
+            activity.SetFailure(outcome, errorType);
+            metrics.RefreshCompleted(outcome, timeProvider.GetElapsedTime(started), TokenGrants.ClientCredentials);
             return TokenResult.Fail(BffError.TokenRefreshUnavailable,
                 call.RetryAfter > TimeSpan.Zero ? call.RetryAfter : TokenEndpointClient.Cooldown);
         }
@@ -106,6 +124,8 @@ internal sealed class ClientTokenCache(
         var authorization = "Bearer " + issued.AccessToken;
         _tokens[target] = new CachedToken(authorization, timeProvider.GetUtcNow() + issued.Lifetime);
         BffLog.ClientTokenObtained(logger, target.ToString(), (int)issued.Lifetime.TotalSeconds);
+        activity.SetOutcome(Outcomes.Refreshed);
+        metrics.RefreshCompleted(Outcomes.Refreshed, timeProvider.GetElapsedTime(started), TokenGrants.ClientCredentials);
         return TokenResult.Header(authorization);
     }
 }

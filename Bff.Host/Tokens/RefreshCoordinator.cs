@@ -5,6 +5,7 @@ using Bff.Observability;
 using Bff.Sessions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
+using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Tokens;
 
@@ -23,9 +24,16 @@ internal enum RefreshOutcome
     StoreUnavailable,
 }
 
+/// <summary>
+/// How a flight ended, for its span and the refresh metrics: an <see cref="Outcomes"/> value and, when the flight
+/// failed, a <see cref="RefreshErrors"/> value.
+/// </summary>
+internal readonly record struct RefreshReport(string Outcome, string? ErrorType = null);
+
 internal sealed record RefreshResult(
     RefreshOutcome Outcome,
     TokenTarget Target,
+    RefreshReport Report,
     UserSession? Session = null,
     string? Authorization = null,
     TimeSpan RetryAfter = default);
@@ -42,6 +50,10 @@ internal sealed record RefreshResult(
 /// <see cref="TokenSet.Version"/> + 1. A flight belongs to no request: a caller that goes away does not cancel it,
 /// because the provider may already have rotated the refresh token and the result must be saved.
 /// </para>
+/// <para>
+/// Telemetry follows flights, not requests: one <c>bff.token.refresh</c> span and one <c>bff.token.refreshes</c>
+/// count per flight, with its outcome; a flight that waits for another replica's refresh also counts a lock wait.
+/// </para>
 /// </summary>
 internal sealed class RefreshCoordinator(
     ISessionStore store,
@@ -50,6 +62,7 @@ internal sealed class RefreshCoordinator(
     ResourceTokenCache resourceTokens,
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
+    BffMetrics metrics,
     ILogger<RefreshCoordinator> logger)
 {
     /// <summary>Longer than one token call (<see cref="ProviderHttp.Timeout"/>) plus the store write.</summary>
@@ -104,13 +117,31 @@ internal sealed class RefreshCoordinator(
     {
         RefreshResult? result = null;
         Exception? failure = null;
-        try
+
+        // The span ends before the waiting requests resume, so it is complete when their responses are.
+        using (var activity = BffActivitySource.StartRefresh(seen))
         {
-            result = await FlyAsync(seen, flight.Target);
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
+            var started = timeProvider.GetTimestamp();
+            try
+            {
+                result = await FlyAsync(seen, flight.Target);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
+            var report = result?.Report ?? new RefreshReport(Outcomes.Failure, failure!.GetType().FullName);
+            if (report.ErrorType is { } errorType)
+            {
+                activity.SetFailure(report.Outcome, errorType);
+            }
+            else
+            {
+                activity.SetOutcome(report.Outcome);
+            }
+
+            metrics.RefreshCompleted(report.Outcome, timeProvider.GetElapsedTime(started));
         }
 
         // Leave the dictionary before completing: a request arriving from now on starts a new flight, which re-reads
@@ -150,7 +181,7 @@ internal sealed class RefreshCoordinator(
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
         {
             BffLog.RefreshTimedOut(logger, seen.LogId);
-            return new RefreshResult(RefreshOutcome.ProviderUnavailable, target, RetryAfter: TokenEndpointClient.Cooldown);
+            return ProviderUnavailable(target, TokenEndpointClient.Cooldown, RefreshErrors.Timeout);
         }
     }
 
@@ -161,38 +192,46 @@ internal sealed class RefreshCoordinator(
     private async Task<(RefreshResult? Settled, UserSession Latest)> AwaitOtherReplicaAsync(
         UserSession seen, string sessionId, TokenTarget target, CancellationToken cancellationToken)
     {
-        var deadline = timeProvider.GetUtcNow() + LockTtl;
-        for (var wait = 0; wait < MaxWaits && timeProvider.GetUtcNow() < deadline; wait++)
+        var waitStarted = timeProvider.GetTimestamp();
+        try
         {
-            await refreshLock.WaitAsync(sessionId, cancellationToken);
-            var lookup = await store.FindAsync(seen.Key, cancellationToken);
-            switch (lookup.Status)
+            var deadline = timeProvider.GetUtcNow() + LockTtl;
+            for (var wait = 0; wait < MaxWaits && timeProvider.GetUtcNow() < deadline; wait++)
             {
-                case SessionLookupStatus.Unavailable:
-                    return (new RefreshResult(RefreshOutcome.StoreUnavailable, target, RetryAfter: StoreRetryAfter), seen);
-                case SessionLookupStatus.Found:
-                    var current = lookup.Session!;
-                    if (current.Tokens.Version == seen.Tokens.Version)
-                    {
-                        continue;
-                    }
+                await refreshLock.WaitAsync(sessionId, cancellationToken);
+                var lookup = await store.FindAsync(seen.Key, cancellationToken);
+                switch (lookup.Status)
+                {
+                    case SessionLookupStatus.Unavailable:
+                        return (StoreUnavailable(target, RefreshErrors.ReadFailed), seen);
+                    case SessionLookupStatus.Found:
+                        var current = lookup.Session!;
+                        if (current.Tokens.Version == seen.Tokens.Version)
+                        {
+                            continue;
+                        }
 
-                    BffLog.RefreshedElsewhere(logger, current.LogId);
-                    var tokens = current.Tokens;
-                    if (target.IsDefault && !tokens.ExpiresWithin(_refreshBeforeExpiry, timeProvider.GetUtcNow()))
-                    {
-                        return (Ready(current, target, "Bearer " + tokens.AccessToken), current);
-                    }
+                        BffLog.RefreshedElsewhere(logger, current.LogId);
+                        var tokens = current.Tokens;
+                        if (target.IsDefault && !tokens.ExpiresWithin(_refreshBeforeExpiry, timeProvider.GetUtcNow()))
+                        {
+                            return (Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere)), current);
+                        }
 
-                    // The other replica rotated the refresh token for another target: refresh ourselves, with the new one.
-                    return (null, current);
-                default:
-                    return (new RefreshResult(RefreshOutcome.SessionEnded, target), seen);
+                        // The other replica rotated the refresh token for another target: refresh ourselves, with the new one.
+                        return (null, current);
+                    default:
+                        return (SessionGone(target), seen);
+                }
             }
-        }
 
-        BffLog.RefreshLockWaitExpired(logger, seen.LogId);
-        return (null, seen);
+            BffLog.RefreshLockWaitExpired(logger, seen.LogId);
+            return (null, seen);
+        }
+        finally
+        {
+            metrics.RefreshLockWaited(timeProvider.GetElapsedTime(waitStarted));
+        }
     }
 
     private async Task<RefreshResult> RefreshUnderLockAsync(UserSession seen, TokenTarget target, CancellationToken cancellationToken)
@@ -200,12 +239,12 @@ internal sealed class RefreshCoordinator(
         var lookup = await store.FindAsync(seen.Key, cancellationToken);
         if (lookup.Status == SessionLookupStatus.Unavailable)
         {
-            return new RefreshResult(RefreshOutcome.StoreUnavailable, target, RetryAfter: StoreRetryAfter);
+            return StoreUnavailable(target, RefreshErrors.ReadFailed);
         }
 
         if (lookup.Session is not { } current)
         {
-            return new RefreshResult(RefreshOutcome.SessionEnded, target);
+            return SessionGone(target);
         }
 
         var now = timeProvider.GetUtcNow();
@@ -217,28 +256,30 @@ internal sealed class RefreshCoordinator(
                 BffLog.RefreshedElsewhere(logger, current.LogId);
             }
 
-            return Ready(current, target, "Bearer " + tokens.AccessToken);
+            return Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere));
         }
 
         if (!target.IsDefault && resourceTokens.TryGet(current.Key, target, now, _refreshBeforeExpiry, out var cached))
         {
-            return Ready(current, target, cached);
+            return Ready(current, target, cached, new(Outcomes.RefreshedElsewhere));
         }
 
         if (_spent.TryGetValue(current.Key, out var spentVersion) && spentVersion == tokens.Version)
         {
             // Replaying a redeemed refresh token looks like token theft to the provider, which may revoke the grant.
-            return await EndSessionAsync(current, target, "its refresh token was already spent");
+            return await EndSessionAsync(current, target, "its refresh token was already spent",
+                new(Outcomes.Rejected, RefreshErrors.RefreshTokenSpent), SessionEndReasons.RefreshRejected);
         }
 
         if (tokens.RefreshToken is null)
         {
             if (target.IsDefault && tokens.AccessTokenExpiresAt > now)
             {
-                return Ready(current, target, "Bearer " + tokens.AccessToken);
+                return Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.NoRefreshToken));
             }
 
-            return await EndSessionAsync(current, target, "no refresh token to renew its access token");
+            return await EndSessionAsync(current, target, "no refresh token to renew its access token",
+                new(Outcomes.NoRefreshToken), SessionEndReasons.Expired);
         }
 
         var call = await tokenEndpoint.RefreshAsync(tokens.RefreshToken, target, cancellationToken);
@@ -246,24 +287,26 @@ internal sealed class RefreshCoordinator(
         {
             case TokenCallStatus.GrantRejected:
                 BffLog.RefreshRejected(logger, current.LogId);
-                return await EndSessionAsync(current, target, "the provider rejected its refresh token");
+                return await EndSessionAsync(current, target, "the provider rejected its refresh token",
+                    new(Outcomes.Rejected, RefreshErrors.InvalidGrant), SessionEndReasons.RefreshRejected);
             case TokenCallStatus.Unavailable or TokenCallStatus.Refused:
+                var errorType = call.Status == TokenCallStatus.Refused ? RefreshErrors.Refused : RefreshErrors.Unavailable;
                 if (target.IsDefault && tokens.AccessTokenExpiresAt > now)
                 {
                     // Renewing early failed, but the token still works: use it rather than fail the call.
                     BffLog.RefreshDeferred(logger, current.LogId);
-                    return Ready(current, target, "Bearer " + tokens.AccessToken);
+                    return Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.ProviderUnavailable, errorType));
                 }
 
-                return new RefreshResult(RefreshOutcome.ProviderUnavailable, target,
-                    RetryAfter: call.RetryAfter > TimeSpan.Zero ? call.RetryAfter : TokenEndpointClient.Cooldown);
+                return ProviderUnavailable(target, call.RetryAfter > TimeSpan.Zero ? call.RetryAfter : TokenEndpointClient.Cooldown, errorType);
         }
 
         var issued = call.Tokens!;
         if (issued.IdToken is { } idToken && IdTokenMismatch(idToken, current) is { } mismatch)
         {
             BffLog.RefreshedIdTokenMismatch(logger, current.LogId, mismatch);
-            return await EndSessionAsync(current, target, "the refreshed ID token does not match it");
+            return await EndSessionAsync(current, target, "the refreshed ID token does not match it",
+                new(Outcomes.Rejected, RefreshErrors.IdTokenMismatch), SessionEndReasons.RefreshRejected);
         }
 
         var expiresAt = now + issued.Lifetime;
@@ -294,15 +337,19 @@ internal sealed class RefreshCoordinator(
             var saved = await store.ReplaceAsync(session, CancellationToken.None);
             if (saved == StoreOutcome.NotFound)
             {
-                return new RefreshResult(RefreshOutcome.SessionEnded, target);
+                return SessionGone(target);
             }
 
             if (saved == StoreOutcome.Unavailable)
             {
                 // Fail closed: never forward tokens that were not saved, and never replay the spent refresh token.
                 BffLog.RefreshNotSaved(logger, current.LogId);
-                await RemoveSpentSessionAsync(current);
-                return new RefreshResult(RefreshOutcome.StoreUnavailable, target, RetryAfter: StoreRetryAfter);
+                if (await RemoveSpentSessionAsync(current))
+                {
+                    metrics.SessionEnded(SessionEndReasons.RefreshRejected);
+                }
+
+                return StoreUnavailable(target, RefreshErrors.SaveFailed);
             }
 
             BffLog.TokensRefreshed(logger, current.LogId, renewed.Version, target.ToString());
@@ -314,24 +361,34 @@ internal sealed class RefreshCoordinator(
             resourceTokens.Set(current.Key, target, new CachedToken(authorization, expiresAt));
         }
 
-        return Ready(session, target, authorization);
+        return Ready(session, target, authorization, new(Outcomes.Refreshed));
     }
 
-    private async Task<RefreshResult> EndSessionAsync(UserSession session, TokenTarget target, string reason)
+    /// <param name="endReason">The <see cref="SessionEndReasons"/> value counted when the session is removed.</param>
+    private async Task<RefreshResult> EndSessionAsync(UserSession session, TokenTarget target, string reason, RefreshReport report, string endReason)
     {
-        await RemoveSpentSessionAsync(session);
+        // Counted once, by whoever removes it: a failed removal is retried by the next flight (the spent-token check).
+        if (await RemoveSpentSessionAsync(session))
+        {
+            metrics.SessionEnded(endReason);
+        }
+
         BffLog.SessionEnded(logger, session.LogId, reason);
-        return new RefreshResult(RefreshOutcome.SessionEnded, target);
+        return new RefreshResult(RefreshOutcome.SessionEnded, target, report);
     }
 
-    private async Task RemoveSpentSessionAsync(UserSession session)
+    /// <summary>Returns whether this call removed the session from the store.</summary>
+    private async Task<bool> RemoveSpentSessionAsync(UserSession session)
     {
         _spent[session.Key] = session.Tokens.Version;
         resourceTokens.RemoveSession(session.Key);
-        if (await store.RemoveAsync(session.Key, CancellationToken.None) == StoreOutcome.Ok)
+        var removed = await store.RemoveAsync(session.Key, CancellationToken.None);
+        if (removed == StoreOutcome.Ok)
         {
             _spent.TryRemove(new KeyValuePair<string, long>(session.Key, session.Tokens.Version));
         }
+
+        return removed == StoreOutcome.Ok;
     }
 
     /// <summary>
@@ -363,8 +420,18 @@ internal sealed class RefreshCoordinator(
         return token.Audiences.Contains(_clientId, StringComparer.Ordinal) ? null : "aud";
     }
 
-    private static RefreshResult Ready(UserSession session, TokenTarget target, string authorization) =>
-        new(RefreshOutcome.Ready, target, session, authorization);
+    private static RefreshResult Ready(UserSession session, TokenTarget target, string authorization, RefreshReport report) =>
+        new(RefreshOutcome.Ready, target, report, session, authorization);
+
+    /// <summary>The session was removed meanwhile (logout, another flight's rejection, back-channel logout).</summary>
+    private static RefreshResult SessionGone(TokenTarget target) =>
+        new(RefreshOutcome.SessionEnded, target, new(Outcomes.NotFound));
+
+    private static RefreshResult StoreUnavailable(TokenTarget target, string errorType) =>
+        new(RefreshOutcome.StoreUnavailable, target, new(Outcomes.StoreUnavailable, errorType), RetryAfter: StoreRetryAfter);
+
+    private static RefreshResult ProviderUnavailable(TokenTarget target, TimeSpan retryAfter, string errorType) =>
+        new(RefreshOutcome.ProviderUnavailable, target, new(Outcomes.ProviderUnavailable, errorType), RetryAfter: retryAfter);
 
     private sealed class Flight(TokenTarget target)
     {

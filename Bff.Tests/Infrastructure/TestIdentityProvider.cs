@@ -125,6 +125,40 @@ public sealed class TestIdentityProvider : IDisposable
         return handler.CreateToken(descriptor);
     }
 
+    /// <summary>
+    /// A valid back-channel logout token, as the provider posts it when a user's provider session ends: signed with the
+    /// current key, naming the subject and/or the provider session (<c>sid</c>).
+    /// </summary>
+    public string CreateLogoutToken(string? subject, string? providerSessionId)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var claims = new Dictionary<string, object>
+        {
+            ["iss"] = Issuer,
+            ["aud"] = ClientId,
+            ["iat"] = now.ToUnixTimeSeconds(),
+            ["exp"] = now.AddMinutes(2).ToUnixTimeSeconds(),
+            ["jti"] = Guid.NewGuid().ToString("N"),
+            ["events"] = new Dictionary<string, object> { ["http://schemas.openid.net/event/backchannel-logout"] = new Dictionary<string, object>() },
+        };
+        if (subject is not null)
+        {
+            claims["sub"] = subject;
+        }
+
+        if (providerSessionId is not null)
+        {
+            claims["sid"] = providerSessionId;
+        }
+
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = claims,
+            TokenType = "logout+jwt",
+            SigningCredentials = new SigningCredentials(SigningKey, SecurityAlgorithms.RsaSha256),
+        });
+    }
+
     public void Dispose() => _server.Stop();
 
     private static RsaSecurityKey NewKey(string kid) => new(RSA.Create(2048)) { KeyId = kid };

@@ -9,7 +9,8 @@ namespace Bff.Tests.Observability;
 /// <summary>
 /// The published gateway, run as operators run it, exporting to a collector over each OTLP protocol: traces, metrics
 /// and logs arrive, the metrics only because the providers are flushed when SIGTERM stops the process (their export
-/// interval is a minute), and no secret of the journey is in any byte sent nor in the console log at Trace level.
+/// interval is a minute), and no secret of the journey (sign-in, a refreshing API call, logout, back-channel logout)
+/// is in any byte sent nor in the console log at Trace level.
 /// </summary>
 [Collection(TelemetryTestGroup.Name)]
 public sealed class OtlpExportTests
@@ -21,8 +22,9 @@ public sealed class OtlpExportTests
     public async Task Telemetry_reaches_the_collector_without_secrets_and_is_flushed_on_sigterm(string? protocol)
     {
         using var idp = new TestIdentityProvider();
+        await using var api = await UpstreamApi.StartAsync();
         await using var collector = await FakeOtlpCollector.StartAsync(protocol ?? "grpc");
-        using var gateway = GatewayProcess.Start(new Dictionary<string, string?>
+        using var gateway = GatewayProcess.Start(new Dictionary<string, string?>(SecretJourney.ApiRoute(api.Address, "__"))
         {
             ["Bff__Authority"] = idp.Authority,
             ["Bff__ClientId"] = TestIdentityProvider.ClientId,
@@ -51,6 +53,8 @@ public sealed class OtlpExportTests
             $"traces {traces.Count}, metrics {metrics.Count}, logs {logs.Count} requests; received {string.Join(", ", collector.Requests.Select(r => r.Path))}\n{gateway.Output}");
         Assert.True(Contains(metrics, "bff.sessions.started"), "The gateway's own metrics were not flushed at shutdown.");
         Assert.True(Contains(traces, "bff.callback") && Contains(traces, "bff-under-test"), "The gateway's spans or its service name are missing.");
+        Assert.True(Contains(traces, "bff.token.refresh") && Contains(traces, "bff.backchannel_logout"), "The refresh or back-channel logout spans are missing.");
+        Assert.True(Contains(metrics, "bff.token.refreshes") && Contains(metrics, "bff.backchannel_logouts"), "The refresh or back-channel logout metrics are missing.");
         Assert.True(Contains(logs, "code=Redacted"), "The request log lines are missing.");
         foreach (var (name, value) in secrets.All)
         {

@@ -3,9 +3,9 @@ using Bff.Tests.Infrastructure;
 namespace Bff.Tests.Observability;
 
 /// <summary>
-/// Runs whole user journeys with every log level on and OpenTelemetry exporting, then looks for every secret that
-/// passed through the gateway in every exported span, metric and log line, and in every line the host logged.
-/// To cover a new journey (token refresh through the proxy, back-channel logout), add a step to
+/// Runs whole user journeys (sign-in, an API call that refreshes the tokens, logout, back-channel logout) with every
+/// log level on and OpenTelemetry exporting, then looks for every secret that passed through the gateway in every
+/// exported span, metric and log line, and in every line the host logged. To cover a new journey, add a step to
 /// <see cref="SecretJourney.RunAsync"/> that drives it and records the secrets it involves.
 /// </summary>
 [Collection(TelemetryTestGroup.Name)]
@@ -22,12 +22,19 @@ public sealed class TelemetryLeakTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task No_secret_reaches_spans_metrics_or_logs_across_login_user_and_logout(bool pushedAuthorization)
+    public async Task No_secret_reaches_spans_metrics_or_logs_across_login_refresh_logout_and_backchannel_logout(bool pushedAuthorization)
     {
         using var idp = new TestIdentityProvider(advertisePar: pushedAuthorization);
+        await using var api = await UpstreamApi.StartAsync();
         var telemetry = new TelemetryCapture();
         var secrets = new SecretJourney.Secrets();
-        var gateway = new GatewayFactory(idp, WorstCaseSettings, services: telemetry.Register);
+        var settings = new Dictionary<string, string?>(WorstCaseSettings);
+        foreach (var (key, value) in SecretJourney.ApiRoute(api.Address))
+        {
+            settings[key] = value;
+        }
+
+        var gateway = new GatewayFactory(idp, settings, services: telemetry.Register);
         try
         {
             using var browser = gateway.CreateBrowser();
@@ -56,6 +63,14 @@ public sealed class TelemetryLeakTests
                 Assert.False(text.Contains(value, StringComparison.Ordinal), $"The {name} appears in the {channel}.");
             }
         }
+
+        // The refresh and the back-channel logout were traced and measured (so the checks above covered them).
+        var spans = telemetry.SpansText();
+        var metrics = telemetry.MetricsText();
+        Assert.Contains("bff.token.refresh", spans, StringComparison.Ordinal);
+        Assert.Contains("bff.backchannel_logout", spans, StringComparison.Ordinal);
+        Assert.Contains("bff.token.refreshes", metrics, StringComparison.Ordinal);
+        Assert.Contains("bff.backchannel_logouts", metrics, StringComparison.Ordinal);
 
         // The request URLs were logged and traced, with their query values blanked (so the check above is not vacuous).
         Assert.Contains("/signin-oidc?code=Redacted&state=Redacted", gateway.Logs.AllText, StringComparison.Ordinal);

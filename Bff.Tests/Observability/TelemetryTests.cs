@@ -82,6 +82,35 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
+    public async Task Back_channel_logouts_record_their_outcome_and_the_sessions_they_ended()
+    {
+        using var laptop = _gateway.CreateBrowser();
+        using var phone = _gateway.CreateBrowser();
+        await laptop.SignInAsync(_idp, subject: "alice");
+        await phone.SignInAsync(_idp, subject: "alice");
+        using var provider = _gateway.CreateClient();
+
+        var refused = await provider.PostAsync("/bff/backchannel", LogoutForm("not-a-jwt"));
+        var accepted = await provider.PostAsync("/bff/backchannel", LogoutForm(_idp.CreateLogoutToken("alice", providerSessionId: null)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await phone.GetWithCsrfAsync("/bff/user")).StatusCode);
+        var spans = BffSpans(Spans.BackchannelLogout).OrderBy(s => s.StartTimeUtc).ToList();
+        Assert.Equal(2, spans.Count);
+        Assert.Equal(Outcomes.Failure, spans[0].GetTagItem(Attributes.Outcome));
+        Assert.Equal("invalid_logout_token", spans[0].GetTagItem(Attributes.ErrorType));
+        Assert.Equal(ActivityStatusCode.Error, spans[0].Status);
+        Assert.Equal(Outcomes.Success, spans[1].GetTagItem(Attributes.Outcome));
+        Assert.Equal(2, spans[1].GetTagItem(Attributes.SessionsRemoved));
+        TelemetryCapture.FlushMetrics(_gateway.Services);
+        Assert.Equal(1, _telemetry.CounterValue(Instruments.BackchannelLogouts, (Attributes.Outcome, Outcomes.Success)));
+        Assert.Equal(1, _telemetry.CounterValue(Instruments.BackchannelLogouts, (Attributes.Outcome, Outcomes.InvalidToken)));
+        Assert.Equal(2, _telemetry.CounterValue(Instruments.SessionsEnded, (Attributes.SessionEndReason, SessionEndReasons.Backchannel)));
+        Assert.Equal(0, _telemetry.CounterValue(Instruments.SessionsActive));
+    }
+
+    [Fact]
     public async Task Session_store_calls_are_measured_by_operation_and_outcome()
     {
         using var browser = _gateway.CreateBrowser();
@@ -142,41 +171,10 @@ public sealed class TelemetryTests : IDisposable
         Assert.DoesNotContain(_telemetry.Spans, s => s.GetTagItem("url.path") is string path && path.StartsWith("/health", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void The_refresh_api_records_outcome_and_duration()
-    {
-        var metrics = _gateway.Services.GetRequiredService<BffMetrics>();
-        var session = new UserSession
-        {
-            Key = SessionKey.Create(),
-            PublicId = SessionKey.CreatePublicId(),
-            Subject = "alice",
-            Claims = [],
-            CreatedAt = DateTimeOffset.UnixEpoch,
-            AbsoluteExpiresAt = DateTimeOffset.UnixEpoch,
-            IdleExpiresAt = DateTimeOffset.UnixEpoch,
-            Tokens = new Bff.Tokens.TokenSet { AccessToken = "at", AccessTokenExpiresAt = DateTimeOffset.UnixEpoch },
-        };
-
-        using (var activity = BffActivitySource.StartRefresh(session))
-        {
-            activity.SetFailure(Outcomes.Rejected, "invalid_grant");
-        }
-
-        metrics.RefreshCompleted(Outcomes.Rejected, TimeSpan.FromMilliseconds(120));
-        metrics.RefreshLockWaited(TimeSpan.FromMilliseconds(80));
-
-        var span = Assert.Single(BffSpans(Spans.Refresh));
-        Assert.Equal(Outcomes.Rejected, span.GetTagItem(Attributes.Outcome));
-        Assert.Equal(session.LogId, span.GetTagItem(Attributes.SessionId));
-        TelemetryCapture.FlushMetrics(_gateway.Services);
-        Assert.Equal(1, _telemetry.CounterValue(Instruments.Refreshes, (Attributes.Outcome, Outcomes.Rejected)));
-        Assert.Equal(1, _telemetry.HistogramCount(Instruments.RefreshDuration, (Attributes.Outcome, Outcomes.Rejected)));
-        Assert.Equal(1, _telemetry.CounterValue(Instruments.RefreshLockWaits));
-    }
-
     private IEnumerable<Activity> BffSpans(string name) =>
         _telemetry.Spans.Where(s => s.Source.Name == ActivitySourceName && s.OperationName == name);
+
+    private static FormUrlEncodedContent LogoutForm(string logoutToken) => new([new("logout_token", logoutToken)]);
 
     private static async Task<string> LogoutUrlAsync(BrowserClient browser)
     {

@@ -76,7 +76,8 @@ internal sealed class ProxyTestHost : IAsyncDisposable
         var host = new ProxyTestHost(idp, api, gateway, time, kestrel);
         if (kestrel)
         {
-            gateway.UseKestrel(0);
+            // An explicit listener rather than UseKestrel(0): the factory's port rewrite can race the app's own start.
+            gateway.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
             gateway.StartServer();
             var address = gateway.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
             host.Address = new Uri(address);

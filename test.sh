@@ -53,8 +53,9 @@ if [ -f "$root/spa-sample/package.json" ]; then
   log="$(mktemp)"
   ( cd "$root/spa-sample" && npm ci --no-audit --no-fund && npm test && npm run build ) 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
-  n_pass=$(sed -nE 's/^ *Tests +([0-9]+) passed.*/\1/p' "$log" | tail -n 1)
-  n_fail=$(sed -nE 's/^ *Tests +([0-9]+) failed.*/\1/p' "$log" | tail -n 1)
+  plain=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log")
+  n_pass=$(sed -nE 's/^ *Tests +([0-9]+) passed.*/\1/p; s/^ *Tests +[0-9]+ failed \| ([0-9]+) passed.*/\1/p' <<<"$plain" | tail -n 1)
+  n_fail=$(sed -nE 's/^ *Tests +([0-9]+) failed.*/\1/p' <<<"$plain" | tail -n 1)
   passed=$((passed + ${n_pass:-0}))
   failed=$((failed + ${n_fail:-0}))
   rm -f "$log"

@@ -35,6 +35,9 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["Bff:ClientId"] = TestIdentityProvider.ClientId,
             ["Bff:ClientSecret"] = TestIdentityProvider.ClientSecret,
             ["Bff:RequireHttpsMetadata"] = "false",
+            // appsettings.json keeps the framework's per-request lines at Warning; tests see everything they log.
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
+            ["Logging:LogLevel:Yarp"] = "Trace",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -34,6 +34,8 @@ public sealed class OtlpExportTests
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol,
             ["OTEL_SERVICE_NAME"] = "bff-under-test",
             ["Logging__LogLevel__Default"] = "Trace",
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Trace",
+            ["Logging__LogLevel__Yarp"] = "Trace",
         });
         var address = await gateway.WaitUntilListeningAsync();
         var secrets = new SecretJourney.Secrets();

@@ -17,6 +17,8 @@ public sealed class TelemetryLeakTests
         ["OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION"] = "true",
         ["OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION"] = "true",
         ["Logging:LogLevel:Default"] = "Trace",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
+        ["Logging:LogLevel:Yarp"] = "Trace",
     };
 
     [Theory]

@@ -26,7 +26,7 @@ return BffHost.Run(
         app.UseBffErrorHandling();
         app.UseBffResponseHeaders();
         app.UseBffOperationTracing();
-        app.UseAuthentication();
+        app.UseBffAuthentication();
         app.MapBffEndpoints();
         app.MapBffHealth();
         app.MapBffProxy();

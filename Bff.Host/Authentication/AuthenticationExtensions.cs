@@ -32,4 +32,17 @@ internal static class AuthenticationExtensions
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         return services;
     }
+
+    /// <summary>
+    /// The authentication middleware, in place of <c>UseAuthentication</c> (see <see cref="BffAuthenticationMiddleware"/>).
+    /// Marks the pipeline as having one, so that WebApplication does not add the standard middleware in front of it.
+    /// </summary>
+    public static IApplicationBuilder UseBffAuthentication(this IApplicationBuilder app)
+    {
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
+        return app.UseMiddleware<BffAuthenticationMiddleware>();
+    }
+
+    /// <summary>The key ASP.NET Core's <c>UseAuthentication</c> sets, which WebApplication checks before adding its own.</summary>
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
 }

@@ -41,9 +41,9 @@ internal static class BffActivitySource
         Source.StartActivity(Spans.Refresh)?.SetTag(Attributes.TokenGrant, TokenGrants.ClientCredentials);
 
     /// <summary>Opens <c>bff.session_store.{operation}</c>; <paramref name="sessionKey"/> is hashed, never recorded.</summary>
-    public static Activity? StartSessionStore(string operation, string kind, string? sessionKey)
+    public static Activity? StartSessionStore(string operation, string kind, string? sessionKey, DateTimeOffset startTime = default)
     {
-        var activity = Source.StartActivity(Spans.SessionStorePrefix + operation, ActivityKind.Client);
+        var activity = Source.StartActivity(Spans.SessionStorePrefix + operation, ActivityKind.Client, parentContext: default, startTime: startTime);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag(Attributes.SessionStoreOperation, operation);

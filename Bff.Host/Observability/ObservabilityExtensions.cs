@@ -65,6 +65,13 @@ internal static class ObservabilityExtensions
         {
             openTelemetry.UseOtlpExporter();
         }
+        else if (string.IsNullOrWhiteSpace(configuration["OTEL_TRACES_SAMPLER"]))
+        {
+            // Nothing would read the spans: do not record them. Every proxied call would otherwise pay for three or four
+            // recorded spans (server, proxy, client, session store) that are dropped at once. Propagation is unaffected,
+            // and an exporter added in code (or OTEL_TRACES_SAMPLER) can switch recording back on.
+            openTelemetry.WithTracing(static tracing => tracing.SetSampler(new AlwaysOffSampler()));
+        }
 
         services.AddOptions<OtlpExportSettings>()
             .Configure(settings => OtlpExportSettings.Bind(settings, configuration))
@@ -127,7 +134,7 @@ internal static class ObservabilityExtensions
         });
     }
 
-    /// <summary>Opens the gateway's spans around login, callback and logout requests. Place it before UseAuthentication.</summary>
+    /// <summary>Opens the gateway's spans around login, callback and logout requests. Place it before UseBffAuthentication.</summary>
     public static IApplicationBuilder UseBffOperationTracing(this IApplicationBuilder app) =>
         app.UseMiddleware<OperationTracingMiddleware>();
 

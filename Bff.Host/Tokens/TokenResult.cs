@@ -14,7 +14,5 @@ internal readonly record struct TokenResult(string? Authorization, BffError? Err
 
     public static TokenResult Header(string authorization) => new(authorization, null);
 
-    public static TokenResult Bearer(string accessToken) => new("Bearer " + accessToken, null);
-
     public static TokenResult Fail(BffError error, TimeSpan? retryAfter = null) => new(null, error, retryAfter);
 }

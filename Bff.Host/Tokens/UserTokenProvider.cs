@@ -35,7 +35,7 @@ internal sealed class UserTokenProvider(
         {
             if (!session.Tokens.ExpiresWithin(_refreshBeforeExpiry, now))
             {
-                result = TokenResult.Bearer(session.Tokens.AccessToken);
+                result = TokenResult.Header(session.Tokens.AuthorizationHeader);
                 return true;
             }
         }

@@ -48,7 +48,8 @@ public sealed class TelemetryCapture
 
     public void Register(IServiceCollection services)
     {
-        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(
+        // The gateway records no spans while nothing exports them; this capture is an exporter.
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(new AlwaysOnSampler()).AddProcessor(
             new SimpleActivityExportProcessor(new DelegatingExporter<Activity>(batch =>
             {
                 lock (_spans)

@@ -58,11 +58,7 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
         {
             if (state is IReadOnlyList<KeyValuePair<string, object?>> pairs)
             {
-                var text = state.ToString() ?? string.Empty;
-                if (RedactedLogState.TryCreate(text, pairs, out var redacted))
-                {
-                    return inner.BeginScope(redacted);
-                }
+                return inner.BeginScope(new LazyRedactedScope(state, pairs));
             }
             else if (state is string scope)
             {
@@ -96,6 +92,54 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 
             inner.Log(logLevel, eventId, state, exception, formatter);
         }
+    }
+}
+
+/// <summary>
+/// A scope's state, redacted when a provider first reads it. ASP.NET Core opens a scope for every request (its path and
+/// request id) and most are never read: formatting and scanning each one up front was a measurable part of a proxied
+/// call. Whoever reads it, by its values or its text, reads the redacted form.
+/// </summary>
+internal sealed class LazyRedactedScope(object original, IReadOnlyList<KeyValuePair<string, object?>> values) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    private IReadOnlyList<KeyValuePair<string, object?>>? _values;
+    private string? _text;
+
+    public int Count => Redacted().Count;
+
+    public KeyValuePair<string, object?> this[int index] => Redacted()[index];
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => Redacted().GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString()
+    {
+        Redacted();
+        return _text!;
+    }
+
+    private IReadOnlyList<KeyValuePair<string, object?>> Redacted()
+    {
+        if (_values is { } done)
+        {
+            return done;
+        }
+
+        // Racing readers compute the same result; the text is written before the values that mark it done.
+        var text = original.ToString() ?? string.Empty;
+        if (RedactedLogState.TryCreate(text, values, out var redacted))
+        {
+            _text = redacted.Message;
+            Volatile.Write(ref _values, redacted);
+        }
+        else
+        {
+            _text = text;
+            Volatile.Write(ref _values, values);
+        }
+
+        return _values;
     }
 }
 

@@ -70,18 +70,20 @@ internal sealed class RedisSessionStore(
 
     public ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken)
     {
-        var id = SessionKey.Hash(key);
-        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id))
+        // Sessions removed while Redis was unreachable are gone for this replica, cached or not.
+        string? id = null;
+        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id = SessionKey.Hash(key)))
         {
             return ValueTask.FromResult(SessionLookup.NotFound);
         }
 
-        if (cache.TryGet(id, out var cached))
+        // The hot path: a cached session, found by its cookie value without hashing it.
+        if (cache.TryGet(key, out var cached))
         {
             return ValueTask.FromResult(SessionLookup.Found(cached!));
         }
 
-        return ReadAsync(key, id);
+        return ReadAsync(key, id ?? SessionKey.Hash(key));
     }
 
     public async ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken)

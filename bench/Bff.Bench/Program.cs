@@ -1,0 +1,20 @@
+using Bff.Bench;
+
+// bench/run.sh drives these; each runs until stopped (servers) or until its work is done (sign-in).
+return args.FirstOrDefault() switch
+{
+    "upstream" => await EchoUpstream.RunAsync(args[1..]),
+    "yarp" => await PlainYarp.RunAsync(args[1..]),
+    "signin" => await SignIn.RunAsync(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: Bff.Bench upstream --urls URL
+               Bff.Bench yarp --urls URL --upstream URL
+               Bff.Bench signin --gateway URL --count N [--parallel P] [--user U --password P] --cookie-out FILE
+        """);
+    return 2;
+}

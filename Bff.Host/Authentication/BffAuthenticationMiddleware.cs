@@ -21,10 +21,21 @@ internal sealed class BffAuthenticationMiddleware(
     /// <summary>Null: run the request handlers on every request. Read at the first request, after start-up validation.</summary>
     private Task<HashSet<PathString>?>? _handlerPaths;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
-        var paths = await (_handlerPaths ??= CollectHandlerPathsAsync());
-        if (paths is not null && !paths.Contains(context.Request.Path))
+        // Not async itself, so that the common case (any other path) costs no state machine.
+        var paths = _handlerPaths ??= CollectHandlerPathsAsync();
+        if (paths.IsCompletedSuccessfully && paths.Result is { } handlerPaths && !handlerPaths.Contains(context.Request.Path))
+        {
+            return next(context);
+        }
+
+        return AuthenticateAsync(context, paths);
+    }
+
+    private async Task AuthenticateAsync(HttpContext context, Task<HashSet<PathString>?> handlerPaths)
+    {
+        if (await handlerPaths is { } paths && !paths.Contains(context.Request.Path))
         {
             await next(context);
             return;

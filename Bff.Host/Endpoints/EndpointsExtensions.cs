@@ -4,6 +4,7 @@ using Bff.Observability;
 using Bff.Sessions.Redis;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Model;
 
 namespace Bff.Endpoints;
 
@@ -46,7 +47,9 @@ internal static class EndpointsExtensions
             },
         });
 
-        app.UseStatusCodePages(async statusContext =>
+        // Not on proxied routes: an API's bare 404 or 500 reaches the SPA as the API sent it (and the middleware's
+        // per-request state machine is not paid on the hot path). Routing has run: the endpoint is known here.
+        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is null, gatewayOwn => gatewayOwn.UseStatusCodePages(async statusContext =>
         {
             var response = statusContext.HttpContext.Response;
             var error = response.StatusCode switch
@@ -58,7 +61,7 @@ internal static class EndpointsExtensions
                 _ => new BffError("http_" + response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), response.StatusCode, "The request failed."),
             };
             await BffProblem.WriteAsync(statusContext.HttpContext, error);
-        });
+        }));
         return app;
     }
 

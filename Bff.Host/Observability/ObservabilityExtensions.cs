@@ -120,6 +120,12 @@ internal static class ObservabilityExtensions
 
         return app.Use((context, next) =>
         {
+            // Routing has run: a proxied API call is known here, and needs no callback on its hot path.
+            if (context.GetEndpoint()?.Metadata.GetMetadata<Yarp.ReverseProxy.Model.RouteModel>() is not null)
+            {
+                return next(context);
+            }
+
             context.Response.OnStarting(static state =>
             {
                 var http = (HttpContext)state;

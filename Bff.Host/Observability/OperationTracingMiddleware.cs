@@ -36,15 +36,20 @@ internal sealed class OperationTracingMiddleware
         ];
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
+        // Not async itself: every other request (every API call) passes straight through, without a state machine.
         var span = SpanFor(context.Request.Path);
         if (span is null || BffActivitySource.StartOperation(span) is not { } activity)
         {
-            await _next(context);
-            return;
+            return _next(context);
         }
 
+        return TraceAsync(context, activity);
+    }
+
+    private async Task TraceAsync(HttpContext context, Activity activity)
+    {
         using (activity)
         {
             context.Features.Set(new OperationFeature(activity));

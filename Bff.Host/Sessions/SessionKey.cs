@@ -23,9 +23,12 @@ internal static class SessionKey
     /// <summary>
     /// Cheap shape check so that a tampered, truncated or foreign cookie never reaches the store.
     /// </summary>
-    public static bool IsWellFormed(string? value)
+    public static bool IsWellFormed(string? value) => value is not null && IsWellFormed(value.AsSpan());
+
+    /// <inheritdoc cref="IsWellFormed(string?)"/>
+    public static bool IsWellFormed(ReadOnlySpan<char> value)
     {
-        if (value is null || value.Length != Length)
+        if (value.Length != Length)
         {
             return false;
         }

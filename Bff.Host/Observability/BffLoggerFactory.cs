@@ -121,7 +121,7 @@ internal sealed class LazyRedactedScope(object original, IReadOnlyList<KeyValueP
 
     private IReadOnlyList<KeyValuePair<string, object?>> Redacted()
     {
-        if (_values is { } done)
+        if (Volatile.Read(ref _values) is { } done)
         {
             return done;
         }

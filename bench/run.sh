@@ -83,6 +83,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -f "$LOGS"/cookie-*   # session cookies of the run; the logs stay for a look after a failure
 }
 trap cleanup EXIT
 

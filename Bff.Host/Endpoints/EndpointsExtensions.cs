@@ -1,10 +1,10 @@
 using Bff.Configuration;
 using Bff.Errors;
 using Bff.Observability;
+using Bff.Proxy;
 using Bff.Sessions.Redis;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
-using Yarp.ReverseProxy.Model;
 
 namespace Bff.Endpoints;
 
@@ -48,8 +48,8 @@ internal static class EndpointsExtensions
         });
 
         // Not on proxied routes: an API's bare 404 or 500 reaches the SPA as the API sent it (and the middleware's
-        // per-request state machine is not paid on the hot path). Routing has run: the endpoint is known here.
-        app.UseWhen(static context => context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>() is null, gatewayOwn => gatewayOwn.UseStatusCodePages(async statusContext =>
+        // per-request state machine is not paid on the hot path).
+        app.UseWhen(static context => !ProxiedRoute.Is(context), gatewayOwn => gatewayOwn.UseStatusCodePages(async statusContext =>
         {
             var response = statusContext.HttpContext.Response;
             var error = response.StatusCode switch

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Bff.Configuration;
+using Bff.Proxy;
 using Bff.Sessions;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -120,22 +121,16 @@ internal static class ObservabilityExtensions
 
         return app.Use((context, next) =>
         {
-            // Routing has run: a proxied API call is known here, and needs no callback on its hot path.
-            if (context.GetEndpoint()?.Metadata.GetMetadata<Yarp.ReverseProxy.Model.RouteModel>() is not null)
+            if (ProxiedRoute.Is(context))
             {
                 return next(context);
             }
 
             context.Response.OnStarting(static state =>
             {
-                var http = (HttpContext)state;
-                if (http.Features.Get<Yarp.ReverseProxy.Model.IReverseProxyFeature>() is null)
-                {
-                    http.Response.Headers.XContentTypeOptions = "nosniff";
-                }
-
+                ((HttpResponse)state).Headers.XContentTypeOptions = "nosniff";
                 return Task.CompletedTask;
-            }, context);
+            }, context.Response);
             return next(context);
         });
     }

@@ -3,7 +3,6 @@ using Bff.Errors;
 using Bff.Observability;
 using Bff.Sessions;
 using Bff.Tokens;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -27,12 +26,8 @@ internal sealed class ProxyMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        // Upstream answers (an empty 401, a 500) reach the SPA as the API sent them.
-        if (context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
-        {
-            statusCodePages.Enabled = false;
-        }
-
+        // Upstream answers (an empty 401, a 500) reach the SPA as the API sent them: status-code pages do not run on
+        // proxied routes (UseBffErrorHandling).
         var policy = context.GetEndpoint()?.Metadata.GetMetadata<RoutePolicy>() ?? RoutePolicy.Strict;
         var request = context.Request;
 

@@ -240,8 +240,8 @@ for mode in $MODES; do
   {
     echo "Sessions: $(tail -n 1 <<<"$signins"); gateway working set $((rss_before / 1024)) MiB before, $((rss_after / 1024)) MiB after."
     if [ "$mode" = redis ]; then
-      key=$(redis --scan --pattern 'bff:session:*' | head -n 1 || true)
-      echo "Redis: $(redis DBSIZE) keys; one session hash: $(redis MEMORY USAGE "$key" SAMPLES 0) bytes (MEMORY USAGE), payload $(redis HSTRLEN "$key" p) bytes; used_memory grew by $(( (redis_after - redis_before) / SESSIONS )) bytes per session (indexes included)."
+      key=$(redis --scan --pattern 'bff:session:v2:*' | head -n 1 || true)
+      echo "Redis: $(redis DBSIZE) keys; one session key: $(redis MEMORY USAGE "$key" SAMPLES 0) bytes (MEMORY USAGE), value $(redis STRLEN "$key") bytes; used_memory grew by $(( (redis_after - redis_before) / SESSIONS )) bytes per session (indexes included)."
     fi
     echo
   } >>"$REPORT"
@@ -294,7 +294,7 @@ done
   done
   if [ -n "${SUMMARY[redis,bytes]:-}" ]; then
     read -r usage per_session <<<"${SUMMARY[redis,bytes]}"
-    echo "Redis per session: $usage bytes for the session hash, $per_session bytes of used_memory with indexes (target ≤ 4096)."
+    echo "Redis per session: $usage bytes for the session key, $per_session bytes of used_memory with indexes (target ≤ 4096)."
   fi
 } | tee -a "$REPORT"
 say "Report: $REPORT"

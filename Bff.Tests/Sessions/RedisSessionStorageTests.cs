@@ -41,12 +41,12 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
         var cookie = browser.CookieValue("__Host-bff")!;
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(cookie)));
 
-        var sessionKey = "bff:session:" + hash;
+        var sessionKey = "bff:session:v2:" + hash;
         Assert.True(await Redis.KeyExistsAsync(sessionKey));
         var keys = _inspector!.GetServers().Single().Keys(pattern: "bff:*").Select(k => k.ToString()).ToList();
         var everything = string.Join('\n', keys) + '\n' + string.Concat(await Task.WhenAll(keys
             .Where(k => k.StartsWith("bff:session:", StringComparison.Ordinal))
-            .Select(async k => (string?)await Redis.HashGetAsync(k, "p"))));
+            .Select(async k => (string?)await Redis.StringGetAsync(k))));
         Assert.DoesNotContain(cookie, everything, StringComparison.Ordinal);
         Assert.DoesNotContain("rt.alice.", everything, StringComparison.Ordinal);
         Assert.DoesNotContain("at.alice.", everything, StringComparison.Ordinal);
@@ -66,20 +66,28 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
         }
     }
 
-    [Fact]
-    public async Task A_typical_session_takes_less_than_4_KB_in_Redis()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_typical_session_takes_less_than_4_KB_in_Redis(bool encryptedRefreshToken)
     {
         var a = _set.Start();
         var store = a.Services.GetRequiredService<ISessionStore>();
         var session = TypicalSession();
+        if (encryptedRefreshToken)
+        {
+            session = session with { Tokens = session.Tokens with { RefreshToken = EncryptedRefreshToken(session) } };
+        }
 
         Assert.Equal(StoreOutcome.Ok, await store.CreateAsync(session, CancellationToken.None));
 
         var id = SessionKey.Hash(session.Key);
-        var payloadBytes = await Redis.HashStringLengthAsync("bff:session:" + id, "p");
+        var key = "bff:session:v2:" + id;
+        var valueBytes = await Redis.StringLengthAsync(key);
+        var memoryUsage = (long)(await Redis.ExecuteAsync("MEMORY", "USAGE", key, "SAMPLES", "0"));
         var tokenBytes = session.Tokens.AccessToken.Length + session.Tokens.RefreshToken!.Length + session.Tokens.IdToken!.Length;
-        output.WriteLine($"Encrypted session payload: {payloadBytes} bytes (tokens alone: {tokenBytes} bytes, {session.Claims.Count} claims).");
-        Assert.InRange(payloadBytes, tokenBytes, 4096);
+        output.WriteLine($"Session value: {valueBytes} bytes, {memoryUsage} bytes of Redis memory (tokens alone: {tokenBytes} bytes of text, {session.Claims.Count} claims).");
+        Assert.InRange(memoryUsage, valueBytes, 4096);
         var found = await store.FindAsync(session.Key, CancellationToken.None);
         Assert.Equal(session.Tokens, found.Session!.Tokens);
         Assert.Equal(session.Claims, found.Session.Claims);
@@ -169,6 +177,30 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
                 IdToken = idToken,
             },
         };
+    }
+
+    /// <summary>
+    /// A refresh token as OpenIddict (the demo provider) issues it, about 3 KB: the grant's claims in a signed JWT,
+    /// encrypted to a 4096-bit RSA key (RSA-OAEP, A256CBC-HS512).
+    /// </summary>
+    private string EncryptedRefreshToken(UserSession session)
+    {
+        using var encryptionKey = RSA.Create(4096);
+        var claims = session.Claims.GroupBy(c => c.Type).ToDictionary(g => g.Key, g => (object)g.First().Value);
+        claims["iss"] = _set.Idp.Issuer;
+        claims["exp"] = session.AbsoluteExpiresAt.ToUnixTimeSeconds();
+        claims["oi_crt_dt"] = session.CreatedAt.ToString("O");
+        claims["oi_scp"] = new[] { "openid", "profile", "email", "offline_access", "orders.read", "orders.write" };
+        claims["oi_rsrc"] = new[] { "https://api.example.com" };
+        claims["oi_tkn_id"] = Guid.NewGuid().ToString();
+        claims["oi_au_id"] = Guid.NewGuid().ToString();
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = claims,
+            SigningCredentials = new SigningCredentials(_set.Idp.SigningKey, SecurityAlgorithms.RsaSha256),
+            EncryptingCredentials = new EncryptingCredentials(
+                new RsaSecurityKey(encryptionKey), SecurityAlgorithms.RsaOAEP, SecurityAlgorithms.Aes256CbcHmacSha512),
+        });
     }
 
     private string Sign(Dictionary<string, object> claims) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor

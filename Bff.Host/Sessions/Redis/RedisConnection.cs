@@ -99,7 +99,11 @@ internal sealed class RedisKeys(string prefix)
     public string Prefix => prefix;
 
     /// <summary>A session, by <see cref="SessionKey.Hash"/> of its cookie value: the cookie value itself never reaches Redis.</summary>
-    public RedisKey Session(string sessionId) => prefix + "session:" + sessionId;
+    /// <remarks>
+    /// <c>v2</c>: sessions written in an earlier format (a hash, a JSON payload) sit under <c>session:{id}</c>, are
+    /// never read again and expire by themselves.
+    /// </remarks>
+    public RedisKey Session(string sessionId) => prefix + "session:v2:" + sessionId;
 
     /// <summary>Set of session ids of one subject. Named by a hash so that Redis key names carry no personal data.</summary>
     public RedisKey SubjectIndex(string subject) => prefix + "sub:" + SessionKey.Hash(subject);

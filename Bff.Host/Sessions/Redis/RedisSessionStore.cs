@@ -8,9 +8,10 @@ namespace Bff.Sessions.Redis;
 /// <summary>
 /// Sessions in Redis, shared by every replica.
 /// <list type="bullet">
-/// <item><c>{prefix}session:{id}</c>: a hash with <c>p</c> (the Data-Protected payload) and <c>v</c> (the token version),
-/// expiring with the session (the earlier of its idle and absolute limits). <c>id</c> is <see cref="SessionKey.Hash"/>
-/// of the cookie value.</item>
+/// <item><c>{prefix}session:v2:{id}</c>: a string, the token version in decimal, <c>:</c>, and the Data-Protected
+/// payload (<see cref="SessionPayloadProtector"/>), expiring with the session (the earlier of its idle and absolute
+/// limits). <c>id</c> is <see cref="SessionKey.Hash"/> of the cookie value. A string rather than a hash of version and
+/// payload: Redis stores a hash with a value this long as a hash table, a few hundred bytes more per session.</item>
 /// <item><c>{prefix}sub:{hash}</c> and <c>{prefix}sid:{hash}</c>: sets of session ids for back-channel logout, expiring
 /// no earlier than the longest-lived session they list. A member whose session is gone is harmless.</item>
 /// </list>
@@ -25,30 +26,29 @@ internal sealed class RedisSessionStore(
     TimeProvider timeProvider,
     ILogger<RedisSessionStore> logger) : ISessionStore
 {
-    private const string PayloadField = "p";
+    /// <summary>The most digits a token version (a non-negative <see cref="long"/>) takes, and the colon after it.</summary>
+    private const int VersionPrefixMaxLength = 20;
 
-    // KEYS: session, subject index, [provider session index]. ARGV: payload, token version, session ttl ms, index ttl ms, id.
+    // KEYS: session, subject index, [provider session index]. ARGV: value, session ttl ms, index ttl ms, id.
     private const string CreateScript = """
-        redis.call('HSET', KEYS[1], 'p', ARGV[1], 'v', ARGV[2])
-        redis.call('PEXPIRE', KEYS[1], ARGV[3])
-        local ttl = tonumber(ARGV[4])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        local ttl = tonumber(ARGV[3])
         for i = 2, #KEYS do
-          redis.call('SADD', KEYS[i], ARGV[5])
+          redis.call('SADD', KEYS[i], ARGV[4])
           if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
         end
         return 1
         """;
 
-    // KEYS: session. ARGV: payload, token version, ttl ms.
+    // KEYS: session. ARGV: value, token version, ttl ms.
     // 0: the session is gone (never revived). -1: the store already holds newer tokens (a refresh elsewhere won; a
     // concurrent sliding-expiry write carrying the older tokens must not undo it, or the spent refresh token would
     // come back: the caller retries with the stored tokens). 1: replaced.
     private const string ReplaceScript = """
-        local current = redis.call('HGET', KEYS[1], 'v')
+        local current = string.match(redis.call('GETRANGE', KEYS[1], 0, 19), '^(%d+):')
         if not current then return 0 end
         if tonumber(current) > tonumber(ARGV[2]) then return -1 end
-        redis.call('HSET', KEYS[1], 'p', ARGV[1], 'v', ARGV[2])
-        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
         return 1
         """;
 
@@ -95,8 +95,7 @@ internal sealed class RedisSessionStore(
             : [Keys.Session(id), Keys.SubjectIndex(session.Subject)];
         RedisValue[] values =
         [
-            payloads.Protect(id, session),
-            session.Tokens.Version,
+            StoredValue(id, session),
             TimeToLive(session.ExpiresAt, now),
             TimeToLive(session.AbsoluteExpiresAt, now),
             id,
@@ -129,7 +128,7 @@ internal sealed class RedisSessionStore(
             {
                 RedisValue[] values =
                 [
-                    payloads.Protect(id, session),
+                    StoredValue(id, session),
                     session.Tokens.Version,
                     TimeToLive(session.ExpiresAt, timeProvider.GetUtcNow()),
                 ];
@@ -295,11 +294,11 @@ internal sealed class RedisSessionStore(
     private async ValueTask<SessionLookup> ReadAsync(string key, string id)
     {
         var generation = cache.Generation(id);
-        byte[]? payload;
+        byte[]? value;
         try
         {
             var database = await connection.GetDatabaseAsync();
-            payload = await database.HashGetAsync(Keys.Session(id), PayloadField);
+            value = await database.StringGetAsync(Keys.Session(id));
         }
         catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
         {
@@ -307,12 +306,13 @@ internal sealed class RedisSessionStore(
             return SessionLookup.Unavailable;
         }
 
-        if (payload is null)
+        if (value is null)
         {
             return SessionLookup.NotFound;
         }
 
-        if (!payloads.TryUnprotect(key, id, payload, out var session))
+        var colon = value.AsSpan(0, Math.Min(value.Length, VersionPrefixMaxLength)).IndexOf((byte)':');
+        if (colon < 1 || !payloads.TryUnprotect(key, id, value.AsSpan(colon + 1), out var session))
         {
             BffLog.SessionPayloadUnreadable(logger, SessionKey.LogId(key));
             return SessionLookup.NotFound;
@@ -320,6 +320,19 @@ internal sealed class RedisSessionStore(
 
         cache.Put(id, session!, generation);
         return SessionLookup.Found(session!);
+    }
+
+    /// <summary>The session as its key holds it: the token version (which the replace script compares), a colon, the payload.</summary>
+    private byte[] StoredValue(string id, UserSession session)
+    {
+        Span<byte> version = stackalloc byte[VersionPrefixMaxLength];
+        session.Tokens.Version.TryFormat(version, out var digits, default, CultureInfo.InvariantCulture);
+        version[digits++] = (byte)':';
+        var payload = payloads.Protect(id, session);
+        var value = new byte[digits + payload.Length];
+        version[..digits].CopyTo(value);
+        payload.CopyTo(value.AsSpan(digits));
+        return value;
     }
 
     /// <summary>Milliseconds until <paramref name="until"/>, at least one (Redis refuses a zero or negative expiry).</summary>

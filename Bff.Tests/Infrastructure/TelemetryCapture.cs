@@ -46,10 +46,25 @@ public sealed class TelemetryCapture
 
     public IReadOnlyCollection<string> Logs => _logs.ToArray();
 
+    /// <summary>
+    /// The gateway records spans (and subscribes the ASP.NET Core and HttpClient instrumentation) only when something
+    /// reads them: an OTLP endpoint, or <c>OTEL_TRACES_SAMPLER</c> set, as someone adding an exporter in code does. A
+    /// host using this capture needs these settings as well as <see cref="Register"/>.
+    /// </summary>
+    public static Dictionary<string, string?> Settings(IEnumerable<KeyValuePair<string, string?>>? more = null)
+    {
+        var settings = new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = "always_on" };
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     public void Register(IServiceCollection services)
     {
-        // The gateway records no spans while nothing exports them; this capture is an exporter.
-        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(new AlwaysOnSampler()).AddProcessor(
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(
             new SimpleActivityExportProcessor(new DelegatingExporter<Activity>(batch =>
             {
                 lock (_spans)

@@ -17,6 +17,7 @@ public sealed class ProxyTelemetryTests : IAsyncLifetime
     {
         var closedPort = ClosedPort();
         _host = await ProxyTestHost.StartAsync(
+            settings: TelemetryCapture.Settings(),
             services: _telemetry.Register,
             routes: r =>
             {

@@ -27,7 +27,7 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await ProxyTestHost.StartAsync(services: services =>
+        _host = await ProxyTestHost.StartAsync(settings: TelemetryCapture.Settings(), services: services =>
         {
             _telemetry.Register(services);
             services.AddSingleton<ISessionStore>(sp => _store = new ObservedSessionStore(sp.GetRequiredService<InMemorySessionStore>()));

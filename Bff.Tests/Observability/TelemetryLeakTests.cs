@@ -30,7 +30,7 @@ public sealed class TelemetryLeakTests
         await using var api = await UpstreamApi.StartAsync();
         var telemetry = new TelemetryCapture();
         var secrets = new SecretJourney.Secrets();
-        var settings = new Dictionary<string, string?>(WorstCaseSettings);
+        var settings = TelemetryCapture.Settings(WorstCaseSettings);
         foreach (var (key, value) in SecretJourney.ApiRoute(api.Address))
         {
             settings[key] = value;

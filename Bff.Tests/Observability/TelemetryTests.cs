@@ -17,7 +17,7 @@ public sealed class TelemetryTests : IDisposable
     private readonly TelemetryCapture _telemetry = new();
     private readonly GatewayFactory _gateway;
 
-    public TelemetryTests() => _gateway = new GatewayFactory(_idp, services: _telemetry.Register);
+    public TelemetryTests() => _gateway = new GatewayFactory(_idp, TelemetryCapture.Settings(), services: _telemetry.Register);
 
     public void Dispose()
     {

@@ -23,46 +23,35 @@ internal static class EndpointsExtensions
     /// Every failure the gateway itself produces is Problem Details with a stable code; an unexpected exception
     /// becomes a generic 500 without a stack trace, in every environment.
     /// </summary>
-    public static IApplicationBuilder UseBffErrorHandling(this IApplicationBuilder app)
-    {
-        app.UseExceptionHandler(new ExceptionHandlerOptions
+    public static IApplicationBuilder UseBffErrorHandling(this IApplicationBuilder app) =>
+        // Not on proxied routes, where the proxy middleware answers exceptions itself (without the exception handler's
+        // per-request state machine on the hot path) and an API's bare 404 or 500 reaches the SPA as the API sent it.
+        app.UseWhen(static context => !ProxiedRoute.Is(context), static gatewayOwn =>
         {
-            ExceptionHandler = context =>
+            gatewayOwn.UseExceptionHandler(new ExceptionHandlerOptions
             {
-                var feature = context.Features.Get<IExceptionHandlerPathFeature>();
-                var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Bff.Errors");
-                if (RedisFailure.CausedBy(feature?.Error))
+                ExceptionHandler = static context =>
                 {
-                    // Redis reached through a library (the Data Protection key ring) is down: retry later, as elsewhere.
-                    BffLog.SessionStoreFailed(logger, "serve " + feature!.Path, feature.Error!.GetType().Name);
-                    return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
-                }
-
-                if (feature?.Error is { } error)
-                {
-                    BffLog.UnhandledException(logger, error, context.Request.Method, feature.Path);
-                }
-
-                return BffProblem.WriteAsync(context, BffError.InternalError);
-            },
+                    var feature = context.Features.Get<IExceptionHandlerPathFeature>();
+                    return UnhandledFailure.WriteAsync(context, feature?.Error, feature?.Path ?? context.Request.Path);
+                },
+            });
+            gatewayOwn.UseStatusCodePages(StatusCodeProblemAsync);
         });
 
-        // Not on proxied routes: an API's bare 404 or 500 reaches the SPA as the API sent it (and the middleware's
-        // per-request state machine is not paid on the hot path).
-        app.UseWhen(static context => !ProxiedRoute.Is(context), gatewayOwn => gatewayOwn.UseStatusCodePages(async statusContext =>
+    /// <summary>A bodiless error status from the gateway's own endpoints (404, 405, …) as Problem Details.</summary>
+    private static Task StatusCodeProblemAsync(StatusCodeContext statusContext)
+    {
+        var response = statusContext.HttpContext.Response;
+        var error = response.StatusCode switch
         {
-            var response = statusContext.HttpContext.Response;
-            var error = response.StatusCode switch
-            {
-                StatusCodes.Status404NotFound => BffError.NotFound,
-                StatusCodes.Status405MethodNotAllowed => BffError.MethodNotAllowed,
-                StatusCodes.Status401Unauthorized => BffError.Unauthenticated,
-                StatusCodes.Status403Forbidden => BffError.Forbidden,
-                _ => new BffError("http_" + response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), response.StatusCode, "The request failed."),
-            };
-            await BffProblem.WriteAsync(statusContext.HttpContext, error);
-        }));
-        return app;
+            StatusCodes.Status404NotFound => BffError.NotFound,
+            StatusCodes.Status405MethodNotAllowed => BffError.MethodNotAllowed,
+            StatusCodes.Status401Unauthorized => BffError.Unauthenticated,
+            StatusCodes.Status403Forbidden => BffError.Forbidden,
+            _ => new BffError("http_" + response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), response.StatusCode, "The request failed."),
+        };
+        return BffProblem.WriteAsync(statusContext.HttpContext, error);
     }
 
     /// <summary>

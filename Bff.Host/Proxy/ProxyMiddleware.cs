@@ -26,47 +26,57 @@ internal sealed class ProxyMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        // Upstream answers (an empty 401, a 500) reach the SPA as the API sent them: status-code pages do not run on
-        // proxied routes (UseBffErrorHandling).
-        var policy = context.GetEndpoint()?.Metadata.GetMetadata<RoutePolicy>() ?? RoutePolicy.Strict;
-        var request = context.Request;
-
-        if (ProxyPath.IsAmbiguous(request.Path.Value))
+        // The gateway's exception handler does not run on proxied routes (UseBffErrorHandling): an exception on an
+        // API call becomes Problem Details here, unless the API's answer has already begun or the client has left.
+        try
         {
-            BffLog.AmbiguousPathRejected(logger, policy.RouteId);
-            metrics.ProxyError(BffError.AmbiguousPath.Code, policy.RouteId);
-            await BffProblem.WriteAsync(context, BffError.AmbiguousPath);
-            return;
-        }
+            // Upstream answers (an empty 401, a 500) reach the SPA as the API sent them: status-code pages do not
+            // run on proxied routes (UseBffErrorHandling).
+            var policy = context.GetEndpoint()?.Metadata.GetMetadata<RoutePolicy>() ?? RoutePolicy.Strict;
+            var request = context.Request;
 
-        if (policy.RequireCsrf && RefuseForgery(context, policy) is { } forgery)
-        {
-            metrics.CsrfRejected(policy.RouteId);
-            await BffProblem.WriteAsync(context, forgery);
-            return;
-        }
-
-        var token = policy.Token == RouteToken.None ? TokenResult.None : await ResolveTokenAsync(context, policy);
-        if (token.Error is { } error)
-        {
-            if (ReferenceEquals(error, BffError.SessionExpired))
+            if (ProxyPath.IsAmbiguous(request.Path.Value))
             {
-                sessionCookie.Delete(context.Response);
+                BffLog.AmbiguousPathRejected(logger, policy.RouteId);
+                metrics.ProxyError(BffError.AmbiguousPath.Code, policy.RouteId);
+                await BffProblem.WriteAsync(context, BffError.AmbiguousPath);
+                return;
             }
 
-            await BffProblem.WriteAsync(context, error, retryAfter: token.RetryAfter);
-            return;
+            if (policy.RequireCsrf && RefuseForgery(context, policy) is { } forgery)
+            {
+                metrics.CsrfRejected(policy.RouteId);
+                await BffProblem.WriteAsync(context, forgery);
+                return;
+            }
+
+            var token = policy.Token == RouteToken.None ? TokenResult.None : await ResolveTokenAsync(context, policy);
+            if (token.Error is { } error)
+            {
+                if (ReferenceEquals(error, BffError.SessionExpired))
+                {
+                    sessionCookie.Delete(context.Response);
+                }
+
+                await BffProblem.WriteAsync(context, error, retryAfter: token.RetryAfter);
+                return;
+            }
+
+            // YARP copies the request's headers to the upstream request: the client's own Authorization is replaced
+            // or removed here. (The Cookie header is removed from the upstream request by RouteTransformProvider.)
+            request.Headers.Authorization = token.Authorization is { } authorization ? new StringValues(authorization) : StringValues.Empty;
+
+            await next(context);
+
+            if (context.Features.Get<IForwarderErrorFeature>() is { } failure)
+            {
+                await ReportUpstreamFailureAsync(context, policy, failure);
+            }
         }
-
-        // YARP copies the request's headers to the upstream request: the client's own Authorization is replaced or
-        // removed here. (The Cookie header is removed from the upstream request by RouteTransformProvider.)
-        request.Headers.Authorization = token.Authorization is { } authorization ? new StringValues(authorization) : StringValues.Empty;
-
-        await next(context);
-
-        if (context.Features.Get<IForwarderErrorFeature>() is { } failure)
+        catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
-            await ReportUpstreamFailureAsync(context, policy, failure);
+            context.Response.Clear();
+            await UnhandledFailure.WriteAsync(context, ex, context.Request.Path);
         }
     }
 

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Bff.Sessions;
 using Bff.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Bff.Tests.Proxy;
 
@@ -250,6 +252,24 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.DoesNotContain(cookies, c => c.Name == ProxyTestHost.CookieName);
     }
 
+    [Fact]
+    public async Task An_unexpected_exception_on_an_api_call_is_a_generic_problem_and_nothing_is_forwarded()
+    {
+        await using var host = await ProxyTestHost.StartAsync(services: services =>
+            services.AddSingleton<ISessionStore>(sp => new FindThrows(sp.GetRequiredService<InMemorySessionStore>())));
+        var (browser, _) = await host.SignedInBrowserAsync();
+
+        var response = await browser.GetWithCsrfAsync("/api/orders");
+
+        await AssertProblemAsync(response, HttpStatusCode.InternalServerError, "internal_error");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(FindThrows.Detail, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("InvalidOperationException", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", body, StringComparison.Ordinal);
+        Assert.Empty(host.Api.Received);
+    }
+
     internal static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string error)
     {
         var body = await response.Content.ReadAsStringAsync();
@@ -257,5 +277,26 @@ public sealed class ForwardingTests : IAsyncLifetime
         using var json = JsonDocument.Parse(body);
         Assert.Equal(error, json.RootElement.GetProperty("error").GetString());
         Assert.Equal((int)status, json.RootElement.GetProperty("status").GetInt32());
+    }
+
+    /// <summary>A session store whose lookups fail with an exception, as a bug would.</summary>
+    private sealed class FindThrows(InMemorySessionStore inner) : ISessionStore
+    {
+        public const string Detail = "lookup exploded: secret detail";
+
+        public ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException(Detail);
+
+        public ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken) =>
+            inner.CreateAsync(session, cancellationToken);
+
+        public ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken) =>
+            inner.ReplaceAsync(session, cancellationToken);
+
+        public ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken) =>
+            inner.RemoveAsync(key, cancellationToken);
+
+        public ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken) =>
+            inner.RemoveByProviderSessionAsync(subject, providerSessionId, cancellationToken);
     }
 }

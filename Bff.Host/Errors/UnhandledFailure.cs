@@ -1,0 +1,32 @@
+using Bff.Observability;
+using Bff.Sessions.Redis;
+
+namespace Bff.Errors;
+
+/// <summary>
+/// The answer to an exception nothing else handled: a generic 500 Problem Details response without a stack trace, in
+/// every environment, or a 503 with <c>Retry-After</c> when Redis, reached through a library (the Data Protection key
+/// ring), is what failed. Used by the exception handler on the gateway's own endpoints and by the proxy middleware on
+/// API routes.
+/// </summary>
+internal static class UnhandledFailure
+{
+    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
+
+    public static Task WriteAsync(HttpContext context, Exception? error, string path)
+    {
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Bff.Errors");
+        if (RedisFailure.CausedBy(error))
+        {
+            BffLog.SessionStoreFailed(logger, "serve " + path, error!.GetType().Name);
+            return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: StoreRetryAfter);
+        }
+
+        if (error is not null)
+        {
+            BffLog.UnhandledException(logger, error, context.Request.Method, path);
+        }
+
+        return BffProblem.WriteAsync(context, BffError.InternalError);
+    }
+}

@@ -1,8 +1,6 @@
 using Bff.Configuration;
 using Bff.Errors;
-using Bff.Observability;
 using Bff.Proxy;
-using Bff.Sessions.Redis;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 

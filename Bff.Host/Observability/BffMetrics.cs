@@ -123,6 +123,9 @@ internal sealed class BffMetrics
     /// <param name="operation">One of <see cref="SessionStoreOperations"/>.</param>
     /// <param name="kind"><c>in_memory</c> or <c>redis</c>.</param>
     /// <param name="outcome"><see cref="Outcomes.Success"/>, <see cref="Outcomes.Found"/>, <see cref="Outcomes.NotFound"/>, <see cref="Outcomes.Unavailable"/> or <see cref="Outcomes.Failure"/>.</param>
+    /// <summary>Whether anything listens to session-store durations: without a listener, callers need not time the call.</summary>
+    public bool SessionStoreOperationsMeasured => _storeDuration.Enabled;
+
     public void SessionStoreOperation(string operation, string kind, string outcome, TimeSpan duration)
     {
         if (!_storeDuration.Enabled)

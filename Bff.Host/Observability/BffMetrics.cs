@@ -120,12 +120,12 @@ internal sealed class BffMetrics
             new KeyValuePair<string, object?>(Attributes.ErrorType, kind),
             new KeyValuePair<string, object?>(Attributes.Route, routeId ?? "unknown"));
 
-    /// <param name="operation">One of <see cref="SessionStoreOperations"/>.</param>
-    /// <param name="kind"><c>in_memory</c> or <c>redis</c>.</param>
-    /// <param name="outcome"><see cref="Outcomes.Success"/>, <see cref="Outcomes.Found"/>, <see cref="Outcomes.NotFound"/>, <see cref="Outcomes.Unavailable"/> or <see cref="Outcomes.Failure"/>.</param>
     /// <summary>Whether anything listens to session-store durations: without a listener, callers need not time the call.</summary>
     public bool SessionStoreOperationsMeasured => _storeDuration.Enabled;
 
+    /// <param name="operation">One of <see cref="SessionStoreOperations"/>.</param>
+    /// <param name="kind"><c>in_memory</c> or <c>redis</c>.</param>
+    /// <param name="outcome"><see cref="Outcomes.Success"/>, <see cref="Outcomes.Found"/>, <see cref="Outcomes.NotFound"/>, <see cref="Outcomes.Unavailable"/> or <see cref="Outcomes.Failure"/>.</param>
     public void SessionStoreOperation(string operation, string kind, string outcome, TimeSpan duration)
     {
         if (!_storeDuration.Enabled)

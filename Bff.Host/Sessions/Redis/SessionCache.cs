@@ -4,16 +4,16 @@ namespace Bff.Sessions.Redis;
 
 /// <summary>
 /// Decoded sessions kept in this replica's memory for a few seconds, so that a busy session costs a dictionary lookup
-/// per request (by cookie value, see <see cref="_byCookie"/>) instead of a Redis round trip, a decryption and a decompression.
+/// per request (by cookie value, see <see cref="_byCookie"/>) instead of a Redis round trip, a decryption and a
+/// decompression.
 /// <para>
 /// Why a cache at all, measured on the shared 2-core build machine (Release build, Redis on loopback, a 1.5 KB
 /// payload): a lookup that misses costs 80-100 µs of latency on its own and, with 16 requests in flight (so that
-/// StackExchange.Redis pipelines), about 10 µs of CPU for the read plus 10 µs for Unprotect and the JSON parse of the format of the time (Brotli
-/// adds about 12 µs for a 4 KB session to that now). A hit
-/// costs 0.5 µs (the SHA-256 of the cookie value and a dictionary lookup). A whole proxied request (client, gateway
-/// and upstream API in one process) cost 80-140 µs of CPU; uncached Redis sessions added 20-40 µs to that, most of the
-/// 20 % the throughput benchmark allows over plain YARP before anything else is counted; cached ones added nothing
-/// measurable.
+/// StackExchange.Redis pipelines), about 10 µs of CPU for the read plus 10 µs for Unprotect and the JSON parse of the
+/// format of the time (decompressing today's format adds about 12 µs for a 4 KB session). A hit costs 0.5 µs (the
+/// SHA-256 of the cookie value and a dictionary lookup). A whole proxied request (client, gateway and upstream API in
+/// one process) cost 80-140 µs of CPU; uncached Redis sessions added 20-40 µs to that, most of the 20 % the throughput
+/// benchmark allows over plain YARP before anything else is counted; cached ones added nothing measurable.
 /// </para>
 /// <para>
 /// How it stays correct: the store stays the source of truth. Every write or removal is announced on a Redis pub/sub

@@ -26,12 +26,11 @@ internal sealed class ProxyMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        // The gateway's exception handler does not run on proxied routes (UseBffErrorHandling): an exception on an
-        // API call becomes Problem Details here, unless the API's answer has already begun or the client has left.
+        // Neither the exception handler nor status-code pages run on proxied routes (UseBffErrorHandling): upstream
+        // answers (an empty 401, a 500) reach the SPA as the API sent them, and an exception on an API call becomes
+        // Problem Details here, unless the API's answer has already begun or the client has left.
         try
         {
-            // Upstream answers (an empty 401, a 500) reach the SPA as the API sent them: status-code pages do not
-            // run on proxied routes (UseBffErrorHandling).
             var policy = context.GetEndpoint()?.Metadata.GetMetadata<RoutePolicy>() ?? RoutePolicy.Strict;
             var request = context.Request;
 

@@ -114,7 +114,7 @@ internal sealed class ProxyMiddleware(
             return clientTokens.GetAsync(policy.Target, context.RequestAborted);
         }
 
-        var lookup = sessionResolver.ResolveAsync(context);
+        var lookup = sessionResolver.ResolveForProxyAsync(context);
         return lookup.IsCompletedSuccessfully
             ? ForSession(context, policy, lookup.Result)
             : AwaitSessionAsync(context, policy, lookup);

@@ -31,6 +31,14 @@ internal sealed class SessionResolver(
         return ResolveCoreAsync(context);
     }
 
+    /// <summary>
+    /// A proxied call's lookup: what an earlier step of the request already found (a route's authorization policy),
+    /// or a lookup that is not remembered. The proxy is the request's last step, nothing asks again after it, and
+    /// remembering costs a request feature and two allocations on every API call.
+    /// </summary>
+    public ValueTask<SessionLookup> ResolveForProxyAsync(HttpContext context) =>
+        context.Features.Get<SessionFeature>() is { } feature ? ValueTask.FromResult(feature.Lookup) : LookupAsync(context);
+
     /// <summary>Replaces what this request knows of its session (after a refresh or logout).</summary>
     public static void Remember(HttpContext context, SessionLookup lookup)
     {
@@ -48,7 +56,7 @@ internal sealed class SessionResolver(
     private async ValueTask<SessionLookup> ResolveCoreAsync(HttpContext context)
     {
         var lookup = await LookupAsync(context);
-        Remember(context, lookup);
+        context.Features.Set(new SessionFeature { Lookup = lookup });
         return lookup;
     }
 

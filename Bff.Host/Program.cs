@@ -23,8 +23,7 @@ return BffHost.Run(
     {
         app.UseBffForwardedHeaders();
         app.UseBffSecurityHeaders();
-        app.UseBffErrorHandling();
-        app.UseBffResponseHeaders();
+        app.UseBffEndpointResponses();
         app.UseBffOperationTracing();
         app.UseBffAuthentication();
         app.MapBffEndpoints();

@@ -18,14 +18,25 @@ internal static class EndpointsExtensions
     }
 
     /// <summary>
-    /// Every failure the gateway itself produces is Problem Details with a stable code; an unexpected exception
-    /// becomes a generic 500 without a stack trace, in every environment.
+    /// What the gateway's own endpoints (everything but proxied routes) answer with: every failure as Problem Details
+    /// with a stable code, an unexpected exception as a generic 500 without a stack trace in every environment,
+    /// <c>X-Content-Type-Options: nosniff</c>, and the cache and referrer headers of <see cref="UseBffResponseHeaders"/>.
     /// </summary>
-    public static IApplicationBuilder UseBffErrorHandling(this IApplicationBuilder app) =>
-        // Not on proxied routes, where the proxy middleware answers exceptions itself (without the exception handler's
-        // per-request state machine on the hot path) and an API's bare 404 or 500 reaches the SPA as the API sent it.
+    public static IApplicationBuilder UseBffEndpointResponses(this IApplicationBuilder app) =>
+        // One branch, decided once per request: a proxied route skips all of it. The proxy middleware answers
+        // exceptions itself (without the exception handler's per-request state machine on the hot path), and an API's
+        // answers, a bare 404 or 500 included, reach the SPA as the API sent them.
         app.UseWhen(static context => !ProxiedRoute.Is(context), static gatewayOwn =>
         {
+            gatewayOwn.Use(static (context, next) =>
+            {
+                context.Response.OnStarting(static state =>
+                {
+                    ((HttpResponse)state).Headers.XContentTypeOptions = "nosniff";
+                    return Task.CompletedTask;
+                }, context.Response);
+                return next(context);
+            });
             gatewayOwn.UseExceptionHandler(new ExceptionHandlerOptions
             {
                 ExceptionHandler = static context =>
@@ -35,6 +46,7 @@ internal static class EndpointsExtensions
                 },
             });
             gatewayOwn.UseStatusCodePages(StatusCodeProblemAsync);
+            gatewayOwn.UseBffResponseHeaders();
         });
 
     /// <summary>A bodiless error status from the gateway's own endpoints (404, 405, …) as Problem Details.</summary>
@@ -56,7 +68,7 @@ internal static class EndpointsExtensions
     /// <c>no-store</c> on every gateway endpoint (their answers are per-user), <c>Referrer-Policy: no-referrer</c>
     /// where the URL carries a code or state.
     /// </summary>
-    public static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
+    private static IApplicationBuilder UseBffResponseHeaders(this IApplicationBuilder app)
     {
         // Read at the first request, after start-up validation: reading the options while the pipeline is composed
         // would turn a refused configuration into an unhandled exception instead of the clean start-up message.

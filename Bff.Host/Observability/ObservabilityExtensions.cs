@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Bff.Configuration;
-using Bff.Proxy;
 using Bff.Sessions;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -118,31 +117,11 @@ internal static class ObservabilityExtensions
     public static IApplicationBuilder UseBffForwardedHeaders(this IApplicationBuilder app) => app.UseForwardedHeaders();
 
     /// <summary>
-    /// HSTS outside Development and <c>X-Content-Type-Options: nosniff</c> on the gateway's own responses (proxied API
-    /// responses pass through as the API sent them).
+    /// HSTS outside Development, on every response (proxied ones too: the header is about the origin, not the
+    /// answer). The gateway's own endpoints also get <c>nosniff</c> (UseBffEndpointResponses).
     /// </summary>
-    public static IApplicationBuilder UseBffSecurityHeaders(this IApplicationBuilder app)
-    {
-        if (!app.ApplicationServices.GetRequiredService<IHostEnvironment>().IsDevelopment())
-        {
-            app.UseHsts();
-        }
-
-        return app.Use((context, next) =>
-        {
-            if (ProxiedRoute.Is(context))
-            {
-                return next(context);
-            }
-
-            context.Response.OnStarting(static state =>
-            {
-                ((HttpResponse)state).Headers.XContentTypeOptions = "nosniff";
-                return Task.CompletedTask;
-            }, context.Response);
-            return next(context);
-        });
-    }
+    public static IApplicationBuilder UseBffSecurityHeaders(this IApplicationBuilder app) =>
+        app.ApplicationServices.GetRequiredService<IHostEnvironment>().IsDevelopment() ? app : app.UseHsts();
 
     /// <summary>Opens the gateway's spans around login, callback and logout requests. Place it before UseBffAuthentication.</summary>
     public static IApplicationBuilder UseBffOperationTracing(this IApplicationBuilder app) =>

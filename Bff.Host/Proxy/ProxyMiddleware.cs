@@ -26,7 +26,7 @@ internal sealed class ProxyMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        // Neither the exception handler nor status-code pages run on proxied routes (UseBffErrorHandling): upstream
+        // Neither the exception handler nor status-code pages run on proxied routes (UseBffEndpointResponses): upstream
         // answers (an empty 401, a 500) reach the SPA as the API sent them, and an exception on an API call becomes
         // Problem Details here, unless the API's answer has already begun or the client has left.
         try

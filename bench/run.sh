@@ -9,7 +9,8 @@
 #
 # Needs the .NET SDK; installs wrk and redis-server with apt when missing. Writes bench/results/latest.md.
 # Tunables: BENCH_DURATION (s per run, 10), BENCH_PAIRS (5), BENCH_CONNECTIONS ("16 64"), BENCH_SESSIONS (10000),
-# BENCH_STREAM_MB (100), BENCH_MODES ("memory redis"), BENCH_WARMUP (s, 20), BENCH_GATEWAY_ARGS (extra gateway
+# BENCH_STREAM_MB (100), BENCH_MODES ("memory redis"), BENCH_WARMUP (s, 20), BENCH_MIN_THREADS (10; 0 for the
+# runtime's default thread pool), BENCH_GATEWAY_ARGS (extra gateway
 # settings, e.g. "--Logging:LogLevel:Default=Warning", to see what a setting costs).
 set -euo pipefail
 
@@ -22,6 +23,7 @@ SESSIONS="${BENCH_SESSIONS:-10000}"
 STREAM_MB="${BENCH_STREAM_MB:-100}"
 MODES="${BENCH_MODES:-memory redis}"
 WARMUP="${BENCH_WARMUP:-20}"
+MIN_THREADS="${BENCH_MIN_THREADS:-10}"
 read -r -a GATEWAY_EXTRA <<<"${BENCH_GATEWAY_ARGS:-}"
 
 say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
@@ -37,6 +39,17 @@ if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Thread pool: both proxies get the same floor of worker threads. On one core the runtime's hill climbing settles
+# on anything from 2 to 15 workers, and that alone moves a proxy's throughput by ±15 % (fewer workers: the socket
+# thread wakes for every event and the kernel's cost per call rises by a third), whatever the proxy's code does.
+# The floor is the documented System.Threading.ThreadPool.MinThreads, set through the runtime's environment knob.
+PROXY_ENV=()
+threads="thread pool: the runtime's default (hill climbing) in both proxies"
+if ((MIN_THREADS > 0)); then
+  PROXY_ENV=("DOTNET_ThreadPool_ForceMinWorkerThreads=$(printf '%x' "$MIN_THREADS")")
+  threads="thread pool: at least $MIN_THREADS workers in both proxies (BENCH_MIN_THREADS)"
 fi
 
 # --- CPU placement: the proxy under test alone on one core, everything else (wrk, upstream, provider, Redis) on the rest.
@@ -104,7 +117,7 @@ start() { # NAME COMMAND…  (the command itself is the background job, so killi
 say "Starting upstream, plain YARP, the demo provider and redis-server ($placement)…"
 start upstream "${ON_OTHER_CPUS[@]}" dotnet "$(bin bench/Bff.Bench)/Bff.Bench.dll" upstream --urls "$UPSTREAM"
 wait_for_port upstream "$UPSTREAM_PORT" "$LAST_PID"
-start yarp "${ON_PROXY_CPU[@]}" env ASPNETCORE_ENVIRONMENT=Production dotnet "$(bin bench/Bff.Bench)/Bff.Bench.dll" yarp --urls "$YARP" --upstream "$UPSTREAM/"
+start yarp "${ON_PROXY_CPU[@]}" env "${PROXY_ENV[@]}" ASPNETCORE_ENVIRONMENT=Production dotnet "$(bin bench/Bff.Bench)/Bff.Bench.dll" yarp --urls "$YARP" --upstream "$UPSTREAM/"
 YARP_PID=$LAST_PID
 wait_for_port yarp "$YARP_PORT" "$YARP_PID"
 # The demo provider runs in Development only (it refuses Production). Access tokens live an hour: the load
@@ -122,7 +135,7 @@ redis() { redis-cli -p "$REDIS_PORT" "$@"; }
 start_gateway() { # MODE
   local mode="$1" store_args=()
   [ "$mode" = redis ] && store_args=(--Bff:Session:Store=Redis --Bff:Redis:Configuration="127.0.0.1:$REDIS_PORT")
-  (cd "$(bin Bff.Host)" && exec "${ON_PROXY_CPU[@]}" env ASPNETCORE_ENVIRONMENT=Production Bff__ClientSecret="$CLIENT_SECRET" \
+  (cd "$(bin Bff.Host)" && exec "${ON_PROXY_CPU[@]}" env "${PROXY_ENV[@]}" ASPNETCORE_ENVIRONMENT=Production Bff__ClientSecret="$CLIENT_SECRET" \
     dotnet Bff.Host.dll --urls "$GATEWAY" \
     --Bff:Authority="$IDP/" --Bff:ClientId=bff --Bff:RequireHttpsMetadata=false \
     --Bff:Scopes="openid profile email offline_access demo_api" \
@@ -182,7 +195,7 @@ REPORT="$OUT/latest.md"
 {
   echo "# Benchmark run $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -g | awk '/Mem:/ { print $2 }') GiB; $placement."
+  echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -g | awk '/Mem:/ { print $2 }') GiB; $placement; $threads."
   echo "wrk -t1, ${DURATION}s per run, $PAIRS alternating pairs per connection count; route \`GET /api/echo\` (token-attaching \`Bff.Token=User\`, CSRF header sent)."
   echo
 } >"$REPORT"

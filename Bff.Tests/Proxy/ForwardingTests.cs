@@ -203,6 +203,24 @@ public sealed class ForwardingTests : IAsyncLifetime
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "csrf_header_missing");
     }
 
+    [Fact]
+    public async Task Api_answers_gain_hsts_but_not_the_gateways_own_response_headers()
+    {
+        using var browser = _host.Gateway.CreateBrowser(new Uri("https://bff.example.com"));
+
+        var api = await browser.GetAsync("/public-api/status");
+        var own = await browser.GetAsync("/bff/user");
+
+        Assert.Equal(HttpStatusCode.OK, api.StatusCode);
+        Assert.Equal("max-age=31536000", Assert.Single(api.Headers.GetValues("Strict-Transport-Security")));
+        Assert.False(api.Headers.Contains("X-Content-Type-Options"));
+        Assert.Null(api.Headers.CacheControl);
+        Assert.False(api.Headers.Contains("Pragma"));
+        Assert.Equal("max-age=31536000", Assert.Single(own.Headers.GetValues("Strict-Transport-Security")));
+        Assert.Equal("nosniff", Assert.Single(own.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("no-store", own.Headers.CacheControl?.ToString());
+    }
+
     [Theory]
     [InlineData(401)]
     [InlineData(403)]

@@ -29,8 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
-# The fixtures start their own redis-server on a free port; keep a packaged one from holding 6379 idle.
-command -v systemctl >/dev/null 2>&1 && systemctl stop redis-server >/dev/null 2>&1 || true
+# The fixtures start their own redis-server on a free port, so a Redis the user already runs is left alone.
 
 # --- Gateway tests (xunit) ------------------------------------------------------------------------------
 echo "==> dotnet test"

@@ -31,6 +31,8 @@ internal sealed class OidcEvents(
 
     private readonly string _authority = bffOptions.Value.Authority ?? string.Empty;
 
+    private readonly BffOptions _bff = bffOptions.Value;
+
     public override Task RedirectToIdentityProvider(RedirectContext context)
     {
         // The handler protects the properties into the state after this event, so the stamp travels inside it.
@@ -156,11 +158,7 @@ internal sealed class OidcEvents(
 
     public override Task RedirectToIdentityProviderForSignOut(RedirectContext context)
     {
-        if (context.HttpContext.Items[IdTokenHintItem] is string idToken)
-        {
-            context.ProtocolMessage.IdTokenHint = idToken;
-        }
-
+        EndSessionHints.Apply(context, _bff.Logout.EndSessionHint, _bff.ClientId);
         return Task.CompletedTask;
     }
 

@@ -42,6 +42,8 @@ public sealed class BffOptions
 
     public RateLimitSettings RateLimits { get; set; } = new();
 
+    public LogoutSettings Logout { get; set; } = new();
+
     public IEnumerable<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 

@@ -88,6 +88,7 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
 
         ValidateForwardedHeaders(options.ForwardedHeaders, failures);
         ValidateSignInRateLimit(options.RateLimits.SignIn, failures);
+        ValidateLogout(options.Logout, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -164,6 +165,14 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         if (settings.Window < TimeSpan.FromSeconds(1) || settings.Window > TimeSpan.FromHours(1) || settings.Window.Ticks % TimeSpan.TicksPerSecond != 0)
         {
             failures.Add("Bff:RateLimits:SignIn:Window must be whole seconds between 00:00:01 and 01:00:00 (default 00:01:00).");
+        }
+    }
+
+    private static void ValidateLogout(LogoutSettings settings, List<string> failures)
+    {
+        if (!Enum.IsDefined(settings.EndSessionHint))
+        {
+            failures.Add("Bff:Logout:EndSessionHint must be IdToken or ClientId.");
         }
     }
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace Bff.Tests.Configuration;
 
-/// <summary>The sign-in rate limit settings are refused at start-up when they cannot work.</summary>
+/// <summary>The sign-in rate limit and the end-session hint are refused at start-up when they cannot work.</summary>
 public sealed class SignInSettingsValidationTests
 {
     [Fact]
@@ -16,6 +16,7 @@ public sealed class SignInSettingsValidationTests
         Assert.True(options.RateLimits.SignIn.Enabled);
         Assert.Equal(20, options.RateLimits.SignIn.PermitLimit);
         Assert.Equal(TimeSpan.FromMinutes(1), options.RateLimits.SignIn.Window);
+        Assert.Equal(EndSessionHint.IdToken, options.Logout.EndSessionHint);
     }
 
     [Theory]
@@ -51,6 +52,15 @@ public sealed class SignInSettingsValidationTests
         options.RateLimits.SignIn.PermitLimit = 0;
 
         Assert.Empty(Failures(options));
+    }
+
+    [Fact]
+    public void An_undefined_end_session_hint_is_refused()
+    {
+        var options = Valid();
+        options.Logout.EndSessionHint = (EndSessionHint)7;
+
+        Assert.Contains(Failures(options), f => f.StartsWith("Bff:Logout:EndSessionHint must be IdToken or ClientId", StringComparison.Ordinal));
     }
 
     private static BffOptions Valid() => new()

@@ -87,6 +87,39 @@ public sealed class SignInRateLimitTests : IDisposable
     }
 
     [Fact]
+    public async Task Behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit_and_others_cannot_spoof_one()
+    {
+        var gateway = new GatewayFactory(
+            _idp,
+            new Dictionary<string, string?>
+            {
+                ["Bff:RateLimits:SignIn:PermitLimit"] = "1",
+                ["Bff:ForwardedHeaders:KnownProxies"] = "10.0.0.5",
+            },
+            services => RemoteAddress.Use(services, IPAddress.Parse("10.0.0.5")));
+        _gateways.Add(gateway);
+        using var browser = gateway.CreateBrowser();
+        Dictionary<string, string> Forwarded(string client, string? peer = null)
+        {
+            var headers = new Dictionary<string, string> { ["X-Forwarded-For"] = client };
+            if (peer is not null)
+            {
+                headers[RemoteAddress.HeaderName] = peer;
+            }
+
+            return headers;
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/bff/login", Forwarded("198.51.100.1"))).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await browser.GetAsync("/bff/login", Forwarded("198.51.100.1"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/bff/login", Forwarded("198.51.100.2"))).StatusCode);
+
+        // A client that is not a trusted proxy cannot pose as a new client with every request.
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/bff/login", Forwarded("198.51.100.3", peer: "203.0.113.50"))).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await browser.GetAsync("/bff/login", Forwarded("198.51.100.4", peer: "203.0.113.50"))).StatusCode);
+    }
+
+    [Fact]
     public async Task Callbacks_past_the_limit_get_429_without_a_token_request()
     {
         using var browser = Gateway(permitLimit: 2).CreateBrowser();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Bff.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Bff.Tests.Authentication;
 
@@ -81,6 +82,23 @@ public sealed class SingleUseStateTests : IDisposable
         Assert.Equal(HttpStatusCode.Redirect, retry.StatusCode);
         Assert.Equal("/orders", retry.Headers.Location!.OriginalString);
         Assert.Equal(1, _idp.TokenRequests);
+    }
+
+    [Fact]
+    public async Task A_state_older_than_ten_minutes_restarts_sign_in_without_a_token_request()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var gateway = new GatewayFactory(_idp, time: time);
+        using var browser = gateway.CreateBrowser();
+        var authorize = await browser.StartSignInAsync(_idp, "/orders");
+        time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+
+        // The browser would have dropped the expired correlation cookie; a script that kept it gets no further.
+        var callback = await browser.GetAsync(BrowserClient.CallbackUrl(_idp.IssueCode(authorize.Nonce), authorize.State));
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Equal("/bff/login?returnUrl=%2Forders&restart=1", callback.Headers.Location!.OriginalString);
+        Assert.Equal(0, _idp.TokenRequests);
     }
 
     internal static void Replant(BrowserClient browser, IEnumerable<BrowserClient.StoredCookie> cookies)

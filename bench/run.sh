@@ -139,6 +139,7 @@ start_gateway() { # MODE
     dotnet Bff.Host.dll --urls "$GATEWAY" \
     --Bff:Authority="$IDP/" --Bff:ClientId=bff --Bff:RequireHttpsMetadata=false \
     --Bff:Scopes="openid profile email offline_access demo_api" \
+    --Bff:RateLimits:SignIn:Enabled=false \
     "${store_args[@]}" "${GATEWAY_EXTRA[@]}" \
     --ReverseProxy:Routes:api:ClusterId=api --ReverseProxy:Routes:api:Match:Path="/api/{**catch-all}" \
     --ReverseProxy:Routes:api:Metadata:Bff.Token=User --ReverseProxy:Routes:api:MaxRequestBodySize=-1 \

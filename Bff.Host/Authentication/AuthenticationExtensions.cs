@@ -24,6 +24,8 @@ internal static class AuthenticationExtensions
 
         services.ConfigureOptions<OidcOptionsSetup>();
         services.AddSingleton<OidcEvents>();
+        services.AddSingleton<SignInRateLimiter>();
+        services.AddSingleton<SignInAttempts>();
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<SigningKeyRefresh>();
         services.AddSingleton<LogoutTokenValidator>();
@@ -34,12 +36,13 @@ internal static class AuthenticationExtensions
     }
 
     /// <summary>
-    /// The authentication middleware, in place of <c>UseAuthentication</c> (see <see cref="BffAuthenticationMiddleware"/>).
+    /// The sign-in rate limit (<see cref="SignInRateLimiter"/>), then the authentication middleware, in place of <c>UseAuthentication</c> (see <see cref="BffAuthenticationMiddleware"/>).
     /// Marks the pipeline as having one, so that WebApplication does not add the standard middleware in front of it.
     /// </summary>
     public static IApplicationBuilder UseBffAuthentication(this IApplicationBuilder app)
     {
         app.Properties[AuthenticationMiddlewareSetKey] = true;
+        app.UseMiddleware<SignInRateLimitMiddleware>();
         return app.UseMiddleware<BffAuthenticationMiddleware>();
     }
 

@@ -18,6 +18,7 @@ internal sealed class OidcEvents(
     SessionIssuer issuer,
     SessionResolver resolver,
     SigningKeyRefresh signingKeys,
+    SignInAttempts attempts,
     IOptions<BffOptions> bffOptions,
     BffMetrics metrics,
     ILogger<OidcEvents> logger) : OpenIdConnectEvents
@@ -29,6 +30,49 @@ internal sealed class OidcEvents(
     public const string IdTokenHintItem = "bff.id_token_hint";
 
     private readonly string _authority = bffOptions.Value.Authority ?? string.Empty;
+
+    private readonly BffOptions _bff = bffOptions.Value;
+
+    public override Task RedirectToIdentityProvider(RedirectContext context)
+    {
+        // The handler protects the properties into the state after this event, so the stamp travels inside it.
+        attempts.Stamp(context.Properties, context.Options.RemoteAuthenticationTimeout);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Runs after the state's correlation cookie matched and before the code is redeemed: a state is redeemed once,
+    /// whatever the token endpoint then answers, so a replay never reaches the provider.
+    /// </summary>
+    public override async Task AuthorizationCodeReceived(AuthorizationCodeReceivedContext context)
+    {
+        var http = context.HttpContext;
+        var properties = context.Properties ?? new AuthenticationProperties();
+        var check = await attempts.ConsumeAsync(
+            properties, context.ProtocolMessage?.State, context.Options.RemoteAuthenticationTimeout, http.RequestAborted);
+        if (check == SignInAttemptCheck.FirstUse)
+        {
+            return;
+        }
+
+        context.HandleResponse();
+        DeleteSignInCookies(http, context.Options);
+        switch (check)
+        {
+            case SignInAttemptCheck.Replayed:
+                BffLog.SignInStateReplayed(logger);
+                await HandleStaleCallbackAsync(http, properties, mayRestart: false);
+                break;
+            case SignInAttemptCheck.Expired:
+                BffLog.SignInAttemptExpired(logger);
+                await HandleStaleCallbackAsync(http, properties, mayRestart: true);
+                break;
+            default:
+                BffLog.LoginStoreUnavailable(logger);
+                await FailAsync(http, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
+                break;
+        }
+    }
 
     public override Task TokenResponseReceived(TokenResponseReceivedContext context) =>
         signingKeys.EnsureKeyKnownAsync(context.TokenEndpointResponse.IdToken, context.HttpContext.RequestAborted);
@@ -103,7 +147,7 @@ internal sealed class OidcEvents(
         var message = context.Failure?.Message ?? string.Empty;
         if (IsCorrelationFailure(message))
         {
-            await HandleStaleCallbackAsync(context);
+            await HandleStaleCallbackAsync(http, context.Properties, mayRestart: true);
             return;
         }
 
@@ -114,23 +158,19 @@ internal sealed class OidcEvents(
 
     public override Task RedirectToIdentityProviderForSignOut(RedirectContext context)
     {
-        if (context.HttpContext.Items[IdTokenHintItem] is string idToken)
-        {
-            context.ProtocolMessage.IdTokenHint = idToken;
-        }
-
+        EndSessionHints.Apply(context, _bff.Logout.EndSessionHint, _bff.ClientId);
         return Task.CompletedTask;
     }
 
     /// <summary>
     /// The callback came without its correlation cookie: it expired, it was already used (reload, Back), or another
-    /// tab's sign-in replaced it. A signed-in user goes on to where they were going; otherwise sign-in starts again,
-    /// once, so a browser that drops cookies cannot loop.
+    /// tab's sign-in replaced it; or its attempt expired or was already redeemed. A signed-in user goes on to where
+    /// they were going; otherwise sign-in starts again, once, so a browser that drops cookies cannot loop. A replayed
+    /// state (<paramref name="mayRestart"/> false) does not restart: whoever replays it is not the user signing in.
     /// </summary>
-    private async Task HandleStaleCallbackAsync(RemoteFailureContext context)
+    private async Task HandleStaleCallbackAsync(HttpContext http, AuthenticationProperties? properties, bool mayRestart)
     {
-        var http = context.HttpContext;
-        var target = context.Properties?.RedirectUri;
+        var target = properties?.RedirectUri;
         var returnUrl = ReturnUrl.IsSafe(target) ? target! : ReturnUrl.Default;
 
         var lookup = await resolver.ResolveAsync(http);
@@ -142,10 +182,10 @@ internal sealed class OidcEvents(
             return;
         }
 
-        var alreadyRestarted = context.Properties?.Items.ContainsKey(RestartedItem) == true;
-        if (context.Properties is null || alreadyRestarted)
+        var alreadyRestarted = properties?.Items.ContainsKey(RestartedItem) == true;
+        if (properties is null || alreadyRestarted || !mayRestart)
         {
-            BffLog.LoginFailed(logger, "callback without correlation data");
+            BffLog.LoginFailed(logger, mayRestart ? "callback without correlation data" : "sign-in state already used");
             await FailAsync(http, BffError.LoginExpired);
             return;
         }

@@ -40,6 +40,10 @@ public sealed class BffOptions
 
     public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
 
+    public RateLimitSettings RateLimits { get; set; } = new();
+
+    public LogoutSettings Logout { get; set; } = new();
+
     public IEnumerable<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 

@@ -87,6 +87,8 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         }
 
         ValidateForwardedHeaders(options.ForwardedHeaders, failures);
+        ValidateSignInRateLimit(options.RateLimits.SignIn, failures);
+        ValidateLogout(options.Logout, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -144,6 +146,33 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         if (string.IsNullOrEmpty(path) || path[0] != '/' || path.StartsWith("//", StringComparison.Ordinal) || path.Contains('?', StringComparison.Ordinal))
         {
             failures.Add($"{key} must be a path starting with '/' ('{path}' is not).");
+        }
+    }
+
+    private static void ValidateSignInRateLimit(SignInRateLimitSettings settings, List<string> failures)
+    {
+        if (!settings.Enabled)
+        {
+            return;
+        }
+
+        if (settings.PermitLimit < 1)
+        {
+            failures.Add("Bff:RateLimits:SignIn:PermitLimit must be at least 1 (default 20); set Bff:RateLimits:SignIn:Enabled=false to turn the limit off.");
+        }
+
+        // Whole seconds: Retry-After is written in seconds.
+        if (settings.Window < TimeSpan.FromSeconds(1) || settings.Window > TimeSpan.FromHours(1) || settings.Window.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            failures.Add("Bff:RateLimits:SignIn:Window must be whole seconds between 00:00:01 and 01:00:00 (default 00:01:00).");
+        }
+    }
+
+    private static void ValidateLogout(LogoutSettings settings, List<string> failures)
+    {
+        if (!Enum.IsDefined(settings.EndSessionHint))
+        {
+            failures.Add("Bff:Logout:EndSessionHint must be IdToken or ClientId.");
         }
     }
 }

@@ -86,10 +86,7 @@ internal static class LogoutEndpoint
             return TypedResults.Redirect(returnUrl);
         }
 
-        if (session.Tokens.IdToken is { } idToken)
-        {
-            context.Items[OidcEvents.IdTokenHintItem] = idToken;
-        }
+        EndSessionHints.Remember(context, session);
 
         return TypedResults.SignOut(
             new AuthenticationProperties { RedirectUri = returnUrl },

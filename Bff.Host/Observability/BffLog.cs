@@ -78,6 +78,15 @@ internal static partial class BffLog
     [LoggerMessage(2013, LogLevel.Warning, "Fetching the provider's key set again failed ({ExceptionType}).")]
     public static partial void SigningKeysRefetchFailed(ILogger logger, string exceptionType);
 
+    [LoggerMessage(2020, LogLevel.Warning, "Refused {Count} sign-in start(s) and callback(s) of clients over the rate limit since the previous such line (at most one a minute).")]
+    public static partial void SignInRateLimited(ILogger logger, long count);
+
+    [LoggerMessage(2021, LogLevel.Warning, "A sign-in callback presented a state that was already used; refused without calling the provider.")]
+    public static partial void SignInStateReplayed(ILogger logger);
+
+    [LoggerMessage(2022, LogLevel.Information, "A sign-in callback arrived after its attempt expired; sign-in restarts.")]
+    public static partial void SignInAttemptExpired(ILogger logger);
+
     [LoggerMessage(2010, LogLevel.Error, "The provider's metadata is unavailable ({ExceptionType}: {Reason}).")]
     public static partial void ProviderMetadataUnavailable(ILogger logger, string exceptionType, string reason);
 

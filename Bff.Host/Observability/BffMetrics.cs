@@ -43,6 +43,7 @@ internal sealed class BffMetrics
     private readonly Counter<long> _proxyErrors;
     private readonly Histogram<double> _storeDuration;
     private readonly Counter<long> _backchannelLogouts;
+    private readonly Counter<long> _signInRateLimited;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -61,6 +62,7 @@ internal sealed class BffMetrics
         _proxyErrors = Meter.CreateCounter<long>(Instruments.ProxyErrors, "{error}", "Proxied requests the gateway could not forward or complete (API unreachable, timed out, failed mid-way) or refused for an ambiguous path, by kind and route.");
         _storeDuration = Meter.CreateHistogram(Instruments.SessionStoreDuration, "s", "Duration of session store operations, by operation, store and outcome.", advice: StoreLatencyBuckets);
         _backchannelLogouts = Meter.CreateCounter<long>(Instruments.BackchannelLogouts, "{request}", "Back-channel logout requests, by outcome.");
+        _signInRateLimited = Meter.CreateCounter<long>(Instruments.SignInRateLimited, "{request}", "Sign-in starts and callbacks refused with 429 because their client was over the limit, by endpoint.");
 
         if (activeSessions is not null)
         {
@@ -145,4 +147,8 @@ internal sealed class BffMetrics
     /// <param name="outcome"><see cref="Outcomes.Success"/>, <see cref="Outcomes.InvalidToken"/> or <see cref="Outcomes.Unavailable"/>.</param>
     public void BackchannelLogout(string outcome) =>
         _backchannelLogouts.Add(1, new KeyValuePair<string, object?>(Attributes.Outcome, outcome));
+
+    /// <param name="endpoint"><c>/bff/login</c> or the configured callback path.</param>
+    public void SignInRateLimited(string endpoint) =>
+        _signInRateLimited.Add(1, new KeyValuePair<string, object?>(Attributes.Endpoint, endpoint));
 }

@@ -46,6 +46,7 @@ internal static class TelemetryNames
         public const string ProxyErrors = "bff.proxy.errors";
         public const string SessionStoreDuration = "bff.session_store.operation.duration";
         public const string BackchannelLogouts = "bff.backchannel_logouts";
+        public const string SignInRateLimited = "bff.sign_in.rate_limited";
     }
 
     public static class Attributes

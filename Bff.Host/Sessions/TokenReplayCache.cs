@@ -32,12 +32,24 @@ internal sealed class InMemoryTokenReplayCache(TimeProvider timeProvider) : ITok
     /// <summary>Beyond this many remembered ids, expired ones are swept before adding.</summary>
     private const int SweepThreshold = 1_000;
 
+    /// <summary>
+    /// At most one sweep this often: every sign-in records its attempt here, so sweeping on every add past the
+    /// threshold would cost each sign-in a walk over all of them.
+    /// </summary>
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
+
     private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
+    private long _nextSweepTicks;
+
+    /// <summary>How many ids are held, expired ones until the next sweep.</summary>
+    internal int Count => _seen.Count;
 
     public ValueTask<ReplayCheck> TryUseAsync(string tokenId, TimeSpan lifetime, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        if (_seen.Count > SweepThreshold)
+        var due = Interlocked.Read(ref _nextSweepTicks);
+        if (_seen.Count > SweepThreshold && now.UtcTicks >= due
+            && Interlocked.CompareExchange(ref _nextSweepTicks, (now + SweepInterval).UtcTicks, due) == due)
         {
             foreach (var (id, expiresAt) in _seen)
             {

@@ -37,6 +37,7 @@ internal sealed class PublicOriginMiddleware(RequestDelegate next, IOptions<BffO
         {
             var host = request.Host.Value ?? string.Empty;
             BffLog.HostRejected(logger, host.Length > LoggedHostLength ? host[..LoggedHostLength] : host);
+            context.Response.Headers.XContentTypeOptions = "nosniff";
             return BffProblem.WriteAsync(context, BffError.InvalidHost);
         }
 

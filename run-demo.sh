@@ -105,6 +105,8 @@ start api 36 "$(out demo/Bff.Demo.Api)" Bff.Demo.Api.dll \
 wait_for "The demo API" "$API_PORT" "${PIDS[-1]}"
 
 say "Starting the gateway on $GATEWAY_URL…"
+# No Bff:PublicOrigin: Development allows that, and the gateway then also answers Vite's dev server, which forwards
+# with its own Host (localhost:5173). Outside Development the setting is required.
 Bff__ClientSecret="$CLIENT_SECRET" start gateway 33 "$(out Bff.Host)" Bff.Host.dll \
   --urls "$GATEWAY_URL" \
   --Logging:LogLevel:Microsoft.AspNetCore=Warning \

@@ -137,7 +137,7 @@ start_gateway() { # MODE
   [ "$mode" = redis ] && store_args=(--Bff:Session:Store=Redis --Bff:Redis:Configuration="127.0.0.1:$REDIS_PORT")
   (cd "$(bin Bff.Host)" && exec "${ON_PROXY_CPU[@]}" env "${PROXY_ENV[@]}" ASPNETCORE_ENVIRONMENT=Production Bff__ClientSecret="$CLIENT_SECRET" \
     dotnet Bff.Host.dll --urls "$GATEWAY" \
-    --Bff:Authority="$IDP/" --Bff:ClientId=bff --Bff:RequireHttpsMetadata=false \
+    --Bff:Authority="$IDP/" --Bff:ClientId=bff --Bff:RequireHttpsMetadata=false --Bff:PublicOrigin="$GATEWAY" \
     --Bff:Scopes="openid profile email offline_access demo_api" \
     --Bff:RateLimits:SignIn:Enabled=false \
     "${store_args[@]}" "${GATEWAY_EXTRA[@]}" \

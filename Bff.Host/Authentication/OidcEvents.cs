@@ -100,6 +100,20 @@ internal sealed class OidcEvents(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// The provider's return after sign-out lands on the target the logout endpoint put in the protected state; checked
+    /// again here, as every redirect target is, so that no state can make the handler write an unusable Location.
+    /// </summary>
+    public override Task SignedOutCallbackRedirect(RemoteSignOutContext context)
+    {
+        if (context.Properties is { } properties)
+        {
+            properties.RedirectUri = ReturnUrl.TryNormalize(properties.RedirectUri, out var target) ? target : ReturnUrl.Default;
+        }
+
+        return Task.CompletedTask;
+    }
+
     public override async Task TicketReceived(TicketReceivedContext context)
     {
         context.HandleResponse();
@@ -112,9 +126,9 @@ internal sealed class OidcEvents(
             case SessionIssueOutcome.Created:
                 http.SetBffSession(session!);
                 http.SetBffOutcome(TelemetryNames.Outcomes.Success);
-                // The handler moves the RedirectUri from the protected state into ReturnUri.
-                var target = context.ReturnUri;
-                http.Response.Redirect(ReturnUrl.IsSafe(target) ? target! : ReturnUrl.Default);
+                // The handler moves the RedirectUri from the protected state into ReturnUri. Normalised again: the code
+                // is spent and the session exists, so writing Location must not be able to throw.
+                http.Response.Redirect(ReturnUrl.TryNormalize(context.ReturnUri, out var target) ? target : ReturnUrl.Default);
                 break;
             case SessionIssueOutcome.StoreUnavailable:
                 BffLog.LoginStoreUnavailable(logger);
@@ -170,8 +184,7 @@ internal sealed class OidcEvents(
     /// </summary>
     private async Task HandleStaleCallbackAsync(HttpContext http, AuthenticationProperties? properties, bool mayRestart)
     {
-        var target = properties?.RedirectUri;
-        var returnUrl = ReturnUrl.IsSafe(target) ? target! : ReturnUrl.Default;
+        var returnUrl = ReturnUrl.TryNormalize(properties?.RedirectUri, out var target) ? target : ReturnUrl.Default;
 
         var lookup = await resolver.ResolveAsync(http);
         if (lookup.Status == SessionLookupStatus.Found)

@@ -43,6 +43,11 @@ public sealed class BffOptions
     public RateLimitSettings RateLimits { get; set; } = new();
 
     public LogoutSettings Logout { get; set; } = new();
+    /// <summary>
+    /// The origin browsers use (<c>https://app.example.com</c>): only requests for its host are served, and redirect
+    /// URIs, cookie flags and forwarded headers are built from it. Required outside Development (see <see cref="PublicOrigin"/>).
+    /// </summary>
+    public string? PublicOrigin { get; set; }
 
     public IEnumerable<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
@@ -134,6 +139,53 @@ public sealed class ForwardedHeadersSettings
         return value.Split('.').Length == 4
             && System.Net.IPAddress.TryParse(value, out address)
             && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+    }
+
+    /// <summary>
+    /// Every IPv4 or every IPv6 address: a prefix of 0, or an IPv6 network holding all of ::ffff:0:0/96 (the form in
+    /// which a dual-stack socket reports IPv4 peers).
+    /// </summary>
+    public static bool CoversEveryAddress(System.Net.IPNetwork network) =>
+        network.PrefixLength == 0 || (network.PrefixLength <= 96 && SharesPrefix(network, IPv4MappedBase));
+
+    /// <summary>
+    /// Broad enough to deserve a warning: shorter than /8 for IPv4 (or IPv4 seen through ::ffff:0:0/96), /16 for IPv6.
+    /// </summary>
+    public static bool IsVeryBroad(System.Net.IPNetwork network)
+    {
+        if (network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            return network.PrefixLength < 8;
+        }
+
+        return network.BaseAddress.IsIPv4MappedToIPv6 ? network.PrefixLength < 96 + 8 : network.PrefixLength < 16;
+    }
+
+    private static readonly System.Net.IPAddress IPv4MappedBase = System.Net.IPAddress.Parse("::ffff:0.0.0.0");
+
+    /// <summary>
+    /// Bit by bit: <see cref="System.Net.IPNetwork.Contains"/> answers false for every IPv4-mapped address, so it cannot
+    /// tell whether a network holds them.
+    /// </summary>
+    private static bool SharesPrefix(System.Net.IPNetwork network, System.Net.IPAddress address)
+    {
+        if (network.BaseAddress.AddressFamily != address.AddressFamily)
+        {
+            return false;
+        }
+
+        var a = network.BaseAddress.GetAddressBytes();
+        var b = address.GetAddressBytes();
+        for (var bit = 0; bit < network.PrefixLength; bit++)
+        {
+            var mask = 0x80 >> (bit % 8);
+            if ((a[bit / 8] & mask) != (b[bit / 8] & mask))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -89,6 +89,8 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         ValidateForwardedHeaders(options.ForwardedHeaders, failures);
         ValidateSignInRateLimit(options.RateLimits.SignIn, failures);
         ValidateLogout(options.Logout, failures);
+        ValidatePublicOrigin(options, failures);
+        ValidateForwardedHeadersBreadth(options.ForwardedHeaders, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -134,6 +136,41 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             if (!ForwardedHeadersSettings.TryParseNetwork(network, out _))
             {
                 failures.Add($"Bff:ForwardedHeaders:KnownNetworks contains '{network}', which is not a network in CIDR notation (for example 10.0.0.0/8, with no address bits set beyond the prefix).");
+            }
+        }
+    }
+
+    private void ValidatePublicOrigin(BffOptions options, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(options.PublicOrigin))
+        {
+            // In Development an unset origin keeps `dotnet run` and the Vite dev server working on any local address.
+            if (!environment.IsDevelopment())
+            {
+                failures.Add($"{PublicOrigin.Key} is required outside Development: set it to the origin browsers use (for example Bff__PublicOrigin=https://app.example.com); requests for any other Host are refused, and redirect URIs are built from it.");
+            }
+
+            return;
+        }
+
+        if (!PublicOrigin.TryParse(options.PublicOrigin, out _, out var problem))
+        {
+            failures.Add($"{PublicOrigin.Key} '{options.PublicOrigin}' is not usable: {problem}. Write scheme, host and optional port, for example https://app.example.com.");
+        }
+    }
+
+    /// <summary>
+    /// A trusted network that covers every address lets anyone on the internet choose the scheme, host and client address
+    /// the gateway believes. Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d, so an IPv6 network holding all of
+    /// ::ffff:0:0/96 is as broad as 0.0.0.0/0.
+    /// </summary>
+    private static void ValidateForwardedHeadersBreadth(ForwardedHeadersSettings settings, List<string> failures)
+    {
+        foreach (var entry in ForwardedHeadersSettings.Entries(settings.KnownNetworks))
+        {
+            if (ForwardedHeadersSettings.TryParseNetwork(entry, out var network) && ForwardedHeadersSettings.CoversEveryAddress(network))
+            {
+                failures.Add($"Bff:ForwardedHeaders:KnownNetworks contains '{entry}', which trusts every address: any client could then set X-Forwarded-For/-Proto/-Host. List the ingress controller's own network (for example 10.244.0.0/16).");
             }
         }
     }

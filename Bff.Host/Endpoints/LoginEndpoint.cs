@@ -18,8 +18,9 @@ internal static class LoginEndpoint
     public static async Task<Results<ChallengeHttpResult, ProblemHttpResult>> HandleAsync(
         string? returnUrl, string? restart, HttpContext context, ProviderMetadata metadata, CancellationToken cancellationToken)
     {
-        returnUrl ??= ReturnUrl.Default;
-        if (!ReturnUrl.IsSafe(returnUrl))
+        // Normalised before the flow starts: the target travels in the protected state and is written into Location
+        // only after the code is redeemed, when nothing may fail any more.
+        if (!ReturnUrl.TryNormalize(returnUrl ?? ReturnUrl.Default, out var target))
         {
             context.SetBffFailure(BffError.InvalidReturnUrl);
             return BffProblem.Result(BffError.InvalidReturnUrl);
@@ -33,7 +34,7 @@ internal static class LoginEndpoint
             return BffProblem.Result(provider.Error!);
         }
 
-        var properties = new AuthenticationProperties { RedirectUri = returnUrl };
+        var properties = new AuthenticationProperties { RedirectUri = target };
         if (restart == "1")
         {
             properties.Items[OidcEvents.RestartedItem] = "1";

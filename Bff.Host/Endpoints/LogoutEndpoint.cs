@@ -33,8 +33,7 @@ internal static class LogoutEndpoint
         BffMetrics metrics,
         ILoggerFactory loggerFactory)
     {
-        returnUrl ??= ReturnUrl.Default;
-        if (!ReturnUrl.IsSafe(returnUrl))
+        if (!ReturnUrl.TryNormalize(returnUrl ?? ReturnUrl.Default, out var target))
         {
             context.SetBffFailure(BffError.InvalidReturnUrl);
             return BffProblem.Result(BffError.InvalidReturnUrl);
@@ -53,7 +52,7 @@ internal static class LogoutEndpoint
             // Nothing to end (already logged out, expired): logging out again is harmless.
             context.SetBffOutcome(TelemetryNames.Outcomes.NotFound);
             cookie.Delete(context.Response);
-            return TypedResults.Redirect(returnUrl);
+            return TypedResults.Redirect(target);
         }
 
         context.SetBffSession(session);
@@ -83,13 +82,13 @@ internal static class LogoutEndpoint
         if (string.IsNullOrEmpty(provider.Configuration?.EndSessionEndpoint))
         {
             // The provider is down or has no end-session endpoint: the local logout is complete all the same.
-            return TypedResults.Redirect(returnUrl);
+            return TypedResults.Redirect(target);
         }
 
         EndSessionHints.Remember(context, session);
 
         return TypedResults.SignOut(
-            new AuthenticationProperties { RedirectUri = returnUrl },
+            new AuthenticationProperties { RedirectUri = target },
             [OpenIdConnectDefaults.AuthenticationScheme]);
     }
 

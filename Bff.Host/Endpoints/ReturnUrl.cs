@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Text;
 
 namespace Bff.Endpoints;
 
@@ -15,6 +18,24 @@ internal static class ReturnUrl
 
     /// <summary>Decoding rounds: enough for double and triple encoding; anything still encoded after that is refused.</summary>
     private const int MaxDecodeRounds = 4;
+
+    /// <summary>
+    /// The form of a safe value that can be written into a <c>Location</c> header: characters outside ASCII become their
+    /// UTF-8 percent-escapes, which is what a browser requests for <c>/café</c> anyway, so such links keep working.
+    /// Written raw, they would make the server throw while it writes the header: after a sign-in has redeemed its code
+    /// and created a session, that would be a 500. False when the value is not safe (or is an unpaired surrogate).
+    /// </summary>
+    public static bool TryNormalize(string? value, [NotNullWhen(true)] out string? normalized)
+    {
+        normalized = null;
+        if (!IsSafe(value) || EscapeNonAscii(value!) is not { } escaped || !IsSafe(escaped))
+        {
+            return false;
+        }
+
+        normalized = escaped;
+        return true;
+    }
 
     public static bool IsSafe(string? value)
     {
@@ -78,4 +99,40 @@ internal static class ReturnUrl
     private static bool IsInvisible(char c) => char.GetUnicodeCategory(c) is
         UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
         or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+
+    private static string? EscapeNonAscii(string value)
+    {
+        if (Ascii.IsValid(value))
+        {
+            return value;
+        }
+
+        var builder = new StringBuilder(value.Length + 16);
+        Span<byte> utf8 = stackalloc byte[4];
+        var rest = value.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var consumed) != OperationStatus.Done)
+            {
+                return null;
+            }
+
+            if (rune.IsAscii)
+            {
+                builder.Append((char)rune.Value);
+            }
+            else
+            {
+                var length = rune.EncodeToUtf8(utf8);
+                foreach (var b in utf8[..length])
+                {
+                    builder.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+                }
+            }
+
+            rest = rest[consumed..];
+        }
+
+        return builder.ToString();
+    }
 }

@@ -19,7 +19,7 @@ namespace Bff.Observability;
 /// <item>Every hop that is a trusted proxy is unwrapped (no fixed hop limit); the first untrusted address stops it.</item>
 /// </list>
 /// </summary>
-internal sealed class ForwardedHeadersSetup(IOptions<BffOptions> bffOptions) : IConfigureOptions<ForwardedHeadersOptions>
+internal sealed class ForwardedHeadersSetup(IOptions<BffOptions> bffOptions, ILogger<ForwardedHeadersSetup> logger) : IConfigureOptions<ForwardedHeadersOptions>
 {
     public void Configure(ForwardedHeadersOptions options)
     {
@@ -47,6 +47,11 @@ internal sealed class ForwardedHeadersSetup(IOptions<BffOptions> bffOptions) : I
             if (!ForwardedHeadersSettings.TryParseNetwork(entry, out var network))
             {
                 continue; // Refused at start-up by BffOptionsValidator.
+            }
+
+            if (ForwardedHeadersSettings.IsVeryBroad(network))
+            {
+                BffLog.ForwardedNetworkVeryBroad(logger, entry);
             }
 
             options.KnownIPNetworks.Add(network);

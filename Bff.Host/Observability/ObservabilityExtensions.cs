@@ -111,10 +111,13 @@ internal static class ObservabilityExtensions
     }
 
     /// <summary>
-    /// Applies <c>X-Forwarded-For/-Proto/-Host</c> from trusted proxies only (<c>Bff:ForwardedHeaders</c>). Must be the
-    /// first middleware: everything after it (redirect URIs, cookie flags, HSTS, logs) sees the corrected request.
+    /// Applies <c>X-Forwarded-For/-Proto/-Host</c> from trusted proxies only (<c>Bff:ForwardedHeaders</c>), then refuses
+    /// a Host other than <c>Bff:PublicOrigin</c>'s and puts the configured scheme and host in place
+    /// (<see cref="PublicOriginMiddleware"/>). Must be the first middleware: everything after it (redirect URIs, cookie
+    /// flags, HSTS, logs, forwarded headers to APIs) sees the corrected request.
     /// </summary>
-    public static IApplicationBuilder UseBffForwardedHeaders(this IApplicationBuilder app) => app.UseForwardedHeaders();
+    public static IApplicationBuilder UseBffForwardedHeaders(this IApplicationBuilder app) =>
+        app.UseForwardedHeaders().UseMiddleware<PublicOriginMiddleware>();
 
     /// <summary>
     /// HSTS outside Development, on every response (proxied ones too: the header is about the origin, not the

@@ -78,6 +78,8 @@ public sealed class DemoComposition : IAsyncLifetime
                 $"--Bff:Authority={ProviderUrl.AbsoluteUri}",
                 $"--Bff:ClientId={ClientId}",
                 "--Bff:RequireHttpsMetadata=false",
+                // Optional in Development; set so that the browser's whole journey passes the Host check.
+                $"--Bff:PublicOrigin={gateway}",
                 "--Bff:Scopes=openid profile email offline_access demo_api",
                 $"--Bff:Tokens:RefreshBeforeExpiry={RefreshBeforeExpiry:c}",
                 $"--Bff:Spa:RootPath={spaRoot}",

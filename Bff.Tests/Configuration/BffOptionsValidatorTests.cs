@@ -120,11 +120,81 @@ public sealed class BffOptionsValidatorTests
         Assert.Contains(Failures(options), f => f.StartsWith($"Bff:ForwardedHeaders:KnownNetworks contains '{network}'", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("0.0.0.0/0")]
+    [InlineData("::/0")]
+    [InlineData("::ffff:0.0.0.0/96")]
+    [InlineData("::/80")]
+    [InlineData("10.0.0.0/8, 0.0.0.0/0")]
+    public void A_trusted_network_holding_every_address_is_refused(string networks)
+    {
+        var options = Valid();
+        options.ForwardedHeaders.KnownNetworks.Add(networks);
+
+        Assert.Contains(Failures(options), f => f.StartsWith("Bff:ForwardedHeaders:KnownNetworks contains '", StringComparison.Ordinal)
+            && f.Contains("which trusts every address", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0/7", true)]
+    [InlineData("fd00::/15", true)]
+    [InlineData("::ffff:10.0.0.0/103", true)]
+    [InlineData("10.0.0.0/8", false)]
+    [InlineData("fd00::/16", false)]
+    [InlineData("::ffff:10.0.0.0/104", false)]
+    public void Very_broad_networks_are_recognised(string network, bool broad)
+    {
+        Assert.True(ForwardedHeadersSettings.TryParseNetwork(network, out var parsed));
+        Assert.Equal(broad, ForwardedHeadersSettings.IsVeryBroad(parsed));
+        Assert.False(ForwardedHeadersSettings.CoversEveryAddress(parsed));
+    }
+
+    [Theory]
+    [InlineData("https://app.example.com")]
+    [InlineData("https://app.example.com/")]
+    [InlineData("https://app.example.com:8443")]
+    [InlineData("http://localhost:5080")]
+    public void A_public_origin_is_accepted(string origin)
+    {
+        var options = Valid();
+        options.PublicOrigin = origin;
+
+        Assert.Empty(Failures(options));
+    }
+
+    [Theory]
+    [InlineData("app.example.com")]
+    [InlineData("https://app.example.com/app")]
+    [InlineData("https://app.example.com/?x=1")]
+    [InlineData("https://app.example.com/#top")]
+    [InlineData("https://user@app.example.com")]
+    [InlineData("ftp://app.example.com")]
+    [InlineData("/relative")]
+    public void A_public_origin_that_is_not_an_origin_is_refused(string origin)
+    {
+        var options = Valid();
+        options.PublicOrigin = origin;
+
+        Assert.Contains(Failures(options, "Development"), f => f.StartsWith($"Bff:PublicOrigin '{origin}' is not usable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_public_origin_is_required_outside_development_only()
+    {
+        var options = Valid();
+        options.PublicOrigin = null;
+
+        Assert.Contains(Failures(options, "Production"), f => f.StartsWith("Bff:PublicOrigin is required outside Development", StringComparison.Ordinal));
+        Assert.Contains(Failures(options, "Staging"), f => f.StartsWith("Bff:PublicOrigin is required outside Development", StringComparison.Ordinal));
+        Assert.Empty(Failures(options, "Development"));
+    }
+
     private static BffOptions Valid() => new()
     {
         Authority = "https://idp.example.com",
         ClientId = "bff",
         ClientSecret = "secret",
+        PublicOrigin = "https://app.example.com",
     };
 
     private static IEnumerable<string> Failures(BffOptions options, string environment = "Production") =>

@@ -16,7 +16,7 @@ public sealed class FailFastTests
         {
             "nothing configured",
             new(),
-            ["Bff:Authority is required", "Bff:ClientId is required", "Bff:ClientSecret is required"]
+            ["Bff:Authority is required", "Bff:ClientId is required", "Bff:ClientSecret is required", "Bff:PublicOrigin is required outside Development: set it to the origin browsers use (for example Bff__PublicOrigin=https://app.example.com)"]
         },
         {
             "http authority in Production",
@@ -47,6 +47,31 @@ public sealed class FailFastTests
             "unparseable trusted network",
             Valid(("Bff__ForwardedHeaders__KnownNetworks", "10.0.0.0/8,10.0.0.1/8")),
             ["Bff:ForwardedHeaders:KnownNetworks contains '10.0.0.1/8', which is not a network in CIDR notation"]
+        },
+        {
+            "no public origin in Production",
+            Valid(("Bff__PublicOrigin", null)),
+            ["Bff:PublicOrigin is required outside Development"]
+        },
+        {
+            "public origin with a path",
+            Valid(("Bff__PublicOrigin", "https://app.example.com/app")),
+            ["Bff:PublicOrigin 'https://app.example.com/app' is not usable: an origin has no user, path, query or fragment. Write scheme, host and optional port, for example https://app.example.com."]
+        },
+        {
+            "public origin without a scheme",
+            Valid(("Bff__PublicOrigin", "app.example.com")),
+            ["Bff:PublicOrigin 'app.example.com' is not usable: it is not an absolute http(s) URL."]
+        },
+        {
+            "every IPv4 address trusted for forwarded headers",
+            Valid(("Bff__ForwardedHeaders__KnownNetworks__0", "0.0.0.0/0")),
+            ["Bff:ForwardedHeaders:KnownNetworks contains '0.0.0.0/0', which trusts every address"]
+        },
+        {
+            "every IPv6 address and every IPv4 address seen through a dual-stack socket trusted for forwarded headers",
+            Valid(("Bff__ForwardedHeaders__KnownNetworks", "10.0.0.0/8,::/0,::ffff:0.0.0.0/96")),
+            ["Bff:ForwardedHeaders:KnownNetworks contains '::/0', which trusts every address", "Bff:ForwardedHeaders:KnownNetworks contains '::ffff:0.0.0.0/96', which trusts every address"]
         },
         {
             "unknown OTLP protocol",
@@ -108,6 +133,7 @@ public sealed class FailFastTests
             ["Bff__Authority"] = "https://idp.example.com",
             ["Bff__ClientId"] = "bff",
             ["Bff__ClientSecret"] = "not-a-real-secret",
+            ["Bff__PublicOrigin"] = "https://app.example.com",
         };
         foreach (var (name, value) in changes)
         {

@@ -35,6 +35,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["Bff:ClientId"] = TestIdentityProvider.ClientId,
             ["Bff:ClientSecret"] = TestIdentityProvider.ClientSecret,
             ["Bff:RequireHttpsMetadata"] = "false",
+            // The origin CreateBrowser() talks to; Kestrel-hosted gateways (GatewayReplica, ProxyTestHost) set their own.
+            ["Bff:PublicOrigin"] = "https://localhost",
             // appsettings.json keeps the framework's per-request lines at Warning; tests see everything they log.
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
             ["Logging:LogLevel:Yarp"] = "Trace",

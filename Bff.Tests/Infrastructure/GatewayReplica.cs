@@ -24,6 +24,9 @@ public sealed class GatewayReplica : IDisposable
         BaseAddress = baseAddress;
     }
 
+    /// <summary>What replicas answer for unless a test sets <c>Bff:PublicOrigin</c>: the host of <see cref="BaseAddress"/>, any port.</summary>
+    public const string PublicOrigin = "http://127.0.0.1";
+
     public Uri BaseAddress { get; }
 
     public IServiceProvider Services => _factory.Services;
@@ -40,6 +43,8 @@ public sealed class GatewayReplica : IDisposable
         {
             ["Bff:Session:Store"] = "Redis",
             ["Bff:Redis:Configuration"] = redis.Configuration,
+            // Every replica on its own loopback port serves the same host, as pods behind one Service do.
+            ["Bff:PublicOrigin"] = PublicOrigin,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

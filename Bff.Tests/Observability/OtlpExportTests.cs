@@ -30,6 +30,7 @@ public sealed class OtlpExportTests
             ["Bff__ClientId"] = TestIdentityProvider.ClientId,
             ["Bff__ClientSecret"] = TestIdentityProvider.ClientSecret,
             ["Bff__RequireHttpsMetadata"] = "false",
+            ["Bff__PublicOrigin"] = "http://127.0.0.1",
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Endpoint.ToString().TrimEnd('/'),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol,
             ["OTEL_SERVICE_NAME"] = "bff-under-test",

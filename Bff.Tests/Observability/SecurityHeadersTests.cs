@@ -12,6 +12,8 @@ public sealed class SecurityHeadersTests : IDisposable
 {
     private static readonly Uri PublicOrigin = new("https://bff.example.com");
 
+    private static readonly Dictionary<string, string?> PublicOriginSetting = new() { ["Bff:PublicOrigin"] = PublicOrigin.ToString() };
+
     private readonly TestIdentityProvider _idp = new();
 
     public void Dispose() => _idp.Dispose();
@@ -19,7 +21,7 @@ public sealed class SecurityHeadersTests : IDisposable
     [Fact]
     public async Task Gateway_endpoints_are_not_cached_and_not_sniffed()
     {
-        using var gateway = new GatewayFactory(_idp);
+        using var gateway = new GatewayFactory(_idp, settings: PublicOriginSetting);
         using var browser = gateway.CreateBrowser(PublicOrigin);
 
         var user = await browser.GetAsync("/bff/user");
@@ -31,7 +33,7 @@ public sealed class SecurityHeadersTests : IDisposable
     [Fact]
     public async Task The_callback_tells_the_browser_not_to_send_its_url_as_referrer()
     {
-        using var gateway = new GatewayFactory(_idp);
+        using var gateway = new GatewayFactory(_idp, settings: PublicOriginSetting);
         using var browser = gateway.CreateBrowser(PublicOrigin);
 
         var callback = await browser.SignInAsync(_idp);
@@ -43,7 +45,7 @@ public sealed class SecurityHeadersTests : IDisposable
     [Fact]
     public async Task Https_responses_carry_hsts_outside_development()
     {
-        using var gateway = new GatewayFactory(_idp);
+        using var gateway = new GatewayFactory(_idp, settings: PublicOriginSetting);
         using var browser = gateway.CreateBrowser(PublicOrigin);
 
         var live = await browser.GetAsync("/health/live");
@@ -54,7 +56,7 @@ public sealed class SecurityHeadersTests : IDisposable
     [Fact]
     public async Task Development_sends_no_hsts()
     {
-        using var gateway = new GatewayFactory(_idp, environment: "Development");
+        using var gateway = new GatewayFactory(_idp, settings: PublicOriginSetting, environment: "Development");
         using var browser = gateway.CreateBrowser(PublicOrigin);
 
         var live = await browser.GetAsync("/health/live");
@@ -65,7 +67,7 @@ public sealed class SecurityHeadersTests : IDisposable
     [Fact]
     public async Task An_unexpected_exception_is_a_generic_problem_without_details()
     {
-        using var gateway = new GatewayFactory(_idp, services: services => services.AddSingleton<IStartupFilter>(new ThrowingEndpoint()));
+        using var gateway = new GatewayFactory(_idp, settings: PublicOriginSetting, services: services => services.AddSingleton<IStartupFilter>(new ThrowingEndpoint()));
         using var browser = gateway.CreateBrowser(PublicOrigin);
 
         var response = await browser.GetAsync(ThrowingEndpoint.Path);

@@ -66,6 +66,11 @@ internal sealed class ProxyTestHost : IAsyncDisposable
         var api = await UpstreamApi.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var all = RouteSettings(api.Address);
+        if (kestrel)
+        {
+            all["Bff:PublicOrigin"] = GatewayReplica.PublicOrigin;
+        }
+
         routes?.Invoke(all);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -83,6 +83,7 @@ public sealed class RouteMetadataTests : IDisposable
             "--Bff:ClientId=bff",
             "--Bff:ClientSecret=secret",
             "--Bff:RequireHttpsMetadata=false",
+            "--Bff:PublicOrigin=https://app.example.com",
             "--ReverseProxy:Routes:api:ClusterId=api",
             "--ReverseProxy:Routes:api:Match:Path=/api/{**rest}",
             "--ReverseProxy:Routes:api:Metadata:Bff.Token=Users",

@@ -87,7 +87,8 @@ public sealed class StreamingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, socket.HttpStatusCode);
     }
 
-    private static string Origin(Uri address) => $"{address.Scheme}://{address.Authority}";
+    /// <summary>What a browser sends on a page of the gateway's public origin (the port of the loopback listener is not part of it).</summary>
+    private static string Origin(Uri address) => $"{address.Scheme}://{address.Host}";
 
     private Uri WebSocketUri(string path) => new UriBuilder(_host.Address!) { Scheme = "ws", Path = path }.Uri;
 

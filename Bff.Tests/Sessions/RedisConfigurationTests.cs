@@ -88,6 +88,7 @@ public sealed class RedisConfigurationTests : IDisposable
                 ["Bff:ClientId"] = TestIdentityProvider.ClientId,
                 ["Bff:ClientSecret"] = TestIdentityProvider.ClientSecret,
                 ["Bff:RequireHttpsMetadata"] = "false",
+                ["Bff:PublicOrigin"] = "https://app.example.com",
             })
             .AddInMemoryCollection(settings)
             .Build();

@@ -20,6 +20,7 @@ public sealed class SpaStartupTests
                 "--Bff:ClientId=bff",
                 "--Bff:ClientSecret=not-used-in-this-test",
                 "--Bff:RequireHttpsMetadata=false",
+                "--Bff:PublicOrigin=https://app.example.com",
                 $"--Bff:Spa:RootPath={missing}",
             ],
             new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" },

@@ -111,6 +111,12 @@ describe('kubernetes objects from values', () => {
     assert.equal(backend.port.name, 'http');
   });
 
+  it('gives the pods the public origin: the value, or the TLS ingress host', () => {
+    assert.equal(settings(render({})).Bff__PublicOrigin, 'https://bff.example.com');
+    assert.equal(settings(render({ setString: { 'bff.publicOrigin': 'https://shop.example.net/' } })).Bff__PublicOrigin, 'https://shop.example.net');
+    assert.equal(only(renderScenario('ci/ingress-tls-values.yaml'), 'ConfigMap').data.Bff__PublicOrigin, 'https://app.example.com');
+  });
+
   it('renders no Ingress and no HPA by default', () => {
     const kinds = renderScenario(null).map((d) => d.kind);
     assert.equal(kinds.includes('Ingress'), false);

@@ -135,3 +135,41 @@ describe('network policy', () => {
     assertRenders({ 'networkPolicy.egress.provider': 'null', 'networkPolicy.enabled': false });
   });
 });
+
+describe('public origin', () => {
+  const ingress = { 'ingress.enabled': true, 'ingress.hosts[0].host': 'app.example.com', 'ingress.hosts[0].paths[0].path': '/', 'ingress.hosts[0].paths[0].pathType': 'Prefix' };
+  const tls = { 'ingress.tls[0].secretName': 'app-tls', 'ingress.tls[0].hosts[0]': 'app.example.com' };
+
+  it('refuses no public origin and no ingress to take it from', () => {
+    assertRefused({ 'bff.publicOrigin': 'null' }, /bff\.publicOrigin is empty and there is no ingress to take it from/);
+    assertRefused({}, /bff\.publicOrigin is empty and there is no ingress/, { 'bff.publicOrigin': '' });
+    assertRenders({}, { 'bff.publicOrigin': 'https://app.example.com' });
+  });
+
+  it('refuses a public origin with a path, a query or a user', () => {
+    for (const origin of ['https://app.example.com/app', 'https://app.example.com/?a=1', 'https://user@app.example.com', 'app.example.com']) {
+      assertRefused({}, /bff\.publicOrigin: Does not match pattern/, { 'bff.publicOrigin': origin });
+    }
+  });
+
+  it('refuses a public origin the ingress does not serve', () => {
+    assertRefused({ ...ingress }, /bff\.publicOrigin https:\/\/bff\.example\.com names host bff\.example\.com, which the ingress does not serve \(app\.example\.com\)/);
+    assertRenders({ ...ingress }, { 'bff.publicOrigin': 'https://APP.example.com:8443' });
+  });
+
+  it('takes the origin from a single TLS ingress host, and refuses when it cannot tell', () => {
+    assertRenders({ ...ingress, ...tls }, { 'bff.publicOrigin': '' });
+    assertRefused({ ...ingress }, /ingress\.tls does not list app\.example\.com, so the chart cannot tell whether browsers use https/, { 'bff.publicOrigin': '' });
+    assertRefused(
+      { ...ingress, ...tls, 'ingress.hosts[1].host': 'www.example.com', 'ingress.hosts[1].paths[0].path': '/', 'ingress.hosts[1].paths[0].pathType': 'Prefix' },
+      /the ingress has 2 hosts: the gateway answers one origin/,
+      { 'bff.publicOrigin': '' },
+    );
+  });
+
+  it('refuses trusting every address for forwarded headers', () => {
+    assertRefused({ 'bff.forwardedHeaders.knownNetworks[0]': '0.0.0.0/0' }, /knownNetworks contains 0\.0\.0\.0\/0, which trusts every address/);
+    assertRefused({ 'bff.forwardedHeaders.knownNetworks[0]': '::/0' }, /knownNetworks contains ::\/0, which trusts every address/);
+    assertRenders({ 'bff.forwardedHeaders.knownNetworks[0]': '10.244.0.0/16' });
+  });
+});

@@ -94,6 +94,23 @@ Settings that cannot work are refused here, before anything reaches a cluster. I
 {{- fail "bff.session.store=Redis with networkPolicy.enabled needs networkPolicy.egress.redis (a rule naming the Redis pods or CIDR and port), or the gateway cannot reach Redis." }}
 {{- end }}
 {{- end }}
+{{- $origin := include "bff.publicOrigin" . }}
+{{- if not $origin }}
+{{- fail "bff.publicOrigin is empty and there is no ingress to take it from: set it to the origin browsers use, e.g. https://app.example.com. The gateway refuses to start without Bff__PublicOrigin outside Development." }}
+{{- end }}
+{{- if .Values.ingress.enabled }}
+{{- $originHost := (regexReplaceAll ":[0-9]+$" (urlParse $origin).host "") | lower }}
+{{- $ingressHosts := list }}
+{{- range .Values.ingress.hosts }}{{- $ingressHosts = append $ingressHosts (lower .host) }}{{- end }}
+{{- if not (has $originHost $ingressHosts) }}
+{{- fail (printf "bff.publicOrigin %s names host %s, which the ingress does not serve (%s): the gateway would answer every request through the ingress with 400 invalid_host. Set bff.publicOrigin to the ingress host browsers use, or to an empty string to take it from the ingress." $origin $originHost (join ", " $ingressHosts)) }}
+{{- end }}
+{{- end }}
+{{- range $bff.forwardedHeaders.knownNetworks }}
+{{- if hasSuffix "/0" . }}
+{{- fail (printf "bff.forwardedHeaders.knownNetworks contains %s, which trusts every address: any client could set X-Forwarded-For/-Proto/-Host. List the ingress controller's pod network (e.g. 10.244.0.0/16)." .) }}
+{{- end }}
+{{- end }}
 {{- if and (hasPrefix "http://" (lower $bff.authority)) $bff.requireHttpsMetadata }}
 {{- fail "bff.authority uses http:// while bff.requireHttpsMetadata is true: the gateway refuses this outside Development. Use an https authority, or set bff.requireHttpsMetadata=false explicitly." }}
 {{- end }}
@@ -129,6 +146,30 @@ Settings that cannot work are refused here, before anything reaches a cluster. I
 {{- end }}
 
 {{/*
+The gateway's public origin: bff.publicOrigin, or else the ingress's single host, https when ingress.tls lists it.
+Empty when neither says (refused by bff.validate).
+*/}}
+{{- define "bff.publicOrigin" -}}
+{{- $origin := trimSuffix "/" (default "" .Values.bff.publicOrigin) }}
+{{- if and (not $origin) .Values.ingress.enabled }}
+{{- if ne (len .Values.ingress.hosts) 1 }}
+{{- fail (printf "bff.publicOrigin is empty and the ingress has %d hosts: the gateway answers one origin, so set bff.publicOrigin to the one browsers use (redirect the others at the ingress)." (len .Values.ingress.hosts)) }}
+{{- end }}
+{{- $host := (index .Values.ingress.hosts 0).host }}
+{{- if or (not $host) (contains "*" $host) }}
+{{- fail (printf "bff.publicOrigin is empty and the ingress host %q is not one name: set bff.publicOrigin to the origin browsers use." $host) }}
+{{- end }}
+{{- $tls := false }}
+{{- range .Values.ingress.tls }}{{- if has $host .hosts }}{{- $tls = true }}{{- end }}{{- end }}
+{{- if not $tls }}
+{{- fail (printf "bff.publicOrigin is empty and ingress.tls does not list %s, so the chart cannot tell whether browsers use https: set bff.publicOrigin (e.g. https://%s when TLS ends in front of the ingress)." $host $host) }}
+{{- end }}
+{{- $origin = printf "https://%s" $host }}
+{{- end }}
+{{- $origin }}
+{{- end }}
+
+{{/*
 Flattens a value into configuration keys joined by "__" (ASP.NET Core's environment variable form).
 Call with (dict "out" $map "prefix" "Section" "value" $value); $map receives the keys.
 */}}
@@ -161,6 +202,7 @@ Returns JSON so callers can render it and checksum it.
 {{- $out := dict }}
 {{- $section := dict
   "Authority" $bff.authority
+  "PublicOrigin" (include "bff.publicOrigin" .)
   "ClientId" $bff.clientId
   "Scopes" $bff.scopes
   "RequireHttpsMetadata" $bff.requireHttpsMetadata

@@ -68,6 +68,7 @@ public sealed class SignInSettingsValidationTests
         Authority = "https://idp.example.com",
         ClientId = "bff",
         ClientSecret = "secret",
+        PublicOrigin = "https://app.example.com",
     };
 
     private static IEnumerable<string> Failures(BffOptions options) =>

@@ -313,17 +313,24 @@ internal sealed class TokenEndpointClient(
 
     /// <summary>
     /// The <c>error</c> member of the answer's JSON body, however the library classified the failure (it reports a
-    /// 401 as an HTTP error, not a protocol error, but still parses its body).
+    /// 401 as an HTTP error, not a protocol error, but still parses its body). Logged, so an odd value is cut short:
+    /// RFC 6749 error codes are short ASCII words.
     /// </summary>
     private static string? OAuthError(TokenResponse response)
     {
+        const int MaxErrorLength = 64;
         try
         {
-            return response.Json is { ValueKind: JsonValueKind.Object } json
-                && json.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String
-                && !string.IsNullOrEmpty(error.GetString())
-                ? error.GetString()
+            var error = response.Json is { ValueKind: JsonValueKind.Object } json
+                && json.TryGetProperty("error", out var member) && member.ValueKind == JsonValueKind.String
+                ? member.GetString()
                 : null;
+            if (string.IsNullOrEmpty(error))
+            {
+                return null;
+            }
+
+            return error.Length <= MaxErrorLength && error.All(c => c is >= ' ' and <= '~') ? error : "(unreadable error code)";
         }
         catch (InvalidOperationException)
         {

@@ -119,6 +119,20 @@ public sealed class ProviderBehaviourTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_error_code_that_is_not_a_short_word_is_not_written_to_the_log()
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync(tokenLifetime: ThirtySeconds);
+        _host.Time.Advance(ThirtySeconds + TimeSpan.FromSeconds(1));
+        var odd = "invalid_request\nFAKE LOG LINE " + new string('x', 200);
+        _host.Idp.RefreshBehavior = _ => TestIdentityProvider.Json(400, new JsonObject { ["error"] = odd });
+
+        await ForwardingTests.AssertProblemAsync(await browser.GetWithCsrfAsync("/api/orders"), HttpStatusCode.Unauthorized, "session_expired");
+
+        Assert.DoesNotContain("FAKE LOG LINE", _host.Gateway.Logs.AllText, StringComparison.Ordinal);
+        Assert.Contains(_host.Gateway.Logs.Lines, l => l.EventId.Id == 3026 && l.Message.Contains("(unreadable error code)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_429_is_retried_no_sooner_than_the_providers_retry_after()
     {
         var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: ThirtySeconds);

@@ -20,7 +20,8 @@ internal readonly record struct LogoutTokenValidation(LogoutRequest? Request, Bf
 /// Validates a logout token as OpenID Connect Back-Channel Logout 1.0 (section 2.6) requires: signed by the provider
 /// with one of its published keys (never <c>alg: none</c>), issued by the configured authority for this client,
 /// issued recently, carrying the back-channel logout event, a <c>sid</c> or a <c>sub</c>, a <c>jti</c>, and no
-/// <c>nonce</c> (which keeps an ID token from passing as a logout token). Replay of the <c>jti</c> is the caller's
+/// <c>nonce</c> (which keeps an ID token from passing as a logout token), with no <c>typ</c> header or one of
+/// <c>JWT</c> / <c>logout+jwt</c>. Replay of the <c>jti</c> is the caller's
 /// check, because it needs the session store.
 /// </summary>
 internal sealed class LogoutTokenValidator(
@@ -91,11 +92,9 @@ internal sealed class LogoutTokenValidator(
 
     private LogoutTokenValidation Check(JsonWebToken token)
     {
-        if (!string.IsNullOrEmpty(token.Typ)
-            && !string.Equals(token.Typ, "logout+jwt", StringComparison.OrdinalIgnoreCase)
-            && !string.Equals(token.Typ, "application/logout+jwt", StringComparison.OrdinalIgnoreCase))
+        if (!IsLogoutTokenType(token.Typ))
         {
-            return LogoutTokenValidation.Invalid("typ header is not logout+jwt");
+            return LogoutTokenValidation.Invalid("typ header names another kind of JWT");
         }
 
         if (!token.TryGetPayloadValue<long>("iat", out var issuedAtSeconds))
@@ -151,6 +150,23 @@ internal sealed class LogoutTokenValidator(
             new LogoutRequest(subject, providerSessionId, token.Issuer + "|" + tokenId, rememberFor > TimeSpan.FromSeconds(1) ? rememberFor : TimeSpan.FromSeconds(1)),
             null,
             null);
+    }
+
+    /// <summary>
+    /// Back-Channel Logout 1.0 only recommends <c>typ: logout+jwt</c> and its validation steps do not check <c>typ</c>;
+    /// Keycloak and others send <c>JWT</c> or nothing. An explicit type of another kind (<c>at+jwt</c>,
+    /// <c>id_token+jwt</c>, …) is what explicit typing exists to catch, so that is refused (RFC 8725 section 3.11).
+    /// </summary>
+    private static bool IsLogoutTokenType(string? typ)
+    {
+        if (string.IsNullOrEmpty(typ))
+        {
+            return true;
+        }
+
+        var mediaType = typ.StartsWith("application/", StringComparison.OrdinalIgnoreCase) ? typ["application/".Length..] : typ;
+        return string.Equals(mediaType, "JWT", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(mediaType, "logout+jwt", StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool HasLogoutEvent(JsonWebToken token) =>

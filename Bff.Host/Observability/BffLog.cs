@@ -148,6 +148,21 @@ internal static partial class BffLog
     [LoggerMessage(3021, LogLevel.Information, "Obtained a client-credentials token for {Target}, valid for {Seconds} s.")]
     public static partial void ClientTokenObtained(ILogger logger, string target, int seconds);
 
+    [LoggerMessage(3022, LogLevel.Error, "The provider refused the gateway's client credentials with error '{ProviderError}' (HTTP {StatusCode}, {Grant} grant). Token requests back off for every session and readiness reports not ready until one succeeds; check Bff:ClientId, Bff:ClientSecret and the client's registration.")]
+    public static partial void ClientCredentialsRejected(ILogger logger, string grant, string providerError, int statusCode);
+
+    [LoggerMessage(3023, LogLevel.Information, "The provider's access tokens live {LifetimeSeconds} s: they are refreshed {WindowSeconds} s before they expire (half their lifetime) instead of Bff:Tokens:RefreshBeforeExpiry's {ConfiguredSeconds} s.")]
+    public static partial void RefreshWindowShortened(ILogger logger, int lifetimeSeconds, double windowSeconds, double configuredSeconds);
+
+    [LoggerMessage(3024, LogLevel.Debug, "Token request ({Grant}) still refused with error '{ProviderError}'; backing off {Seconds} s.")]
+    public static partial void ClientCredentialsStillRejected(ILogger logger, string grant, string providerError, int seconds);
+
+    [LoggerMessage(3025, LogLevel.Information, "The provider accepts the gateway's client credentials again.")]
+    public static partial void ClientCredentialsAccepted(ILogger logger);
+
+    [LoggerMessage(3026, LogLevel.Information, "The provider answered a refresh with HTTP {StatusCode} and error '{ProviderError}': the refresh token is no longer valid (RFC 6749 section 5.2).")]
+    public static partial void RefreshTokenRefused(ILogger logger, int statusCode, string providerError);
+
     // Proxy
     [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header.")]
     public static partial void CsrfHeaderMissing(ILogger logger, string method, string routeId);

@@ -173,6 +173,10 @@ internal static class TelemetryNames
         // Outcome store_unavailable
         public const string ReadFailed = "read_failed";
         public const string SaveFailed = "save_failed";
+
+        // Outcome provider_unavailable
+        /// <summary>The provider refused the gateway's client credentials (invalid_client, unauthorized_client), or the back-off that follows.</summary>
+        public const string ClientRejected = "client_rejected";
     }
 
     /// <summary>Values of <see cref="Attributes.SessionStoreOperation"/>.</summary>

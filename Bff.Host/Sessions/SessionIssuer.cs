@@ -46,10 +46,13 @@ internal sealed class SessionIssuer(
 
         var now = timeProvider.GetUtcNow();
         var settings = options.Value.Session;
+        var accessTokenExpiresAt = ParseExpiry(properties.GetTokenValue("expires_at")) ?? now.AddMinutes(5);
         var tokens = new TokenSet
         {
             AccessToken = accessToken,
-            AccessTokenExpiresAt = ParseExpiry(properties.GetTokenValue("expires_at")) ?? now.AddMinutes(5),
+            AccessTokenExpiresAt = accessTokenExpiresAt,
+            // expires_at was computed from expires_in a moment ago: whole seconds recover the issued lifetime.
+            AccessTokenLifetime = accessTokenExpiresAt > now ? TimeSpan.FromSeconds(Math.Round((accessTokenExpiresAt - now).TotalSeconds)) : null,
             RefreshToken = properties.GetTokenValue(OpenIdConnectParameterNames.RefreshToken),
             IdToken = properties.GetTokenValue(OpenIdConnectParameterNames.IdToken),
         };

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using Bff.Configuration;
 using Bff.Errors;
 using Bff.Observability;
-using Microsoft.Extensions.Options;
 using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Tokens;
@@ -17,7 +15,7 @@ namespace Bff.Tokens;
 /// </summary>
 internal sealed class ClientTokenCache(
     TokenEndpointClient tokenEndpoint,
-    IOptions<BffOptions> options,
+    RefreshWindow refreshWindow,
     TimeProvider timeProvider,
     BffMetrics metrics,
     ILogger<ClientTokenCache> logger)
@@ -26,7 +24,9 @@ internal sealed class ClientTokenCache(
 
     private readonly ConcurrentDictionary<TokenTarget, CachedToken> _tokens = new();
     private readonly ConcurrentDictionary<TokenTarget, Task<TokenResult>> _flights = new();
-    private readonly TimeSpan _refreshBeforeExpiry = options.Value.Tokens.RefreshBeforeExpiry;
+
+    /// <summary>Targets the provider refused (say <c>invalid_scope</c>), until when not to ask again.</summary>
+    private readonly ConcurrentDictionary<TokenTarget, DateTimeOffset> _refusals = new();
 
     public ValueTask<TokenResult> GetAsync(TokenTarget target, CancellationToken cancellationToken) =>
         TryGetCached(target, out var authorization)
@@ -35,7 +35,7 @@ internal sealed class ClientTokenCache(
 
     private bool TryGetCached(TokenTarget target, out string authorization)
     {
-        if (_tokens.TryGetValue(target, out var token) && token.IsUsable(timeProvider.GetUtcNow(), _refreshBeforeExpiry))
+        if (_tokens.TryGetValue(target, out var token) && refreshWindow.IsUsable(token, timeProvider.GetUtcNow()))
         {
             authorization = token.Authorization;
             return true;
@@ -91,6 +91,11 @@ internal sealed class ClientTokenCache(
 
     private async Task<TokenResult> RequestAsync(TokenTarget target)
     {
+        if (_refusals.TryGetValue(target, out var refusedUntil) && refusedUntil > timeProvider.GetUtcNow())
+        {
+            return TokenResult.Fail(BffError.TokenRefreshUnavailable, refusedUntil - timeProvider.GetUtcNow());
+        }
+
         using var activity = BffActivitySource.StartClientCredentials();
         var started = timeProvider.GetTimestamp();
         using var budget = new CancellationTokenSource(FlightBudget, timeProvider);
@@ -110,10 +115,16 @@ internal sealed class ClientTokenCache(
         {
             var (outcome, errorType) = call.Status switch
             {
-                TokenCallStatus.GrantRejected => (Outcomes.Rejected, RefreshErrors.InvalidGrant),
                 TokenCallStatus.Refused => (Outcomes.ProviderUnavailable, RefreshErrors.Refused),
+                TokenCallStatus.ClientRejected => (Outcomes.ProviderUnavailable, RefreshErrors.ClientRejected),
                 _ => (Outcomes.ProviderUnavailable, timedOut ? RefreshErrors.Timeout : RefreshErrors.Unavailable),
             };
+            if (call.Status == TokenCallStatus.Refused)
+            {
+                // Not a refresh token that could die: asking again at once would only be refused again.
+                _refusals[target] = timeProvider.GetUtcNow() + call.RetryAfter;
+            }
+
             activity.SetFailure(outcome, errorType);
             metrics.RefreshCompleted(outcome, timeProvider.GetElapsedTime(started), TokenGrants.ClientCredentials);
             return TokenResult.Fail(BffError.TokenRefreshUnavailable,
@@ -122,7 +133,8 @@ internal sealed class ClientTokenCache(
 
         var issued = call.Tokens!;
         var authorization = "Bearer " + issued.AccessToken;
-        _tokens[target] = new CachedToken(authorization, timeProvider.GetUtcNow() + issued.Lifetime);
+        _tokens[target] = new CachedToken(authorization, timeProvider.GetUtcNow() + issued.Lifetime, issued.Lifetime);
+        _refusals.TryRemove(target, out _);
         BffLog.ClientTokenObtained(logger, target.ToString(), (int)issued.Lifetime.TotalSeconds);
         activity.SetOutcome(Outcomes.Refreshed);
         metrics.RefreshCompleted(Outcomes.Refreshed, timeProvider.GetElapsedTime(started), TokenGrants.ClientCredentials);

@@ -60,6 +60,7 @@ internal sealed class RefreshCoordinator(
     IRefreshLock refreshLock,
     TokenEndpointClient tokenEndpoint,
     ResourceTokenCache resourceTokens,
+    RefreshWindow refreshWindow,
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
     BffMetrics metrics,
@@ -83,7 +84,6 @@ internal sealed class RefreshCoordinator(
     /// </summary>
     private readonly ConcurrentDictionary<string, long> _spent = new(StringComparer.Ordinal);
 
-    private readonly TimeSpan _refreshBeforeExpiry = options.Value.Tokens.RefreshBeforeExpiry;
     private readonly string _authority = options.Value.Authority ?? string.Empty;
     private readonly string _clientId = options.Value.ClientId ?? string.Empty;
 
@@ -213,7 +213,7 @@ internal sealed class RefreshCoordinator(
 
                         BffLog.RefreshedElsewhere(logger, current.LogId);
                         var tokens = current.Tokens;
-                        if (target.IsDefault && !tokens.ExpiresWithin(_refreshBeforeExpiry, timeProvider.GetUtcNow()))
+                        if (target.IsDefault && !refreshWindow.IsDue(tokens, timeProvider.GetUtcNow()))
                         {
                             return (Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere)), current);
                         }
@@ -249,7 +249,7 @@ internal sealed class RefreshCoordinator(
 
         var now = timeProvider.GetUtcNow();
         var tokens = current.Tokens;
-        if (target.IsDefault && !tokens.ExpiresWithin(_refreshBeforeExpiry, now))
+        if (target.IsDefault && !refreshWindow.IsDue(tokens, now))
         {
             if (tokens.Version != seen.Tokens.Version)
             {
@@ -259,7 +259,7 @@ internal sealed class RefreshCoordinator(
             return Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere));
         }
 
-        if (!target.IsDefault && resourceTokens.TryGet(current.Key, target, now, _refreshBeforeExpiry, out var cached))
+        if (!target.IsDefault && resourceTokens.TryGet(current.Key, target, now, refreshWindow, out var cached))
         {
             return Ready(current, target, cached, new(Outcomes.RefreshedElsewhere));
         }
@@ -282,15 +282,29 @@ internal sealed class RefreshCoordinator(
                 new(Outcomes.NoRefreshToken), SessionEndReasons.Expired);
         }
 
-        var call = await tokenEndpoint.RefreshAsync(tokens.RefreshToken, target, cancellationToken);
+        var refusedFor = resourceTokens.RefusedFor(current.Key, target, now);
+        var call = refusedFor > TimeSpan.Zero
+            ? new TokenCallResult(TokenCallStatus.Refused, null, refusedFor)
+            : await tokenEndpoint.RefreshAsync(tokens.RefreshToken, target, cancellationToken);
         switch (call.Status)
         {
             case TokenCallStatus.GrantRejected:
                 BffLog.RefreshRejected(logger, current.LogId);
                 return await EndSessionAsync(current, target, "the provider rejected its refresh token",
                     new(Outcomes.Rejected, RefreshErrors.InvalidGrant), SessionEndReasons.RefreshRejected);
-            case TokenCallStatus.Unavailable or TokenCallStatus.Refused:
-                var errorType = call.Status == TokenCallStatus.Refused ? RefreshErrors.Refused : RefreshErrors.Unavailable;
+            case TokenCallStatus.Unavailable or TokenCallStatus.Refused or TokenCallStatus.ClientRejected:
+                var errorType = call.Status switch
+                {
+                    TokenCallStatus.Refused => RefreshErrors.Refused,
+                    TokenCallStatus.ClientRejected => RefreshErrors.ClientRejected,
+                    _ => RefreshErrors.Unavailable,
+                };
+                if (call.Status == TokenCallStatus.Refused && refusedFor == TimeSpan.Zero)
+                {
+                    // The refresh token was not spent, but asking again for the same target would only be refused again.
+                    resourceTokens.Refuse(current.Key, target, now + call.RetryAfter);
+                }
+
                 if (target.IsDefault && tokens.AccessTokenExpiresAt > now)
                 {
                     // Renewing early failed, but the token still works: use it rather than fail the call.
@@ -317,6 +331,7 @@ internal sealed class RefreshCoordinator(
             {
                 AccessToken = issued.AccessToken,
                 AccessTokenExpiresAt = expiresAt,
+                AccessTokenLifetime = issued.Lifetime,
                 RefreshToken = issued.RefreshToken ?? tokens.RefreshToken,
                 IdToken = issued.IdToken ?? tokens.IdToken,
                 Version = tokens.Version + 1,
@@ -358,7 +373,7 @@ internal sealed class RefreshCoordinator(
         var authorization = "Bearer " + issued.AccessToken;
         if (!target.IsDefault)
         {
-            resourceTokens.Set(current.Key, target, new CachedToken(authorization, expiresAt));
+            resourceTokens.Set(current.Key, target, new CachedToken(authorization, expiresAt, issued.Lifetime));
         }
 
         return Ready(session, target, authorization, new(Outcomes.Refreshed));

@@ -2,11 +2,8 @@ using System.Collections.Concurrent;
 
 namespace Bff.Tokens;
 
-/// <summary>An access token with its ready-made <c>Authorization</c> header value.</summary>
-internal sealed record CachedToken(string Authorization, DateTimeOffset ExpiresAt)
-{
-    public bool IsUsable(DateTimeOffset now, TimeSpan refreshBeforeExpiry) => ExpiresAt - refreshBeforeExpiry > now;
-}
+/// <summary>An access token with its ready-made <c>Authorization</c> header value and the lifetime it was issued for.</summary>
+internal sealed record CachedToken(string Authorization, DateTimeOffset ExpiresAt, TimeSpan? Lifetime = null);
 
 /// <summary>
 /// Resource-specific user tokens (routes with <c>Bff.Scope</c> / <c>Bff.Resource</c>), per session and target, in this
@@ -18,6 +15,9 @@ internal sealed class ResourceTokenCache : IDisposable
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<(string SessionKey, TokenTarget Target), CachedToken> _tokens = new();
+
+    /// <summary>Targets the provider refused for a session (say <c>invalid_target</c>), until when not to ask again.</summary>
+    private readonly ConcurrentDictionary<(string SessionKey, TokenTarget Target), DateTimeOffset> _refusals = new();
     private readonly TimeProvider _timeProvider;
     private readonly ITimer _sweep;
 
@@ -29,9 +29,9 @@ internal sealed class ResourceTokenCache : IDisposable
 
     public int Count => _tokens.Count;
 
-    public bool TryGet(string sessionKey, TokenTarget target, DateTimeOffset now, TimeSpan refreshBeforeExpiry, out string authorization)
+    public bool TryGet(string sessionKey, TokenTarget target, DateTimeOffset now, RefreshWindow window, out string authorization)
     {
-        if (_tokens.TryGetValue((sessionKey, target), out var token) && token.IsUsable(now, refreshBeforeExpiry))
+        if (_tokens.TryGetValue((sessionKey, target), out var token) && window.IsUsable(token, now))
         {
             authorization = token.Authorization;
             return true;
@@ -43,6 +43,13 @@ internal sealed class ResourceTokenCache : IDisposable
 
     public void Set(string sessionKey, TokenTarget target, CachedToken token) => _tokens[(sessionKey, target)] = token;
 
+    /// <summary>Remembers that the provider refused <paramref name="target"/> for the session until <paramref name="until"/>.</summary>
+    public void Refuse(string sessionKey, TokenTarget target, DateTimeOffset until) => _refusals[(sessionKey, target)] = until;
+
+    /// <summary>How long the session must still wait before asking the provider for <paramref name="target"/> again.</summary>
+    public TimeSpan RefusedFor(string sessionKey, TokenTarget target, DateTimeOffset now) =>
+        _refusals.TryGetValue((sessionKey, target), out var until) && until > now ? until - now : TimeSpan.Zero;
+
     public void RemoveSession(string sessionKey)
     {
         foreach (var entry in _tokens)
@@ -50,6 +57,14 @@ internal sealed class ResourceTokenCache : IDisposable
             if (string.Equals(entry.Key.SessionKey, sessionKey, StringComparison.Ordinal))
             {
                 _tokens.TryRemove(entry);
+            }
+        }
+
+        foreach (var refusal in _refusals)
+        {
+            if (string.Equals(refusal.Key.SessionKey, sessionKey, StringComparison.Ordinal))
+            {
+                _refusals.TryRemove(refusal);
             }
         }
     }
@@ -62,6 +77,14 @@ internal sealed class ResourceTokenCache : IDisposable
             if (entry.Value.ExpiresAt <= now)
             {
                 _tokens.TryRemove(entry);
+            }
+        }
+
+        foreach (var refusal in _refusals)
+        {
+            if (refusal.Value <= now)
+            {
+                _refusals.TryRemove(refusal);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Bff.Authentication;
 using Bff.Configuration;
 using Bff.Observability;
@@ -11,13 +12,26 @@ internal enum TokenCallStatus
 {
     Succeeded,
 
-    /// <summary><c>invalid_grant</c>: the refresh token is revoked, rotated away or expired. Retrying cannot help.</summary>
+    /// <summary>
+    /// The refresh token is dead: <c>invalid_grant</c>, or a 400/401 with no (or no known) OAuth error, which some
+    /// providers answer for a revoked or unknown refresh token. RFC 6749 section 5.2 makes it final: retrying cannot help.
+    /// </summary>
     GrantRejected,
 
-    /// <summary>The provider refused the request for another reason (client or scope misconfigured).</summary>
+    /// <summary>
+    /// <c>invalid_client</c> / <c>unauthorized_client</c>: the gateway's own registration is refused, so every session
+    /// is affected. Token calls back off for the whole gateway (<see cref="TokenEndpointClient.ClientRejection"/>).
+    /// </summary>
+    ClientRejected,
+
+    /// <summary>
+    /// The provider refused this request for what it asks (<c>invalid_scope</c>, <c>invalid_target</c>,
+    /// <c>invalid_request</c>, …), not for the refresh token or the client: final for this target, so the caller waits
+    /// <see cref="TokenEndpointClient.RefusalCooldown"/> before asking again; the session is kept.
+    /// </summary>
     Refused,
 
-    /// <summary>The provider could not be reached, timed out or answered 5xx; the same request may work later.</summary>
+    /// <summary>Unreachable, timed out, 429 or 5xx: the same request may work later (after <c>Retry-After</c>).</summary>
     Unavailable,
 }
 
@@ -30,9 +44,12 @@ internal readonly record struct TokenCallResult(TokenCallStatus Status, IssuedTo
 }
 
 /// <summary>
-/// Calls the provider's token endpoint (from discovery) for refresh-token and client-credentials grants. Protects a
-/// failing provider from the gateway: at most one quick retry, and only when the first attempt surely did not reach
-/// it; after a failure, every call during a short cool-down answers "unavailable" without touching the network.
+/// Calls the provider's token endpoint (from discovery) for refresh-token and client-credentials grants, and is the one
+/// place that classifies its answers (<see cref="Classify"/>). Protects a failing provider from the gateway: at most
+/// one quick retry, and only when the first attempt surely did not reach it; after a temporary failure every call
+/// during a cool-down (the provider's <c>Retry-After</c>, at least <see cref="Cooldown"/>) answers "unavailable"
+/// without touching the network; after the provider refused the client itself, calls back off exponentially from
+/// <see cref="Cooldown"/> to <see cref="MaxBackoff"/> until one succeeds.
 /// </summary>
 internal sealed class TokenEndpointClient(
     IHttpClientFactory httpClientFactory,
@@ -41,13 +58,35 @@ internal sealed class TokenEndpointClient(
     TimeProvider timeProvider,
     ILogger<TokenEndpointClient> logger)
 {
-    /// <summary>How long token calls pause after the provider failed.</summary>
+    /// <summary>How long token calls pause after the provider failed (at least; a longer Retry-After is honoured).</summary>
     public static readonly TimeSpan Cooldown = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest pause, whatever the provider's Retry-After or however long it keeps refusing the client.</summary>
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a session (or the gateway, for client credentials) waits before asking again for a target the provider refused.</summary>
+    public static readonly TimeSpan RefusalCooldown = TimeSpan.FromMinutes(1);
 
     /// <summary>Lifetime assumed when a token response carries no <c>expires_in</c>.</summary>
     private static readonly TimeSpan DefaultLifetime = TimeSpan.FromMinutes(5);
 
+    /// <summary>The errors RFC 6749 (section 5.2) and RFC 8707 define; any other error on a refresh is read as a dead grant.</summary>
+    private static readonly HashSet<string> RequestErrors = new(StringComparer.Ordinal)
+    {
+        "invalid_request", "invalid_scope", "invalid_target", "unsupported_grant_type",
+    };
+
+    private readonly Lock _clientGate = new();
     private long _pausedUntilUtcTicks;
+    private DateTimeOffset _clientPausedUntil;
+    private TimeSpan _clientBackoff;
+    private string? _clientRejection;
+
+    /// <summary>
+    /// The OAuth error with which the provider last refused the client's credentials, until a token call succeeds
+    /// again; null while the client is accepted. Readiness reports it.
+    /// </summary>
+    public string? ClientRejection => Volatile.Read(ref _clientRejection);
 
     public Task<TokenCallResult> RefreshAsync(string refreshToken, TokenTarget target, CancellationToken cancellationToken) =>
         CallAsync(refreshToken, target, cancellationToken);
@@ -55,13 +94,32 @@ internal sealed class TokenEndpointClient(
     public Task<TokenCallResult> ClientCredentialsAsync(TokenTarget target, CancellationToken cancellationToken) =>
         CallAsync(refreshToken: null, target, cancellationToken);
 
+    /// <summary>
+    /// What a failed token-endpoint answer means (<paramref name="status"/> 0: no HTTP answer at all). A refresh answered
+    /// 400/401 without a known OAuth error is final (RFC 6749 section 5.2), never "try later".
+    /// </summary>
+    internal static TokenCallStatus Classify(int status, string? error, bool refresh)
+    {
+        if (status is 0 or 408 or 429 or >= 500)
+        {
+            return TokenCallStatus.Unavailable;
+        }
+
+        if (error is "invalid_client" or "unauthorized_client")
+        {
+            return TokenCallStatus.ClientRejected;
+        }
+
+        var knownRequestError = error is not null && RequestErrors.Contains(error);
+        return refresh && status is 400 or 401 && !knownRequestError ? TokenCallStatus.GrantRejected : TokenCallStatus.Refused;
+    }
+
     private async Task<TokenCallResult> CallAsync(string? refreshToken, TokenTarget target, CancellationToken cancellationToken)
     {
         var grant = refreshToken is null ? "client_credentials" : "refresh_token";
-        var pausedFor = PausedFor();
-        if (pausedFor > TimeSpan.Zero)
+        if (Paused() is { } paused)
         {
-            return TokenCallResult.Unavailable(pausedFor);
+            return paused;
         }
 
         var provider = await metadata.GetAsync(cancellationToken);
@@ -69,7 +127,7 @@ internal sealed class TokenEndpointClient(
         if (string.IsNullOrEmpty(endpoint))
         {
             BffLog.TokenEndpointUnavailable(logger, grant, provider.Succeeded ? "no token_endpoint in metadata" : "metadata unavailable", 0);
-            return Pause();
+            return Pause(TimeSpan.Zero);
         }
 
         for (var attempt = 1; ; attempt++)
@@ -79,49 +137,49 @@ internal sealed class TokenEndpointClient(
             {
                 // Timed out: the provider may have processed it, so a retry could replay a spent refresh token.
                 BffLog.TokenEndpointUnavailable(logger, grant, "timeout", 0);
-                return Pause();
+                return Pause(TimeSpan.Zero);
             }
 
+            var status = (int)response.HttpStatusCode;
             if (!response.IsError)
             {
                 if (string.IsNullOrEmpty(response.AccessToken))
                 {
-                    BffLog.TokenEndpointRefused(logger, grant, "(no access_token)", (int)response.HttpStatusCode);
-                    return new TokenCallResult(TokenCallStatus.Refused, null);
+                    BffLog.TokenEndpointRefused(logger, grant, "(no access_token)", status);
+                    return new TokenCallResult(TokenCallStatus.Refused, null, RefusalCooldown);
                 }
 
+                ClientAccepted();
                 var lifetime = response.ExpiresIn > 0 ? TimeSpan.FromSeconds(response.ExpiresIn) : DefaultLifetime;
                 return new TokenCallResult(
                     TokenCallStatus.Succeeded,
                     new IssuedTokens(response.AccessToken, lifetime, NullIfEmpty(response.RefreshToken), NullIfEmpty(response.IdentityToken)));
             }
 
-            var status = (int)response.HttpStatusCode;
-            if (response.ErrorType == ResponseErrorType.Protocol && status is >= 400 and < 500)
+            var error = status == 0 ? null : OAuthError(response);
+            switch (Classify(status, error, refreshToken is not null))
             {
-                if (string.Equals(response.Error, "invalid_grant", StringComparison.Ordinal))
-                {
+                case TokenCallStatus.GrantRejected:
+                    if (!string.Equals(error, "invalid_grant", StringComparison.Ordinal))
+                    {
+                        BffLog.RefreshTokenRefused(logger, status, error ?? "(none)");
+                    }
+
                     return new TokenCallResult(TokenCallStatus.GrantRejected, null);
-                }
-
-                BffLog.TokenEndpointRefused(logger, grant, response.Error ?? "(none)", status);
-                return new TokenCallResult(TokenCallStatus.Refused, null);
+                case TokenCallStatus.ClientRejected:
+                    return RejectClient(grant, error!, status);
+                case TokenCallStatus.Refused:
+                    BffLog.TokenEndpointRefused(logger, grant, error ?? "(no OAuth error)", status);
+                    return new TokenCallResult(TokenCallStatus.Refused, null, RefusalCooldown);
             }
 
-            if (status is > 0 and < 500)
-            {
-                // 4xx without an OAuth error body: not a provider outage, and not worth hammering either.
-                BffLog.TokenEndpointRefused(logger, grant, "(no OAuth error)", status);
-                return new TokenCallResult(TokenCallStatus.Refused, null);
-            }
-
-            BffLog.TokenEndpointUnavailable(logger, grant, response.Exception?.GetType().Name ?? response.ErrorType.ToString(), status);
+            BffLog.TokenEndpointUnavailable(logger, grant, response.Exception?.GetType().Name ?? error ?? response.ErrorType.ToString(), status);
             if (attempt == 1 && SurelyNotProcessed(response))
             {
                 continue;
             }
 
-            return Pause();
+            return Pause(RetryAfter(response));
         }
     }
 
@@ -175,17 +233,121 @@ internal sealed class TokenEndpointClient(
         response.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }
         || response.HttpStatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
 
-    private TimeSpan PausedFor()
+    /// <summary>The result to answer without calling the provider, while a cool-down or the client back-off lasts.</summary>
+    private TokenCallResult? Paused()
     {
+        var now = timeProvider.GetUtcNow();
         var until = Volatile.Read(ref _pausedUntilUtcTicks);
-        return until == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(until - timeProvider.GetUtcNow().UtcTicks);
+        var pausedFor = until == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(until - now.UtcTicks);
+        TimeSpan backoffFor;
+        lock (_clientGate)
+        {
+            backoffFor = _clientRejection is null ? TimeSpan.Zero : _clientPausedUntil - now;
+        }
+
+        if (backoffFor > TimeSpan.Zero && backoffFor >= pausedFor)
+        {
+            return new TokenCallResult(TokenCallStatus.ClientRejected, null, backoffFor);
+        }
+
+        return pausedFor > TimeSpan.Zero ? TokenCallResult.Unavailable(pausedFor) : null;
     }
 
-    private TokenCallResult Pause()
+    private TokenCallResult Pause(TimeSpan retryAfter)
     {
-        Volatile.Write(ref _pausedUntilUtcTicks, (timeProvider.GetUtcNow() + Cooldown).UtcTicks);
-        BffLog.TokenCallsPaused(logger, (int)Cooldown.TotalSeconds);
-        return TokenCallResult.Unavailable(Cooldown);
+        var pause = retryAfter < Cooldown ? Cooldown : retryAfter > MaxBackoff ? MaxBackoff : retryAfter;
+        Volatile.Write(ref _pausedUntilUtcTicks, (timeProvider.GetUtcNow() + pause).UtcTicks);
+        BffLog.TokenCallsPaused(logger, (int)Math.Ceiling(pause.TotalSeconds));
+        return TokenCallResult.Unavailable(pause);
+    }
+
+    /// <summary>
+    /// Starts or lengthens the gateway-wide back-off. One error line per episode (the operator must fix the client's
+    /// registration); the probes that follow, one per back-off, log at debug level.
+    /// </summary>
+    private TokenCallResult RejectClient(string grant, string error, int status)
+    {
+        bool episodeStarted;
+        TimeSpan backoff;
+        lock (_clientGate)
+        {
+            episodeStarted = _clientRejection is null;
+            _clientBackoff = episodeStarted ? Cooldown : TimeSpan.FromTicks(Math.Min(_clientBackoff.Ticks * 2, MaxBackoff.Ticks));
+            backoff = _clientBackoff;
+            _clientPausedUntil = timeProvider.GetUtcNow() + backoff;
+            Volatile.Write(ref _clientRejection, error);
+        }
+
+        if (episodeStarted)
+        {
+            BffLog.ClientCredentialsRejected(logger, grant, error, status);
+        }
+        else
+        {
+            BffLog.ClientCredentialsStillRejected(logger, grant, error, (int)backoff.TotalSeconds);
+        }
+
+        return new TokenCallResult(TokenCallStatus.ClientRejected, null, backoff);
+    }
+
+    private void ClientAccepted()
+    {
+        if (Volatile.Read(ref _clientRejection) is null)
+        {
+            return;
+        }
+
+        lock (_clientGate)
+        {
+            if (_clientRejection is null)
+            {
+                return;
+            }
+
+            _clientRejection = null;
+            _clientBackoff = TimeSpan.Zero;
+        }
+
+        BffLog.ClientCredentialsAccepted(logger);
+    }
+
+    /// <summary>
+    /// The <c>error</c> member of the answer's JSON body, however the library classified the failure (it reports a
+    /// 401 as an HTTP error, not a protocol error, but still parses its body). Logged, so an odd value is cut short:
+    /// RFC 6749 error codes are short ASCII words.
+    /// </summary>
+    private static string? OAuthError(TokenResponse response)
+    {
+        const int MaxErrorLength = 64;
+        try
+        {
+            var error = response.Json is { ValueKind: JsonValueKind.Object } json
+                && json.TryGetProperty("error", out var member) && member.ValueKind == JsonValueKind.String
+                ? member.GetString()
+                : null;
+            if (string.IsNullOrEmpty(error))
+            {
+                return null;
+            }
+
+            return error.Length <= MaxErrorLength && error.All(c => c is >= ' ' and <= '~') ? error : "(unreadable error code)";
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The provider's Retry-After (seconds or a date), or zero.</summary>
+    private TimeSpan RetryAfter(TokenResponse response)
+    {
+        var header = response.HttpResponse?.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        return header?.Date is { } date ? date - timeProvider.GetUtcNow() : TimeSpan.Zero;
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

@@ -27,6 +27,12 @@ internal sealed record TokenSet
 
     public required DateTimeOffset AccessTokenExpiresAt { get; init; }
 
+    /// <summary>
+    /// How long the access token was issued for (its <c>expires_in</c>), which bounds the refresh window
+    /// (<see cref="RefreshWindow"/>); null when unknown (sessions saved before it was recorded).
+    /// </summary>
+    public TimeSpan? AccessTokenLifetime { get; init; }
+
     public string? RefreshToken { get; init; }
 
     public string? IdToken { get; init; }
@@ -40,11 +46,10 @@ internal sealed record TokenSet
         || (other is not null
             && string.Equals(_accessToken, other._accessToken, StringComparison.Ordinal)
             && AccessTokenExpiresAt == other.AccessTokenExpiresAt
+            && AccessTokenLifetime == other.AccessTokenLifetime
             && string.Equals(RefreshToken, other.RefreshToken, StringComparison.Ordinal)
             && string.Equals(IdToken, other.IdToken, StringComparison.Ordinal)
             && Version == other.Version);
 
     public override int GetHashCode() => HashCode.Combine(_accessToken, AccessTokenExpiresAt, Version);
-
-    public bool ExpiresWithin(TimeSpan window, DateTimeOffset now) => AccessTokenExpiresAt - window <= now;
 }

@@ -1,3 +1,4 @@
+using Bff.Observability;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Bff.Tokens;
@@ -13,10 +14,12 @@ internal static class TokensExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRefreshLock, InProcessRefreshLock>();
         services.AddSingleton<TokenEndpointClient>();
+        services.AddSingleton<RefreshWindow>();
         services.AddSingleton<ResourceTokenCache>();
         services.AddSingleton<RefreshCoordinator>();
         services.AddSingleton<UserTokenProvider>();
         services.AddSingleton<ClientTokenCache>();
+        services.AddHealthChecks().AddCheck<ProviderClientHealthCheck>(ProviderClientHealthCheck.Name, tags: [BffHealth.ReadyTag]);
         return services;
     }
 }

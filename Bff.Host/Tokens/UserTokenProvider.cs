@@ -1,27 +1,23 @@
-using Bff.Configuration;
 using Bff.Errors;
 using Bff.Sessions;
-using Microsoft.Extensions.Options;
 
 namespace Bff.Tokens;
 
 /// <summary>
 /// The signed-in user's access token for a request: straight from the session (or the resource-token cache) while it
-/// is outside the refresh window, which is the hot path and does not allocate beyond the header value; through
+/// is outside the refresh window (<see cref="RefreshWindow"/>), which is the hot path and does not allocate beyond the header value; through
 /// <see cref="RefreshCoordinator"/> otherwise.
 /// </summary>
 internal sealed class UserTokenProvider(
     RefreshCoordinator coordinator,
     ResourceTokenCache resourceTokens,
-    IOptions<BffOptions> options,
+    RefreshWindow refreshWindow,
     TimeProvider timeProvider)
 {
     /// <summary>Flights one request may join: a flight for another target of its session makes it ask again.</summary>
     private const int MaxFlights = 3;
 
     private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
-    private readonly TimeSpan _refreshBeforeExpiry = options.Value.Tokens.RefreshBeforeExpiry;
 
     public ValueTask<TokenResult> GetAsync(HttpContext context, UserSession session, TokenTarget target) =>
         TryGetCurrent(session, target, out var current)
@@ -33,13 +29,13 @@ internal sealed class UserTokenProvider(
         var now = timeProvider.GetUtcNow();
         if (target.IsDefault)
         {
-            if (!session.Tokens.ExpiresWithin(_refreshBeforeExpiry, now))
+            if (!refreshWindow.IsDue(session.Tokens, now))
             {
                 result = TokenResult.Header(session.Tokens.AuthorizationHeader);
                 return true;
             }
         }
-        else if (resourceTokens.TryGet(session.Key, target, now, _refreshBeforeExpiry, out var authorization))
+        else if (resourceTokens.TryGet(session.Key, target, now, refreshWindow, out var authorization))
         {
             result = TokenResult.Header(authorization);
             return true;

@@ -58,8 +58,10 @@ public sealed class BackchannelLogoutTests : IAsyncLifetime
     [InlineData("iat in the future", "iat is in the future")]
     [InlineData("expired", "the token has expired")]
     [InlineData("no jti", "no jti claim")]
-    [InlineData("typ JWT", "typ header is not logout+jwt")]
-    [InlineData("an ID token", "typ header is not logout+jwt")]
+    [InlineData("typ at+jwt", "typ header names another kind of JWT")]
+    [InlineData("typ application/id_token+jwt", "typ header names another kind of JWT")]
+    [InlineData("typ secevent+jwt", "typ header names another kind of JWT")]
+    [InlineData("an ID token", "events claim without the back-channel logout event")]
     [InlineData("an ID token without a typ header", "events claim without the back-channel logout event")]
     [InlineData("not a JWT", "not a JWT")]
     public async Task An_invalid_logout_token_is_refused_and_the_session_kept(string defect, string reason)
@@ -314,8 +316,12 @@ public sealed class BackchannelLogoutTests : IAsyncLifetime
             case "no jti":
                 claims.Remove("jti");
                 break;
-            case "typ JWT":
-                return CreateLogoutToken(claims, type: "JWT");
+            case "typ at+jwt":
+                return CreateLogoutToken(claims, type: "at+jwt");
+            case "typ application/id_token+jwt":
+                return CreateLogoutToken(claims, type: "application/id_token+jwt");
+            case "typ secevent+jwt":
+                return CreateLogoutToken(claims, type: "secevent+jwt");
             case "an ID token":
                 return Idp.CreateIdToken(new IdTokenShape { Subject = "alice", Nonce = "n-123", ProviderSessionId = sid });
             case "an ID token without a typ header":

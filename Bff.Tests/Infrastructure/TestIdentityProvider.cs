@@ -74,6 +74,9 @@ public sealed class TestIdentityProvider : IDisposable
 
     public WireMockServer Server => _server;
 
+    /// <summary>Discovery fields left out, as providers that have no such endpoint publish (e.g. <c>revocation_endpoint</c>).</summary>
+    public ISet<string> OmittedDiscoveryFields { get; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Registers a code that the token endpoint will redeem for tokens bound to <paramref name="nonce"/>.</summary>
     public string IssueCode(string nonce, string subject = "alice", IDictionary<string, object>? extraClaims = null, Action<IdTokenShape>? shape = null)
     {
@@ -159,6 +162,24 @@ public sealed class TestIdentityProvider : IDisposable
         });
     }
 
+    /// <summary>
+    /// A valid logout token whose header carries <paramref name="typ"/>, or no <c>typ</c> at all when it is null (the
+    /// token handler always writes one, so the header is built by hand).
+    /// </summary>
+    public string CreateLogoutTokenWithType(string? subject, string? providerSessionId, string? typ)
+    {
+        var payload = new JsonWebToken(CreateLogoutToken(subject, providerSessionId)).EncodedPayload;
+        var header = new JsonObject { ["alg"] = "RS256", ["kid"] = SigningKey.KeyId };
+        if (typ is not null)
+        {
+            header["typ"] = typ;
+        }
+
+        var signingInput = Base64UrlEncoder.Encode(header.ToJsonString()) + "." + payload;
+        var signature = SigningKey.Rsa.SignData(System.Text.Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return signingInput + "." + Base64UrlEncoder.Encode(signature);
+    }
+
     public void Dispose() => _server.Stop();
 
     private static RsaSecurityKey NewKey(string kid) => new(RSA.Create(2048)) { KeyId = kid };
@@ -218,6 +239,11 @@ public sealed class TestIdentityProvider : IDisposable
         if (AdvertisePar)
         {
             doc["pushed_authorization_request_endpoint"] = Authority + "/par";
+        }
+
+        foreach (var field in OmittedDiscoveryFields)
+        {
+            doc.Remove(field);
         }
 
         return doc;

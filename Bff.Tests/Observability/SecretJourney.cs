@@ -13,13 +13,15 @@ namespace Bff.Tests.Observability;
 /// </summary>
 internal static class SecretJourney
 {
-    /// <summary>The access tokens the provider issues expire within the gateway's refresh window: the first API call refreshes.</summary>
+    /// <summary>Short-lived access tokens, as the refresh path sees them.</summary>
     private static readonly TimeSpan ShortTokenLifetime = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The gateway's configuration for the journey's API route (<c>/api/{**rest}</c>, the user's token, CSRF header
-    /// required) to <paramref name="upstream"/>, with keys joined by <paramref name="separator"/> (<c>:</c> for
-    /// configuration, <c>__</c> for environment variables).
+    /// The gateway's configuration for the journey's API route (<c>/api/{**rest}</c>, the user's token for its own scope,
+    /// CSRF header required) to <paramref name="upstream"/>, with keys joined by <paramref name="separator"/> (<c>:</c>
+    /// for configuration, <c>__</c> for environment variables). The route's scope makes its first call spend the
+    /// session's refresh token at once (a freshly issued token is never inside its refresh window, which is at most
+    /// half its lifetime).
     /// </summary>
     public static Dictionary<string, string?> ApiRoute(Uri upstream, string separator = ":")
     {
@@ -29,6 +31,7 @@ internal static class SecretJourney
             [Key("ReverseProxy", "Clusters", "journey-api", "Destinations", "main", "Address")] = upstream.ToString(),
             [Key("ReverseProxy", "Routes", "journey-api", "ClusterId")] = "journey-api",
             [Key("ReverseProxy", "Routes", "journey-api", "Match", "Path")] = "/api/{**rest}",
+            [Key("ReverseProxy", "Routes", "journey-api", "Metadata", "Bff.Scope")] = "orders.read",
         };
     }
 
@@ -49,8 +52,9 @@ internal static class SecretJourney
         using var json = JsonDocument.Parse(await user.Content.ReadAsStringAsync());
         var logoutUrl = json.RootElement.GetProperty("logoutUrl").GetString()!;
 
-        // An API call through the proxy: the access token is inside the refresh window, so the gateway spends the
-        // refresh token, receives new tokens and forwards the new access token. Without the CSRF header: refused.
+        // An API call through the proxy: the route's scope needs its own token, so the gateway spends the refresh
+        // token, receives new tokens (a rotated refresh token among them) and forwards the new access token. Without
+        // the CSRF header: refused.
         var api = await browser.GetWithCsrfAsync("/api/orders?tab=open");
         Assert.Equal(HttpStatusCode.OK, api.StatusCode);
         Assert.Equal(1, idp.RefreshRequests);

@@ -139,12 +139,19 @@ public sealed class CrossReplicaRefreshTests : IAsyncLifetime
 
     private GatewayReplica StartReplica() => _set.Start(ProxyTestHost.RouteSettings(_api.Address));
 
+    /// <summary>
+    /// A session whose one-hour access token is 30 s from its expiry, so inside the refresh window (a freshly issued
+    /// 30-second token would not be: the window is at most half the token's lifetime).
+    /// </summary>
     private async Task<(BrowserClient Browser, UserSession Session)> SignInWithExpiringTokenAsync(GatewayReplica replica)
     {
-        Idp.AccessTokenLifetime = Expiring;
+        Idp.AccessTokenLifetime = OneHour;
         var browser = replica.CreateBrowser();
         await browser.SignInAsync(Idp);
-        Idp.AccessTokenLifetime = OneHour;
+        var signedIn = await StoredSessionAsync(replica, browser);
+        var expiring = DateTimeOffset.FromUnixTimeMilliseconds((DateTimeOffset.UtcNow + Expiring).ToUnixTimeMilliseconds());
+        var session = signedIn with { Tokens = signedIn.Tokens with { AccessTokenExpiresAt = expiring } };
+        Assert.Equal(StoreOutcome.Ok, await replica.Services.GetRequiredService<ISessionStore>().ReplaceAsync(session, CancellationToken.None));
         return (browser, await StoredSessionAsync(replica, browser));
     }
 

@@ -138,6 +138,12 @@ internal static class SessionRecord
         WriteToken(writer, tokens.RefreshToken);
         WriteToken(writer, tokens.IdToken);
         WriteSigned(writer, tokens.Version);
+
+        // Appended after the fields of the first v2 payloads, which therefore still read (with no lifetime).
+        if (tokens.AccessTokenLifetime is { } lifetime)
+        {
+            WriteSigned(writer, (long)lifetime.TotalMilliseconds);
+        }
     }
 
     /// <summary>False when the record is malformed or was written for another session id.</summary>
@@ -168,7 +174,8 @@ internal static class SessionRecord
         var refreshToken = reader.Token();
         var idToken = reader.Token();
         var version = reader.Signed();
-        if (!reader.Ok || !reader.AtEnd || publicId is null || subject is null || accessToken is null
+        long? lifetimeMilliseconds = reader.Ok && !reader.AtEnd ? reader.Signed() : null;
+        if (!reader.Ok || !reader.AtEnd || lifetimeMilliseconds <= 0 || publicId is null || subject is null || accessToken is null
             || !TryTime(createdAt, out var created) || !TryTime(absoluteExpiresAt, out var absolute)
             || !TryTime(idleExpiresAt, out var idle) || !TryTime(accessTokenExpiresAt, out var accessExpires))
         {
@@ -192,6 +199,7 @@ internal static class SessionRecord
                 RefreshToken = refreshToken,
                 IdToken = idToken,
                 Version = version,
+                AccessTokenLifetime = lifetimeMilliseconds is { } milliseconds ? TimeSpan.FromMilliseconds(milliseconds) : null,
             },
         };
         return true;

@@ -58,9 +58,10 @@ internal static class SettingsShape
     public static bool TryParseName<TEnum>(string? value, out TEnum result)
         where TEnum : struct, Enum
     {
-        var name = Enum.GetNames<TEnum>().FirstOrDefault(n => string.Equals(n, value?.Trim(), StringComparison.OrdinalIgnoreCase));
-        result = name is null ? default : Enum.Parse<TEnum>(name);
-        return name is not null;
+        object? parsed = null;
+        var read = value is not null && TryRead(value, typeof(TEnum), out parsed);
+        result = read ? (TEnum)parsed! : default;
+        return read;
     }
 
     private static void CheckClass(IConfigurationSection section, string canonicalPath, ClassShape shape, (ClassShape Shape, string Path) root, List<SettingProblem> problems)

@@ -367,7 +367,7 @@ internal static class SettingsShape
             : type == typeof(bool) ? "true or false"
             : type == typeof(double) ? "a number"
             : type == typeof(int) || type == typeof(long) ? "a whole number"
-            : "readable";
+            : $"a {type.Name}";
 
         // A long value is not repeated: it may be a secret written under the wrong key.
         return value.Length <= LongestEchoedValue
@@ -520,8 +520,13 @@ internal static class SettingsShape
             }
 
             var type = property.PropertyType;
-            return !type.IsValueType && type != typeof(string) && !type.IsInterface
-                || (type.IsGenericType && type.GetGenericTypeDefinition() is var d && (d == typeof(IList<>) || d == typeof(ICollection<>) || d == typeof(IDictionary<,>)));
+            if (!type.IsValueType && type != typeof(string) && !type.IsInterface)
+            {
+                return true;
+            }
+
+            return type.IsGenericType && type.GetGenericTypeDefinition() is var d
+                && (d == typeof(IList<>) || d == typeof(ICollection<>) || d == typeof(IDictionary<,>));
         }
     }
 }

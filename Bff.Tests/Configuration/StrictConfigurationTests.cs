@@ -300,7 +300,10 @@ public sealed partial class StrictConfigurationTests
     {
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (property.SetMethod is not { IsPublic: true } || property.GetIndexParameters().Length > 0)
+            // The binder also fills a get-only settings class or collection in place.
+            var fillable = IsSettingsClass(property.PropertyType) || DictionaryValue(property.PropertyType) is not null
+                || (property.PropertyType.IsGenericType && property.PropertyType.GetGenericTypeDefinition() is var d && (d == typeof(IList<>) || d == typeof(ICollection<>) || d == typeof(List<>)));
+            if ((property.SetMethod is not { IsPublic: true } && !fillable) || property.GetIndexParameters().Length > 0)
             {
                 continue;
             }
@@ -360,6 +363,11 @@ public sealed partial class StrictConfigurationTests
         {
             var name = defaults is not null && Enum.IsDefined(underlying, defaults) ? defaults.ToString()! : Enum.GetNames(underlying)[0];
             return new(key, type, [(key, name)], defaults is not null, (key, "3", "write one of"), false);
+        }
+
+        if (underlying == typeof(Uri))
+        {
+            return new(key, type, [(key, defaults?.ToString() ?? "https://example.com/")], defaults is not null, (key + ":x", "y", "takes one value"), false);
         }
 
         if (ListElement(type) is { } element && element == typeof(string))

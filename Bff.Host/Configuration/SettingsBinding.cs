@@ -71,7 +71,10 @@ internal static class SettingsBinding
                     AddEntries(property, settings, child.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                     break;
                 case SettingsShape.SettingKind.Value when setting.ArraySeparator is { } separator && child.GetChildren().Any():
-                    var entries = child.GetChildren().Select(c => c.Value).Prepend(child.Value).Where(v => !string.IsNullOrWhiteSpace(v));
+                    // One value from appsettings.json and an array from variables (or the reverse) add up, each entry once.
+                    var entries = child.GetChildren().Select(c => c.Value).Prepend(child.Value)
+                        .SelectMany(v => (v ?? string.Empty).Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                        .Distinct(StringComparer.Ordinal);
                     property.SetValue(settings, string.Join(separator, entries));
                     break;
             }

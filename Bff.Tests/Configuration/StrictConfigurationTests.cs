@@ -81,6 +81,10 @@ public sealed partial class StrictConfigurationTests
     }
 
     [Fact]
+    public void Scopes_written_both_ways_add_up_each_once() =>
+        Assert.Equal("openid profile api", Bind(("Bff:Scopes", "openid profile"), ("Bff:Scopes:0", "openid"), ("Bff:Scopes:1", "api")).Scopes);
+
+    [Fact]
     public void A_list_written_as_one_comma_separated_value_is_read()
     {
         var options = Bind(("Bff:ForwardedHeaders:KnownNetworks", "10.0.0.0/8, fd00::/8"));

@@ -17,7 +17,8 @@ public sealed class BffOptions
 
     public string? ClientSecret { get; set; }
 
-    /// <summary>Space-separated scopes requested at sign-in.</summary>
+    /// <summary>Space-separated scopes requested at sign-in; may also be written as an array (<c>Bff__Scopes__0=openid</c>).</summary>
+    [ArrayAccepted(" ")]
     public string Scopes { get; set; } = "openid profile offline_access";
 
     /// <summary>
@@ -75,6 +76,8 @@ public sealed class CookieSettings
 
     public string Name { get; set; } = DefaultName;
 
+    /// <summary>The names start-up suggests when the value is not one; None is refused by the validator, with its reason.</summary>
+    [System.ComponentModel.DataAnnotations.AllowedValues(SameSiteMode.Strict, SameSiteMode.Lax)]
     public SameSiteMode SameSite { get; set; } = SameSiteMode.Strict;
 }
 

@@ -4,33 +4,19 @@ namespace Bff.Configuration;
 
 internal static class ConfigurationExtensions
 {
-    /// <summary>Binds the <c>Bff</c> section and validates it when the host starts, not at the first request.</summary>
+    /// <summary>
+    /// Binds the <c>Bff</c> section and validates it when the host starts, not at the first request. A key that is not a
+    /// setting, or a value that does not read as its setting's type, is refused naming the key (<see cref="SettingsShape"/>).
+    /// </summary>
     public static IServiceCollection AddBffOptions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<BffOptions>()
-            .Bind(configuration.GetSection(BffOptions.SectionName))
-            .PostConfigure(options => AddListWrittenAsOneValue(configuration, options.ForwardedHeaders))
+            .Configure(options => SettingsBinding.Bind(configuration.GetSection(BffOptions.SectionName), BffOptions.SectionName, options))
             .ValidateOnStart();
+        // First: a refused key is the first thing to fix, and explains a "required" line that follows from it.
+        services.AddSingleton<IValidateOptions<BffOptions>>(sp => new SettingsShapeValidator(configuration, sp.GetServices<BffSettingsSection>()));
         services.AddSingleton<IValidateOptions<BffOptions>, BffOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         return services;
-    }
-
-    /// <summary>
-    /// The binder ignores a list written as one value (<c>Bff__ForwardedHeaders__KnownNetworks=10.0.0.0/8,fd00::/8</c>);
-    /// silently trusting no proxy would then break sign-in behind the ingress, so that form is accepted too.
-    /// </summary>
-    private static void AddListWrittenAsOneValue(IConfiguration configuration, ForwardedHeadersSettings settings)
-    {
-        var section = configuration.GetSection(BffOptions.SectionName).GetSection("ForwardedHeaders");
-        if (section[nameof(ForwardedHeadersSettings.KnownProxies)] is { Length: > 0 } proxies)
-        {
-            settings.KnownProxies.Add(proxies);
-        }
-
-        if (section[nameof(ForwardedHeadersSettings.KnownNetworks)] is { Length: > 0 } networks)
-        {
-            settings.KnownNetworks.Add(networks);
-        }
     }
 }

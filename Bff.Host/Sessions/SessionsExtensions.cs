@@ -13,7 +13,11 @@ internal static class SessionsExtensions
         services.AddSingleton<SessionResolver>();
         services.AddSingleton<SessionIssuer>();
 
-        var store = configuration.GetSection(BffOptions.SectionName).GetValue<SessionStoreKind?>("Session:Store") ?? SessionStoreKind.InMemory;
+        // Read before the options are bound, by name only: the binder would throw on "Reds" and read "1" as Redis. A value
+        // that is not a name is refused at start-up (SettingsShape), so the fallback never serves.
+        var store = SettingsShape.TryParseName<SessionStoreKind>(configuration[$"{BffOptions.SectionName}:Session:Store"], out var named)
+            ? named
+            : SessionStoreKind.InMemory;
         if (store == SessionStoreKind.InMemory)
         {
             services.AddSingleton<InMemorySessionStore>();

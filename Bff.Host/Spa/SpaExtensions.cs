@@ -1,3 +1,4 @@
+using Bff.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Bff.Spa;
@@ -10,7 +11,7 @@ internal static class SpaExtensions
 {
     public static IServiceCollection AddBffSpa(this IServiceCollection services)
     {
-        services.AddOptions<SpaOptions>().BindConfiguration(SpaOptions.SectionName).ValidateOnStart();
+        services.AddOptions<SpaOptions>().BindBffSection(SpaOptions.SubsectionName).ValidateOnStart();
         services.AddSingleton<IPostConfigureOptions<SpaOptions>, SpaOptionsSetup>();
         services.AddSingleton<IValidateOptions<SpaOptions>, SpaOptionsValidator>();
         services.AddSingleton<SpaFiles>();

@@ -7,6 +7,9 @@ public sealed class SpaOptions
 {
     public const string SectionName = "Bff:Spa";
 
+    /// <summary>The key under <c>Bff</c>: the strict check of that section reads <c>Bff:Spa</c> as these settings.</summary>
+    public const string SubsectionName = "Spa";
+
     /// <summary>
     /// Folder with the built SPA (its <c>index.html</c> and <c>assets/</c>), absolute or relative to the content root.
     /// Default: <c>wwwroot</c> under the content root, when that folder exists; otherwise no SPA is served.

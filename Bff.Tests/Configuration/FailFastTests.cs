@@ -83,6 +83,45 @@ public sealed class FailFastTests
             Valid(("Bff__ClientSecret", ""), ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")),
             ["Bff:ClientSecret is required", "OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http(s) URL"]
         },
+        {
+            "misspelled section names",
+            Valid(("Bff__Sesion__Store", "Redis"), ("Bff__Cookies__SameSite", "Lax"), ("Bff__Token__RefreshBeforeExpiry", "00:05:00"),
+                ("Bff__ForwardedHeader__KnownProxies__0", "10.0.0.7")),
+            [
+                "Bff:Sesion:Store is not a setting; did you mean Bff:Session:Store?",
+                "Bff:Cookies:SameSite is not a setting; did you mean Bff:Cookie:SameSite?",
+                "Bff:Token:RefreshBeforeExpiry is not a setting; did you mean Bff:Tokens:RefreshBeforeExpiry?",
+                "Bff:ForwardedHeader:KnownProxies:0 is not a setting; did you mean Bff:ForwardedHeaders:KnownProxies:0?",
+            ]
+        },
+        {
+            "unit-less time spans",
+            Valid(("Bff__Session__AbsoluteTimeout", "8"), ("Bff__Tokens__RefreshBeforeExpiry", "60")),
+            [
+                "Bff:Session:AbsoluteTimeout is '8': write a time span as hh:mm:ss",
+                "Bff:Tokens:RefreshBeforeExpiry is '60': write a time span as hh:mm:ss",
+            ]
+        },
+        {
+            "a time span that is not one",
+            Valid(("Bff__Session__IdleTimeout", "abc")),
+            ["Bff:Session:IdleTimeout is 'abc': write a time span as hh:mm:ss"]
+        },
+        {
+            "a misspelled session store",
+            Valid(("Bff__Session__Store", "Reds")),
+            ["Bff:Session:Store is 'Reds': write one of InMemory, Redis"]
+        },
+        {
+            "SameSite as a number",
+            Valid(("Bff__Cookie__SameSite", "3")),
+            ["Bff:Cookie:SameSite is '3': write one of"]
+        },
+        {
+            "SameSite as a list",
+            Valid(("Bff__Cookie__SameSite", "Lax, Strict")),
+            ["Bff:Cookie:SameSite is 'Lax, Strict': write one of"]
+        },
     };
 
     [Theory]

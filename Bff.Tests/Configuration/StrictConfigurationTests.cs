@@ -466,6 +466,7 @@ public sealed partial class StrictConfigurationTests
             ["Bff:Authority"] = "https://idp.example.com",
             ["Bff:ClientId"] = "bff",
             ["Bff:ClientSecret"] = "not-a-real-secret",
+            ["Bff:PublicOrigin"] = "https://app.example.com",
         };
         foreach (var (key, value) in settings)
         {

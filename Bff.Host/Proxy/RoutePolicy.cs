@@ -167,7 +167,7 @@ internal sealed class RoutePolicy
         var csrfOffAcknowledged = csrfOff is not null && string.Equals(csrfOff, CsrfOffAcknowledgement, StringComparison.OrdinalIgnoreCase);
         if (!requireCsrf && token != RouteToken.None && !csrfOffAcknowledged)
         {
-            problems?.Add($"Route '{id}': metadata '{CsrfKey}' false lets a cross-site form send the user's token to the API ('{TokenKey}' {token}); add '{CsrfOffKey}': '{CsrfOffAcknowledgement}' to accept that, or keep '{CsrfKey}' true");
+            problems?.Add($"Route '{id}': metadata '{CsrfKey}' false lets a cross-site form call the API with the token this route attaches ('{TokenKey}' {token}); add '{CsrfOffKey}': '{CsrfOffAcknowledgement}' to accept that, or keep '{CsrfKey}' true");
         }
         else if (csrfOff is not null && (requireCsrf || token == RouteToken.None))
         {

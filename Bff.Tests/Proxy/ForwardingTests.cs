@@ -288,6 +288,8 @@ public sealed class ForwardingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(["theme", "lang"], SetCookie.From(response).Select(c => c.Name));
         Assert.Equal(session.Key, browser.CookieValue(ProxyTestHost.CookieName));
+        Assert.Contains(host.Gateway.Logs.Lines, l => l.EventId.Id == 4005 && l.Message.Contains("route cookies", StringComparison.Ordinal));
+        Assert.DoesNotContain("planted", host.Gateway.Logs.AllText, StringComparison.Ordinal);
     }
 
     [Fact]

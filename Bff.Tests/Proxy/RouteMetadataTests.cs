@@ -53,7 +53,7 @@ public sealed class RouteMetadataTests : IDisposable
         var failures = StartUpFailures(gateway);
 
         Assert.Contains(failures, f => f.Contains(
-            $"Route 'api': metadata 'Bff.Csrf' false lets a cross-site form send the user's token to the API ('Bff.Token' {token}); add 'Bff.CsrfOff': 'Acknowledged'",
+            $"Route 'api': metadata 'Bff.Csrf' false lets a cross-site form call the API with the token this route attaches ('Bff.Token' {token}); add 'Bff.CsrfOff': 'Acknowledged'",
             StringComparison.Ordinal));
     }
 

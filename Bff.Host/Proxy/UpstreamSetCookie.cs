@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Bff.Proxy;
 
 /// <summary>What a route lets through of its API's <c>Set-Cookie</c> headers (route metadata <c>Bff.SetCookie</c>).</summary>
@@ -46,7 +48,7 @@ internal static class UpstreamSetCookie
         }
 
         var text = header.AsSpan();
-        if (text.IndexOfAnyInRange('\0', '\b') >= 0 || text.IndexOfAnyInRange('\n', '\u001f') >= 0 || text.Contains('\u007f'))
+        if (text.ContainsAny(ControlCharacters))
         {
             return Verdict.Malformed;
         }
@@ -60,7 +62,7 @@ internal static class UpstreamSetCookie
             return Verdict.Malformed;
         }
 
-        var name = pair[..equals].Trim(Whitespace);
+        var name = pair[..equals].Trim(Whitespace.AsSpan());
         if (name.IsEmpty)
         {
             return Verdict.Malformed;
@@ -83,4 +85,8 @@ internal static class UpstreamSetCookie
     private const string HostPrefix = "__Host-";
     private const string SecurePrefix = "__Secure-";
     private const string Whitespace = " \t";
+
+    /// <summary>Control characters other than a tab (RFC 6265bis §5.6 step 1).</summary>
+    private static readonly SearchValues<char> ControlCharacters = SearchValues.Create(
+        "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\n\u000b\u000c\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f\u007f");
 }

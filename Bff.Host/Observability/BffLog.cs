@@ -167,6 +167,9 @@ internal static partial class BffLog
     [LoggerMessage(4009, LogLevel.Warning, "Route {RouteId} attaches a token ({Token}) without the CSRF check (Bff.Csrf false, acknowledged by Bff.CsrfOff): a cross-site form can send requests on it with the user's session.")]
     public static partial void CsrfOffAcknowledged(ILogger logger, string routeId, string token);
 
+    [LoggerMessage(4010, LogLevel.Warning, "Dropped a Clear-Site-Data header from the API's response on route {RouteId}: it could make the browser delete the gateway's cookies.")]
+    public static partial void UpstreamClearSiteDataDropped(ILogger logger, string routeId);
+
     // Infrastructure
     [LoggerMessage(5001, LogLevel.Error, "Unhandled exception while serving {Method} {Path}.")]
     public static partial void UnhandledException(ILogger logger, Exception exception, string method, string path);

@@ -19,6 +19,8 @@ internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogge
         return ValueTask.CompletedTask;
     };
 
+    private const string ClearSiteData = "Clear-Site-Data";
+
     private readonly string _sessionCookieName = sessionCookie.Name;
 
     public void ValidateRoute(TransformRouteValidationContext context)
@@ -50,13 +52,25 @@ internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogge
 
     /// <summary>
     /// An API shares the gateway's origin: a cookie it sets rides on every later request to the gateway. It must never
-    /// set, replace or delete one of the gateway's cookies, and by default it sets none at all.
+    /// set, replace or delete one of the gateway's cookies (nor have the browser clear them), and by default it sets
+    /// none at all.
     /// </summary>
     private ValueTask FilterSetCookies(ResponseTransformContext context, string routeId, UpstreamCookies mode)
     {
+        if (context.ProxyResponse is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
         var headers = context.HttpContext.Response.Headers;
+        if (headers.Remove(ClearSiteData))
+        {
+            // "cookies" (or "*") would make the browser delete the gateway's cookies: a logout by any API.
+            BffLog.UpstreamClearSiteDataDropped(logger, routeId);
+        }
+
         var setCookies = headers.SetCookie;
-        if (context.ProxyResponse is null || setCookies.Count == 0)
+        if (setCookies.Count == 0)
         {
             return ValueTask.CompletedTask;
         }

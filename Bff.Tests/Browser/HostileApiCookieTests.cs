@@ -97,6 +97,15 @@ public sealed class HostileApiCookieTests(HostileApiComposition composition) : I
         await AssertJarUnchangedAsync(prefix + "/cookie-flood?count=12&size=3900");
     }
 
+    [Theory]
+    [InlineData("/api", "\"cookies\"")]
+    [InlineData("/cookie-api", "\"cache\", \"cookies\"")]
+    [InlineData("/api", "\"*\"")]
+    public async Task An_api_cannot_make_the_browser_clear_the_gateways_cookies(string prefix, string value)
+    {
+        await AssertJarUnchangedAsync($"{prefix}/clear-site-data?value={Uri.EscapeDataString(value)}");
+    }
+
     /// <summary>
     /// Signs a fresh browser context in as the victim, lets the page call the API, then checks the jar and that the
     /// gateway still knows the victim (a flood would make it answer 431 instead).

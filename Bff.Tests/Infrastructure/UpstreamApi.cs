@@ -91,6 +91,12 @@ public sealed class UpstreamApi : IAsyncDisposable
 
             return Results.Text("cookies set");
         });
+        app.MapGet("/{prefix}/clear-site-data", static (HttpContext context, string? value) =>
+        {
+            // Asks the browser to delete every cookie of the origin (and of its site): the gateway's too.
+            context.Response.Headers["Clear-Site-Data"] = value ?? "\"cookies\"";
+            return Results.Text("cleared");
+        });
         app.MapGet("/{prefix}/cookie-flood", static (HttpContext context, int count, int size) =>
         {
             // A cookie bomb: count cookies of size characters each, enough to push the browser's Cookie header past limits.

@@ -223,7 +223,7 @@ internal sealed class OidcEvents(
     /// Removes every correlation and nonce cookie the browser sent, not just this attempt's, so abandoned sign-ins in
     /// other tabs do not pile up until the request headers grow too large.
     /// </summary>
-    private static void DeleteSignInCookies(HttpContext http, OpenIdConnectOptions options)
+    internal static void DeleteSignInCookies(HttpContext http, OpenIdConnectOptions options)
     {
         foreach (var name in http.Request.Cookies.Keys)
         {

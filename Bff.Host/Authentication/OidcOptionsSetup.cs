@@ -17,9 +17,14 @@ internal sealed class OidcOptionsSetup(
     IServiceProvider services)
     : IConfigureNamedOptions<OpenIdConnectOptions>
 {
-    /// <summary>Correlation and nonce cookies: __Secure- (not __Host-) so they can be scoped to the callback path.</summary>
-    public const string CorrelationCookiePrefix = "__Secure-bff.correlation.";
-    public const string NonceCookiePrefix = "__Secure-bff.nonce.";
+    /// <summary>
+    /// Correlation and nonce cookies: __Host-, so that neither an API behind the gateway nor a sibling subdomain can
+    /// plant them (a planted pair would sign a victim in as the attacker). __Host- means Path=/ and no Domain: they
+    /// ride on every request to the gateway until the callback removes them (never to an API: the proxy strips the
+    /// Cookie header), and <see cref="OidcEvents"/> keeps abandoned attempts from piling up.
+    /// </summary>
+    public const string CorrelationCookiePrefix = "__Host-bff.correlation.";
+    public const string NonceCookiePrefix = "__Host-bff.nonce.";
 
     /// <summary>Asymmetric JWS algorithms accepted on ID tokens; never <c>none</c>, never HMAC with the client secret.</summary>
     public static readonly IReadOnlySet<string> SigningAlgorithms = new HashSet<string>(StringComparer.Ordinal)
@@ -84,10 +89,14 @@ internal sealed class OidcOptionsSetup(
         validation.ClockSkew = TimeSpan.FromMinutes(5);
 
         options.CorrelationCookie.Name = CorrelationCookiePrefix;
+        options.CorrelationCookie.Path = "/";
+        options.CorrelationCookie.Domain = null;
         options.CorrelationCookie.SameSite = SameSiteMode.Lax;
         options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.Always;
         options.CorrelationCookie.HttpOnly = true;
         options.NonceCookie.Name = NonceCookiePrefix;
+        options.NonceCookie.Path = "/";
+        options.NonceCookie.Domain = null;
         options.NonceCookie.SameSite = SameSiteMode.Lax;
         options.NonceCookie.SecurePolicy = CookieSecurePolicy.Always;
         options.NonceCookie.HttpOnly = true;

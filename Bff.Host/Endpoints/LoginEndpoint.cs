@@ -40,6 +40,7 @@ internal static class LoginEndpoint
             properties.Items[OidcEvents.RestartedItem] = "1";
         }
 
+        PendingSignIns.Limit(context);
         return TypedResults.Challenge(properties, [OpenIdConnectDefaults.AuthenticationScheme]);
     }
 }

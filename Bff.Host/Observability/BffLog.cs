@@ -176,11 +176,23 @@ internal static partial class BffLog
     [LoggerMessage(4004, LogLevel.Warning, "Refused a request on route {RouteId}: its path carries encoded separators or dot segments that the API could read differently.")]
     public static partial void AmbiguousPathRejected(ILogger logger, string routeId);
 
-    [LoggerMessage(4005, LogLevel.Warning, "Dropped a Set-Cookie for the session cookie from the API's response on route {RouteId}.")]
+    [LoggerMessage(4005, LogLevel.Warning, "Dropped a Set-Cookie for the session cookie, a sign-in cookie or another name a browser would read as the gateway's (or a nameless or malformed one) from the API's response on route {RouteId}.")]
     public static partial void UpstreamSessionCookieDropped(ILogger logger, string routeId);
 
     [LoggerMessage(4006, LogLevel.Critical, "The proxy configuration is not usable: {Problem}")]
     public static partial void ProxyConfigurationRejected(ILogger logger, string problem);
+
+    [LoggerMessage(4007, LogLevel.Debug, "Dropped {Count} Set-Cookie header(s) from the API's response on route {RouteId}: the route does not allow the API to set cookies (Bff.SetCookie).")]
+    public static partial void UpstreamCookiesDropped(ILogger logger, string routeId, int count);
+
+    [LoggerMessage(4008, LogLevel.Warning, "Dropped {Count} Set-Cookie header(s) from the API's response on route {RouteId}: more than {MaxPerResponse} cookies or a header over {MaxLength} characters.")]
+    public static partial void UpstreamCookiesOverLimit(ILogger logger, string routeId, int count, int maxPerResponse, int maxLength);
+
+    [LoggerMessage(4009, LogLevel.Warning, "Route {RouteId} attaches a token ({Token}) without the CSRF check (Bff.Csrf false, acknowledged by Bff.CsrfOff): a cross-site form can send requests on it with the user's session.")]
+    public static partial void CsrfOffAcknowledged(ILogger logger, string routeId, string token);
+
+    [LoggerMessage(4010, LogLevel.Warning, "Dropped a Clear-Site-Data header from the API's response on route {RouteId}: it could make the browser delete the gateway's cookies.")]
+    public static partial void UpstreamClearSiteDataDropped(ILogger logger, string routeId);
 
     // Infrastructure
     [LoggerMessage(5001, LogLevel.Error, "Unhandled exception while serving {Method} {Path}.")]

@@ -3,6 +3,7 @@ using Bff.Errors;
 using Bff.Observability;
 using Bff.Sessions;
 using Bff.Tokens;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -34,7 +35,7 @@ internal sealed class ProxyMiddleware(
             var policy = context.GetEndpoint()?.Metadata.GetMetadata<RoutePolicy>() ?? RoutePolicy.Strict;
             var request = context.Request;
 
-            if (ProxyPath.IsAmbiguous(request.Path.Value))
+            if (ProxyPath.IsAmbiguous(request.Path.Value) || ProxyPath.HasInvalidEscapes(context.Features.Get<IHttpRequestFeature>()?.RawTarget))
             {
                 BffLog.AmbiguousPathRejected(logger, policy.RouteId);
                 metrics.ProxyError(BffError.AmbiguousPath.Code, policy.RouteId);
@@ -64,6 +65,13 @@ internal sealed class ProxyMiddleware(
             // YARP copies the request's headers to the upstream request: the client's own Authorization is replaced
             // or removed here. (The Cookie header is removed from the upstream request by RouteTransformProvider.)
             request.Headers.Authorization = token.Authorization is { } authorization ? new StringValues(authorization) : StringValues.Empty;
+
+            // Removed before YARP copies the request, so a route's own transforms can still set them deliberately.
+            var headers = request.Headers;
+            foreach (var name in policy.StrippedRequestHeaders)
+            {
+                headers.Remove(name);
+            }
 
             await next(context);
 

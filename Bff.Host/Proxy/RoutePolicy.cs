@@ -30,15 +30,32 @@ internal sealed class RoutePolicy
     public const string CsrfKey = "Bff.Csrf";
     public const string ScopeKey = "Bff.Scope";
     public const string ResourceKey = "Bff.Resource";
+    public const string CsrfOffKey = "Bff.CsrfOff";
+    public const string SetCookieKey = "Bff.SetCookie";
+    public const string KeepRequestHeadersKey = "Bff.KeepRequestHeaders";
+
+    /// <summary>The one value of <c>Bff.CsrfOff</c>: the operator has read what turning CSRF off on a token route means.</summary>
+    public const string CsrfOffAcknowledgement = "Acknowledged";
 
     private const string KeyPrefix = "Bff.";
+    private const string KnownKeys = $"{TokenKey}, {CsrfKey}, {CsrfOffKey}, {ScopeKey}, {ResourceKey}, {SetCookieKey} or {KeepRequestHeadersKey}";
 
-    private RoutePolicy(string routeId, RouteToken token, bool requireCsrf, TokenTarget target)
+    private RoutePolicy(
+        string routeId,
+        RouteToken token,
+        bool requireCsrf,
+        TokenTarget target,
+        UpstreamCookies upstreamCookies = UpstreamCookies.Drop,
+        string[]? strippedRequestHeaders = null,
+        bool csrfOffAcknowledged = false)
     {
         RouteId = routeId;
         Token = token;
         RequireCsrf = requireCsrf;
         Target = target;
+        UpstreamCookies = upstreamCookies;
+        StrippedRequestHeaders = strippedRequestHeaders ?? RiskyRequestHeaders.Names;
+        CsrfOffAcknowledged = csrfOffAcknowledged;
     }
 
     public string RouteId { get; }
@@ -50,6 +67,15 @@ internal sealed class RoutePolicy
 
     /// <summary>The audience of the token (<c>Bff.Scope</c>, <c>Bff.Resource</c>).</summary>
     public TokenTarget Target { get; }
+
+    /// <summary>What happens to the API's <c>Set-Cookie</c> headers (<c>Bff.SetCookie</c>).</summary>
+    public UpstreamCookies UpstreamCookies { get; }
+
+    /// <summary>Browser request headers removed before forwarding: <see cref="RiskyRequestHeaders"/> minus <c>Bff.KeepRequestHeaders</c>.</summary>
+    public string[] StrippedRequestHeaders { get; }
+
+    /// <summary>CSRF is off on a route that carries a token, and the operator said so (<c>Bff.CsrfOff</c>).</summary>
+    public bool CsrfOffAcknowledged { get; }
 
     /// <summary>The strictest policy, for a proxied endpoint that somehow carries none.</summary>
     public static RoutePolicy Strict { get; } = new("(unknown)", RouteToken.User, requireCsrf: true, TokenTarget.Default);
@@ -64,6 +90,9 @@ internal sealed class RoutePolicy
         var requireCsrf = true;
         string? scope = null;
         string? resource = null;
+        var upstreamCookies = UpstreamCookies.Drop;
+        string[]? stripped = null;
+        string? csrfOff = null;
         var id = route.RouteId;
 
         foreach (var (key, value) in route.Metadata ?? new Dictionary<string, string>())
@@ -104,10 +133,45 @@ internal sealed class RoutePolicy
                     problems?.Add($"Route '{id}': metadata '{ResourceKey}' has unusable value '{value}'; use an absolute URI without a fragment, such as 'https://api.example.com/orders' (RFC 8707)");
                 }
             }
+            else if (Is(key, CsrfOffKey))
+            {
+                csrfOff = value;
+                if (!string.Equals(value, CsrfOffAcknowledgement, StringComparison.OrdinalIgnoreCase))
+                {
+                    problems?.Add($"Route '{id}': metadata '{CsrfOffKey}' has unknown value '{value}'; its only value is {CsrfOffAcknowledgement}");
+                }
+            }
+            else if (Is(key, SetCookieKey))
+            {
+                if (!TryParseUpstreamCookies(value, out upstreamCookies))
+                {
+                    problems?.Add($"Route '{id}': metadata '{SetCookieKey}' has unknown value '{value}'; use Drop or Allow");
+                }
+            }
+            else if (Is(key, KeepRequestHeadersKey))
+            {
+                stripped = RiskyRequestHeaders.Except(value, out var unknown);
+                if (unknown is not null)
+                {
+                    problems?.Add($"Route '{id}': metadata '{KeepRequestHeadersKey}' names '{unknown}', which is not a header the gateway removes; use a comma-separated list of: {string.Join(", ", RiskyRequestHeaders.Names)}");
+                }
+            }
             else
             {
-                problems?.Add($"Route '{id}': metadata '{key}' is not known; use {TokenKey}, {CsrfKey}, {ScopeKey} or {ResourceKey}");
+                problems?.Add($"Route '{id}': metadata '{key}' is not known; use {KnownKeys}");
             }
+        }
+
+        // A cross-site form can POST to a route without the CSRF check, and the browser sends the session cookie with
+        // it: the gateway would attach the user's token to a request the user never made.
+        var csrfOffAcknowledged = csrfOff is not null && string.Equals(csrfOff, CsrfOffAcknowledgement, StringComparison.OrdinalIgnoreCase);
+        if (!requireCsrf && token != RouteToken.None && !csrfOffAcknowledged)
+        {
+            problems?.Add($"Route '{id}': metadata '{CsrfKey}' false lets a cross-site form call the API with the token this route attaches ('{TokenKey}' {token}); add '{CsrfOffKey}': '{CsrfOffAcknowledgement}' to accept that, or keep '{CsrfKey}' true");
+        }
+        else if (csrfOff is not null && (requireCsrf || token == RouteToken.None))
+        {
+            problems?.Add($"Route '{id}': metadata '{CsrfOffKey}' has no effect here; it only acknowledges '{CsrfKey}' false on a route whose '{TokenKey}' is not None");
         }
 
         if (token == RouteToken.None && (scope is not null || resource is not null))
@@ -116,7 +180,7 @@ internal sealed class RoutePolicy
         }
 
         var target = scope is null && resource is null ? TokenTarget.Default : new TokenTarget(scope, resource);
-        return new RoutePolicy(id, token, requireCsrf, target);
+        return new RoutePolicy(id, token, requireCsrf, target, upstreamCookies, stripped, csrfOffAcknowledged && !requireCsrf);
     }
 
     private static bool Is(string key, string known) => string.Equals(key, known, StringComparison.OrdinalIgnoreCase);
@@ -134,6 +198,21 @@ internal sealed class RoutePolicy
         }
 
         token = RouteToken.User;
+        return false;
+    }
+
+    private static bool TryParseUpstreamCookies(string? value, out UpstreamCookies mode)
+    {
+        foreach (var candidate in Enum.GetValues<UpstreamCookies>())
+        {
+            if (string.Equals(value, candidate.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                mode = candidate;
+                return true;
+            }
+        }
+
+        mode = UpstreamCookies.Drop;
         return false;
     }
 

@@ -19,15 +19,22 @@ internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogge
         return ValueTask.CompletedTask;
     };
 
-    private readonly string _sessionCookiePrefix = sessionCookie.Name + "=";
+    private const string ClearSiteData = "Clear-Site-Data";
+
+    private readonly string _sessionCookieName = sessionCookie.Name;
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
         var problems = new List<string>();
-        RoutePolicy.Parse(context.Route, problems);
+        var policy = RoutePolicy.Parse(context.Route, problems);
         foreach (var problem in problems)
         {
             context.Errors.Add(new InvalidOperationException(problem));
+        }
+
+        if (problems.Count == 0 && policy.CsrfOffAcknowledged)
+        {
+            BffLog.CsrfOffAcknowledged(logger, policy.RouteId, policy.Token.ToString());
         }
     }
 
@@ -38,35 +45,84 @@ internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogge
     public void Apply(TransformBuilderContext context)
     {
         var routeId = context.Route.RouteId;
+        var mode = RoutePolicy.Parse(context.Route, problems: null).UpstreamCookies;
         context.AddRequestTransform(RemoveCookieHeader);
-        context.AddResponseTransform(response => DropSessionCookie(response, routeId));
+        context.AddResponseTransform(response => FilterSetCookies(response, routeId, mode));
     }
 
-    /// <summary>An API must not be able to set, replace or delete the gateway's session cookie.</summary>
-    private ValueTask DropSessionCookie(ResponseTransformContext context, string routeId)
+    /// <summary>
+    /// An API shares the gateway's origin: a cookie it sets rides on every later request to the gateway. It must never
+    /// set, replace or delete one of the gateway's cookies (nor have the browser clear them), and by default it sets
+    /// none at all.
+    /// </summary>
+    private ValueTask FilterSetCookies(ResponseTransformContext context, string routeId, UpstreamCookies mode)
     {
-        var headers = context.HttpContext.Response.Headers;
-        var setCookies = headers.SetCookie;
-        if (context.ProxyResponse is null || setCookies.Count == 0)
+        if (context.ProxyResponse is null)
         {
             return ValueTask.CompletedTask;
         }
 
-        var kept = new List<string>(setCookies.Count);
-        foreach (var setCookie in setCookies)
+        var headers = context.HttpContext.Response.Headers;
+        if (headers.Remove(ClearSiteData))
         {
-            if (setCookie is not null && !setCookie.TrimStart().StartsWith(_sessionCookiePrefix, StringComparison.Ordinal))
+            // "cookies" (or "*") would make the browser delete the gateway's cookies: a logout by any API.
+            BffLog.UpstreamClearSiteDataDropped(logger, routeId);
+        }
+
+        var setCookies = headers.SetCookie;
+        if (setCookies.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var gatewayCookies = 0;
+        var allowed = 0;
+        for (var i = 0; i < setCookies.Count; i++)
+        {
+            switch (UpstreamSetCookie.Judge(setCookies[i], _sessionCookieName))
             {
-                kept.Add(setCookie);
+                case UpstreamSetCookie.Verdict.GatewayCookie or UpstreamSetCookie.Verdict.Malformed:
+                    gatewayCookies++;
+                    break;
+                case UpstreamSetCookie.Verdict.Allowed when mode == UpstreamCookies.Allow && allowed < UpstreamSetCookie.MaxPerResponse:
+                    allowed++;
+                    break;
             }
         }
 
-        if (kept.Count != setCookies.Count)
+        if (gatewayCookies > 0)
         {
-            headers.SetCookie = kept.ToArray();
             BffLog.UpstreamSessionCookieDropped(logger, routeId);
         }
 
+        if (allowed == setCookies.Count)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (mode == UpstreamCookies.Drop)
+        {
+            BffLog.UpstreamCookiesDropped(logger, routeId, setCookies.Count);
+            headers.Remove(HeaderNames.SetCookie);
+            return ValueTask.CompletedTask;
+        }
+
+        var kept = new string[allowed];
+        var next = 0;
+        for (var i = 0; i < setCookies.Count && next < allowed; i++)
+        {
+            if (UpstreamSetCookie.Judge(setCookies[i], _sessionCookieName) == UpstreamSetCookie.Verdict.Allowed)
+            {
+                kept[next++] = setCookies[i]!;
+            }
+        }
+
+        if (setCookies.Count - allowed > gatewayCookies)
+        {
+            BffLog.UpstreamCookiesOverLimit(logger, routeId, setCookies.Count - allowed - gatewayCookies, UpstreamSetCookie.MaxPerResponse, UpstreamSetCookie.MaxLength);
+        }
+
+        headers.SetCookie = kept;
         return ValueTask.CompletedTask;
     }
 }

@@ -19,7 +19,7 @@ public sealed class DemoComposition : IAsyncLifetime
     public static readonly TimeSpan AccessTokenLifetime = TimeSpan.FromSeconds(15);
     public static readonly TimeSpan RefreshBeforeExpiry = TimeSpan.FromSeconds(3);
 
-    private static readonly string[] ChromiumArgs =
+    internal static readonly string[] ChromiumArgs =
     [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -138,7 +138,7 @@ public sealed class DemoComposition : IAsyncLifetime
         return process;
     }
 
-    private static string ChromiumPath()
+    internal static string ChromiumPath()
     {
         var path = Environment.GetEnvironmentVariable("BFF_TEST_CHROMIUM") ?? "/usr/bin/chromium";
         return File.Exists(path)

@@ -60,7 +60,7 @@ public sealed class LoginEndpointTests
     }
 
     [Fact]
-    public async Task Login_answers_no_store_and_sets_only_callback_scoped_cookies()
+    public async Task Login_answers_no_store_and_sets_only_host_prefixed_sign_in_cookies()
     {
         using var idp = new TestIdentityProvider();
         using var gateway = new GatewayFactory(idp);
@@ -73,8 +73,9 @@ public sealed class LoginEndpointTests
         Assert.Equal(2, cookies.Count);
         Assert.All(cookies, c =>
         {
-            Assert.StartsWith("__Secure-bff.", c.Name, StringComparison.Ordinal);
-            Assert.Equal("/signin-oidc", c.Path);
+            Assert.StartsWith("__Host-bff.", c.Name, StringComparison.Ordinal);
+            Assert.Equal("/", c.Path);
+            Assert.Null(c.Domain);
             Assert.True(c.Secure);
             Assert.True(c.HttpOnly);
             Assert.Equal("lax", c.SameSite, ignoreCase: true);

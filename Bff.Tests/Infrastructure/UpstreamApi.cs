@@ -81,6 +81,32 @@ public sealed class UpstreamApi : IAsyncDisposable
             context.Response.Headers.Append("Set-Cookie", "theme=dark; Path=/");
             return Results.Text("cookies set");
         });
+        app.MapGet("/{prefix}/set-cookies", static (HttpContext context) =>
+        {
+            // A hostile or careless API: one Set-Cookie header per "c" query value, exactly as given.
+            foreach (var cookie in context.Request.Query["c"])
+            {
+                context.Response.Headers.Append("Set-Cookie", cookie);
+            }
+
+            return Results.Text("cookies set");
+        });
+        app.MapGet("/{prefix}/clear-site-data", static (HttpContext context, string? value) =>
+        {
+            // Asks the browser to delete every cookie of the origin (and of its site): the gateway's too.
+            context.Response.Headers["Clear-Site-Data"] = value ?? "\"cookies\"";
+            return Results.Text("cleared");
+        });
+        app.MapGet("/{prefix}/cookie-flood", static (HttpContext context, int count, int size) =>
+        {
+            // A cookie bomb: count cookies of size characters each, enough to push the browser's Cookie header past limits.
+            for (var i = 0; i < count; i++)
+            {
+                context.Response.Headers.Append("Set-Cookie", $"flood{i}={new string('x', size)}; Path=/; Max-Age=86400");
+            }
+
+            return Results.Text("flooded");
+        });
         app.Map("/{**path}", EchoAsync);
         await app.StartAsync();
 

@@ -35,7 +35,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     {
         var (browser, _) = await _host.SignedInBrowserAsync();
         browser.PutCookie("theme", "dark");
-        browser.PutCookie("__Secure-bff.correlation.abc", "x");
+        browser.PutCookie("__Host-bff.correlation.abc", "x");
 
         var echo = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/api/orders"));
 
@@ -259,18 +259,59 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_api_cannot_set_the_gateways_session_cookie()
+    public async Task The_api_cannot_set_the_gateways_session_cookie_nor_by_default_any_other()
     {
         var (browser, session) = await _host.SignedInBrowserAsync();
 
         var response = await browser.GetWithCsrfAsync("/api/set-cookie");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var cookies = SetCookie.From(response);
+        Assert.Empty(SetCookie.From(response));
         Assert.Equal(session.Key, browser.CookieValue(ProxyTestHost.CookieName));
-        Assert.Equal("dark", browser.CookieValue("theme"));
-        Assert.DoesNotContain(cookies, c => c.Name == ProxyTestHost.CookieName);
+        Assert.Null(browser.CookieValue("theme"));
     }
+
+    [Fact]
+    public async Task A_route_that_allows_cookies_passes_the_apis_own_but_never_the_gateways()
+    {
+        await using var host = await ProxyTestHost.StartAsync(routes: ProxyTestHost.AddCookieRoute);
+        var (browser, session) = await host.SignedInBrowserAsync();
+
+        var response = await browser.GetWithCsrfAsync(SetCookiesUrl("/cookie-api",
+            "theme=dark; Path=/",
+            "__Host-bff =planted; Path=/; Secure",
+            "__HOST-bff=planted; Path=/; Secure",
+            "__Host-bff.nonce.x=N; Path=/; Secure",
+            "__secure-bff.correlation.x=N; Path=/signin-oidc; Secure",
+            "__Host-bff",
+            "=__Host-bff=planted",
+            "lang=en; Path=/"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["theme", "lang"], SetCookie.From(response).Select(c => c.Name));
+        Assert.Equal(session.Key, browser.CookieValue(ProxyTestHost.CookieName));
+        Assert.Contains(host.Gateway.Logs.Lines, l => l.EventId.Id == 4005 && l.Message.Contains("route cookies", StringComparison.Ordinal));
+        Assert.DoesNotContain("planted", host.Gateway.Logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_route_that_allows_cookies_passes_a_bounded_number_of_small_ones()
+    {
+        await using var host = await ProxyTestHost.StartAsync(routes: ProxyTestHost.AddCookieRoute);
+        var (browser, _) = await host.SignedInBrowserAsync();
+        var flood = Enumerable.Range(0, 12).Select(i => $"flood{i}={new string('x', 3900)}; Path=/").ToArray();
+        var many = Enumerable.Range(0, 6).Select(i => $"c{i}=v; Path=/").ToArray();
+
+        var large = await browser.GetWithCsrfAsync(SetCookiesUrl("/cookie-api", flood));
+        var small = await browser.GetWithCsrfAsync(SetCookiesUrl("/cookie-api", many));
+
+        Assert.Empty(SetCookie.From(large));
+        Assert.Equal(["c0", "c1", "c2", "c3"], SetCookie.From(small).Select(c => c.Name));
+        Assert.Contains(host.Gateway.Logs.Lines, l => l.EventId.Id == 4008);
+    }
+
+    internal static string SetCookiesUrl(string prefix, params string[] cookies) =>
+        prefix + "/set-cookies?" + string.Join("&", cookies.Select(c => "c=" + Uri.EscapeDataString(c)));
 
     [Fact]
     public async Task An_unexpected_exception_on_an_api_call_is_a_generic_problem_and_nothing_is_forwarded()

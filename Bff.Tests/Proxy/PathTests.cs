@@ -52,6 +52,17 @@ public sealed class PathTests : IAsyncLifetime
     [InlineData("/api/.;/x")]
     [InlineData("/api/%2F%2Fevil.example/x")]
     [InlineData("/stripped-api/..%2F..%2Fadmin")]
+    [InlineData("/api/%c0%ae%c0%ae/admin")]
+    [InlineData("/api/%C0%AE%C0%AE%C0%AFadmin")]
+    [InlineData("/api/%e0%80%ae%e0%80%ae/admin")]
+    [InlineData("/api/%u002e%u002e/admin")]
+    [InlineData("/api/%u002e%u002e%u2215admin")]
+    [InlineData("/api/%25c0%25ae%25c0%25ae/admin")]
+    [InlineData("/api/%25u002e%25u002e/admin")]
+    [InlineData("/api/%zz/admin")]
+    [InlineData("/api/%ed%a0%80/x")]
+    [InlineData("/api/caf%c3")]
+    [InlineData("/api/%80/x")]
     public async Task A_path_an_api_could_read_differently_is_refused_with_400(string target)
     {
         var (status, body) = await SendRawAsync(target);
@@ -117,6 +128,9 @@ public sealed class PathTests : IAsyncLifetime
     [InlineData("/api/files/report.v2..final.pdf")]
     [InlineData("/api/search/caf%C3%A9%20au%20lait")]
     [InlineData("/api/discount/10%25")]
+    [InlineData("/api/discount/10%25off")]
+    [InlineData("/api/emoji/%F0%9F%8D%95")]
+    [InlineData("/api/orders?filter=%c0%ae%zz")]
     public async Task Ordinary_paths_with_dots_and_encodings_are_forwarded(string target)
     {
         var (status, _) = await SendRawAsync(target);

@@ -95,6 +95,15 @@ internal sealed class ProxyTestHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>Adds a route <c>/cookie-api/…</c> (forwarded as <c>/api/…</c>) whose API may set its own cookies.</summary>
+    public static void AddCookieRoute(Dictionary<string, string?> routes)
+    {
+        routes["ReverseProxy:Routes:cookies:ClusterId"] = "api";
+        routes["ReverseProxy:Routes:cookies:Match:Path"] = "/cookie-api/{**rest}";
+        routes["ReverseProxy:Routes:cookies:Metadata:Bff.SetCookie"] = "Allow";
+        routes["ReverseProxy:Routes:cookies:Transforms:0:PathPattern"] = "/api/{**rest}";
+    }
+
     public static Dictionary<string, string?> RouteSettings(Uri upstream)
     {
         var settings = new Dictionary<string, string?>

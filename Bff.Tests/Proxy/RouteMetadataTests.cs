@@ -14,7 +14,12 @@ public sealed class RouteMetadataTests : IDisposable
     [InlineData("Bff.Token", "Users", "Route 'api': metadata 'Bff.Token' has unknown value 'Users'; use User, Client, UserOrClient or None")]
     [InlineData("Bff.Token", "1", "Route 'api': metadata 'Bff.Token' has unknown value '1'; use User, Client, UserOrClient or None")]
     [InlineData("Bff.Csrf", "yes", "Route 'api': metadata 'Bff.Csrf' has unknown value 'yes'; use true or false")]
-    [InlineData("Bff.Tokens", "User", "Route 'api': metadata 'Bff.Tokens' is not known; use Bff.Token, Bff.Csrf, Bff.Scope or Bff.Resource")]
+    [InlineData("Bff.Tokens", "User", "Route 'api': metadata 'Bff.Tokens' is not known; use Bff.Token, Bff.Csrf, Bff.CsrfOff, Bff.Scope, Bff.Resource, Bff.SetCookie or Bff.KeepRequestHeaders")]
+    [InlineData("Bff.SetCookie", "Sometimes", "Route 'api': metadata 'Bff.SetCookie' has unknown value 'Sometimes'; use Drop or Allow")]
+    [InlineData("Bff.KeepRequestHeaders", "X-Real-IP, X-Real-Ip-Address", "Route 'api': metadata 'Bff.KeepRequestHeaders' names 'X-Real-Ip-Address', which is not a header the gateway removes")]
+    [InlineData("Bff.KeepRequestHeaders", "", "Route 'api': metadata 'Bff.KeepRequestHeaders' names ''")]
+    [InlineData("Bff.CsrfOff", "yes", "Route 'api': metadata 'Bff.CsrfOff' has unknown value 'yes'; its only value is Acknowledged")]
+    [InlineData("Bff.CsrfOff", "Acknowledged", "Route 'api': metadata 'Bff.CsrfOff' has no effect here")]
     [InlineData("Bff.Resource", "/orders", "Route 'api': metadata 'Bff.Resource' has unusable value '/orders'")]
     [InlineData("Bff.Resource", "https://api.example.com/#x", "Route 'api': metadata 'Bff.Resource' has unusable value")]
     [InlineData("Bff.Scope", "orders  read", "Route 'api': metadata 'Bff.Scope' has unusable value")]
@@ -37,6 +42,42 @@ public sealed class RouteMetadataTests : IDisposable
         Assert.Contains(failures, f => f.Contains("have no effect with 'Bff.Token' None", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("User")]
+    [InlineData("Client")]
+    [InlineData("UserOrClient")]
+    public void Csrf_off_on_a_route_that_carries_a_token_stops_start_up_unless_acknowledged(string token)
+    {
+        using var gateway = Gateway(new() { ["Bff.Token"] = token, ["Bff.Csrf"] = "false" });
+
+        var failures = StartUpFailures(gateway);
+
+        Assert.Contains(failures, f => f.Contains(
+            $"Route 'api': metadata 'Bff.Csrf' false lets a cross-site form call the API with the token this route attaches ('Bff.Token' {token}); add 'Bff.CsrfOff': 'Acknowledged'",
+            StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Acknowledged_csrf_off_starts_with_one_warning_naming_the_route()
+    {
+        using var gateway = Gateway(new() { ["Bff.Csrf"] = "false", ["Bff.CsrfOff"] = "Acknowledged" });
+
+        Assert.NotNull(gateway.Server);
+
+        var warning = Assert.Single(gateway.Logs.Lines, l => l.EventId.Id == 4009);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains("Route api attaches a token (User) without the CSRF check", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Csrf_off_on_a_route_without_token_needs_no_acknowledgement()
+    {
+        using var gateway = Gateway(new() { ["Bff.Token"] = "None", ["Bff.Csrf"] = "false" });
+
+        Assert.NotNull(gateway.Server);
+        Assert.DoesNotContain(gateway.Logs.Lines, l => l.EventId.Id == 4009);
+    }
+
     [Fact]
     public void Every_problem_is_reported_at_once()
     {
@@ -55,6 +96,9 @@ public sealed class RouteMetadataTests : IDisposable
         {
             ["bff.token"] = "userorclient",
             ["Bff.Csrf"] = "False",
+            ["Bff.CsrfOff"] = "acknowledged",
+            ["bff.setcookie"] = "allow",
+            ["Bff.KeepRequestHeaders"] = "x-real-ip",
             ["Bff.Scope"] = "orders.read orders.write",
             ["Bff.Resource"] = "urn:example:orders",
             ["Team"] = "checkout",

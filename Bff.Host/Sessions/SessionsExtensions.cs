@@ -11,6 +11,7 @@ internal static class SessionsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SessionCookie>();
         services.AddSingleton<SessionResolver>();
+        services.AddSingleton<RejectedCookieReporter>();
         services.AddSingleton<SessionIssuer>();
 
         var store = configuration.GetSection(BffOptions.SectionName).GetValue<SessionStoreKind?>("Session:Store") ?? SessionStoreKind.InMemory;

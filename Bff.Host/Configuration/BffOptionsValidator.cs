@@ -87,6 +87,7 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         }
 
         ValidateForwardedHeaders(options.ForwardedHeaders, failures);
+        ValidateSessionCaps(options.Session, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -144,6 +145,19 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         if (string.IsNullOrEmpty(path) || path[0] != '/' || path.StartsWith("//", StringComparison.Ordinal) || path.Contains('?', StringComparison.Ordinal))
         {
             failures.Add($"{key} must be a path starting with '/' ('{path}' is not).");
+        }
+    }
+
+    private static void ValidateSessionCaps(SessionSettings session, List<string> failures)
+    {
+        if (session.MaxPerSubject < 1)
+        {
+            failures.Add($"Bff:Session:MaxPerSubject must be at least 1 (it is {session.MaxPerSubject}); the default is {SessionSettings.DefaultMaxPerSubject}.");
+        }
+
+        if (session.MaxInMemorySessions < 1)
+        {
+            failures.Add($"Bff:Session:MaxInMemorySessions must be at least 1 (it is {session.MaxInMemorySessions}); the default is {SessionSettings.DefaultMaxInMemorySessions}.");
         }
     }
 }

@@ -28,6 +28,7 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError InvalidLogoutToken = new("invalid_logout_token", StatusCodes.Status400BadRequest, "The logout token is not valid.");
     public static readonly BffError RequestTooLarge = new("request_too_large", StatusCodes.Status413PayloadTooLarge, "The request body is too large.");
     public static readonly BffError InternalError = new("internal_error", StatusCodes.Status500InternalServerError, "The gateway failed to handle the request.");
+    public static readonly BffError SessionCapacityReached = new("session_capacity_reached", StatusCodes.Status503ServiceUnavailable, "The gateway holds as many sessions as it may; try again later.");
 
     public string Type => "urn:bff:error:" + Code;
 }

@@ -98,6 +98,9 @@ internal static class TelemetryNames
         public const string NotFound = "not_found";
         public const string Unavailable = "unavailable";
 
+        /// <summary>A create refused by the in-memory store's cap (Bff:Session:MaxInMemorySessions).</summary>
+        public const string Full = "full";
+
         // Sign-in callback
         public const string Restarted = "restarted";
         public const string AlreadySignedIn = "already_signed_in";
@@ -146,6 +149,9 @@ internal static class TelemetryNames
         /// another user, or a refresh spent it and its successor could not be saved.
         /// </summary>
         public const string RefreshRejected = "refresh_rejected";
+
+        /// <summary>A newer sign-in of the same user went over Bff:Session:MaxPerSubject and this was the oldest session.</summary>
+        public const string CapEvicted = "cap_evicted";
     }
 
     /// <summary>Values of <see cref="Attributes.TokenGrant"/> (the OAuth grant types of the token-endpoint calls).</summary>
@@ -191,6 +197,7 @@ internal static class TelemetryNames
         public const string Replace = "replace";
         public const string Remove = "remove";
         public const string RemoveByProviderSession = "remove_by_provider_session";
+        public const string EndOldestOfSubject = "end_oldest_of_subject";
     }
 
     /// <summary>Values of <see cref="Attributes.RejectedCookieKind"/>.</summary>

@@ -14,6 +14,9 @@ internal enum SessionIssueOutcome
     Created,
     MissingTokens,
     StoreUnavailable,
+
+    /// <summary>The in-memory store holds <see cref="SessionSettings.MaxInMemorySessions"/> sessions.</summary>
+    StoreFull,
 }
 
 /// <summary>
@@ -28,6 +31,13 @@ internal sealed class SessionIssuer(
     BffMetrics metrics,
     ILogger<SessionIssuer> logger)
 {
+    /// <summary>At most one line about refused sign-ins per this interval: a flood of refusals is a flood of lines otherwise.</summary>
+    private static readonly TimeSpan RefusalLineInterval = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _refusals = new();
+    private long _refusedSinceLine;
+    private long? _lastRefusalLine;
+
     /// <summary>Protocol claims that say nothing about the user and only make the session bigger.</summary>
     private static readonly HashSet<string> OmittedClaims = new(StringComparer.Ordinal)
     {
@@ -69,6 +79,13 @@ internal sealed class SessionIssuer(
 
         var previous = cookie.Read(context.Request);
         var outcome = await store.CreateAsync(session, context.RequestAborted);
+        if (outcome == StoreOutcome.Full)
+        {
+            metrics.SessionCapRefused(TelemetryNames.SessionCaps.InMemoryTotal);
+            ReportRefusal(subject, settings.MaxInMemorySessions);
+            return (SessionIssueOutcome.StoreFull, null);
+        }
+
         if (outcome != StoreOutcome.Ok)
         {
             return (SessionIssueOutcome.StoreUnavailable, null);
@@ -79,11 +96,57 @@ internal sealed class SessionIssuer(
             await store.RemoveAsync(previous, context.RequestAborted);
         }
 
+        await EndOldestSessionsAsync(session, settings.MaxPerSubject, context.RequestAborted);
+
         cookie.Append(context.Response, session);
         SessionResolver.Remember(context, SessionLookup.Found(session));
         BffLog.SessionCreated(logger, session.LogId, SessionKey.LogId(subject));
         metrics.SessionStarted();
         return (SessionIssueOutcome.Created, session);
+    }
+
+    /// <summary>
+    /// Ends the subject's oldest sessions beyond the cap as logout would (log line and metric per session), plus one line
+    /// that says the cap acted. A store that fails here leaves the sign-in complete: the next one trims.
+    /// </summary>
+    private async Task EndOldestSessionsAsync(UserSession newest, int limit, CancellationToken cancellationToken)
+    {
+        var ended = await store.EndOldestOfSubjectAsync(newest, limit, cancellationToken);
+        if (ended.SessionLogIds.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var sessionId in ended.SessionLogIds)
+        {
+            BffLog.SessionEnded(logger, sessionId, TelemetryNames.SessionEndReasons.CapEvicted);
+        }
+
+        metrics.SessionEnded(TelemetryNames.SessionEndReasons.CapEvicted, ended.SessionLogIds.Count);
+        metrics.SessionCapEvicted(TelemetryNames.SessionCaps.PerSubject, ended.SessionLogIds.Count);
+        BffLog.SessionCapEvicted(logger, SessionKey.LogId(newest.Subject), limit, ended.SessionLogIds.Count);
+    }
+
+    private void ReportRefusal(string subject, int limit)
+    {
+        long refused;
+        TimeSpan since;
+        lock (_refusals)
+        {
+            _refusedSinceLine++;
+            var now = timeProvider.GetTimestamp();
+            since = _lastRefusalLine is { } last ? timeProvider.GetElapsedTime(last, now) : TimeSpan.Zero;
+            if (_lastRefusalLine is not null && since < RefusalLineInterval)
+            {
+                return;
+            }
+
+            refused = _refusedSinceLine;
+            _refusedSinceLine = 0;
+            _lastRefusalLine = now;
+        }
+
+        BffLog.SessionCapRefused(logger, limit, refused, SessionKey.LogId(subject), (int)since.TotalSeconds);
     }
 
     private static DateTimeOffset? ParseExpiry(string? value) =>

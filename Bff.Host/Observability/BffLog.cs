@@ -33,8 +33,8 @@ internal static partial class BffLog
     [LoggerMessage(1008, LogLevel.Warning, "Subject {SubjectHash} reached Bff:Session:MaxPerSubject ({Limit}): ended its {Count} oldest session(s) to admit a new sign-in.")]
     public static partial void SessionCapEvicted(ILogger logger, string subjectHash, int limit, int count);
 
-    [LoggerMessage(1009, LogLevel.Warning, "The in-memory store holds Bff:Session:MaxInMemorySessions ({Limit}) sessions: refused {Refused} sign-in(s) with 503 (the last for subject {SubjectHash}) in the last {Seconds} s.")]
-    public static partial void SessionCapRefused(ILogger logger, int limit, long refused, string subjectHash, int seconds);
+    [LoggerMessage(1009, LogLevel.Warning, "The in-memory store holds Bff:Session:MaxInMemorySessions ({Limit}) sessions: refused {Refused} sign-in(s) with 503 since the previous such line (the latest for subject {SubjectHash}); at most one such line a minute.")]
+    public static partial void SessionCapRefused(ILogger logger, int limit, long refused, string subjectHash);
 
     [LoggerMessage(1050, LogLevel.Warning, "The session store (Redis) failed to {Operation} ({ExceptionType}); the request is answered as unavailable.")]
     public static partial void SessionStoreFailed(ILogger logger, string operation, string exceptionType);

@@ -130,13 +130,11 @@ internal sealed class SessionIssuer(
     private void ReportRefusal(string subject, int limit)
     {
         long refused;
-        TimeSpan since;
         lock (_refusals)
         {
             _refusedSinceLine++;
             var now = timeProvider.GetTimestamp();
-            since = _lastRefusalLine is { } last ? timeProvider.GetElapsedTime(last, now) : TimeSpan.Zero;
-            if (_lastRefusalLine is not null && since < RefusalLineInterval)
+            if (_lastRefusalLine is { } last && timeProvider.GetElapsedTime(last, now) < RefusalLineInterval)
             {
                 return;
             }
@@ -146,7 +144,7 @@ internal sealed class SessionIssuer(
             _lastRefusalLine = now;
         }
 
-        BffLog.SessionCapRefused(logger, limit, refused, SessionKey.LogId(subject), (int)since.TotalSeconds);
+        BffLog.SessionCapRefused(logger, limit, refused, SessionKey.LogId(subject));
     }
 
     private static DateTimeOffset? ParseExpiry(string? value) =>

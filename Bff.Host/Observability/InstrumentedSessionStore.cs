@@ -110,7 +110,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
         try
         {
             var result = await inner.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
-            activity?.SetTag(Attributes.SessionsRemoved, result.SessionLogIds.Count);
+            activity?.SetTag(Attributes.SessionsRemoved, result.Sessions.Count);
             Complete(activity, SessionStoreOperations.EndOldestOfSubject, OutcomeOf(result.Outcome), started);
             return result;
         }

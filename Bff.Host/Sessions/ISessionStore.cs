@@ -65,8 +65,11 @@ internal readonly record struct SessionLookup(SessionLookupStatus Status, UserSe
 
 internal readonly record struct RemoveManyResult(StoreOutcome Outcome, int Removed);
 
-/// <summary>Sessions a store ended, by <see cref="SessionKey.LogId"/>.</summary>
-internal readonly record struct EndedSessions(StoreOutcome Outcome, IReadOnlyList<string> SessionLogIds)
+/// <summary>Sessions a store ended.</summary>
+internal readonly record struct EndedSessions(StoreOutcome Outcome, IReadOnlyList<EndedSession> Sessions)
 {
     public static readonly EndedSessions None = new(StoreOutcome.Ok, []);
 }
+
+/// <summary>A session a store ended: its <see cref="SessionKey.LogId"/>, and its tokens when they could be read (to revoke).</summary>
+internal sealed record EndedSession(string LogId, Tokens.TokenSet? Tokens);

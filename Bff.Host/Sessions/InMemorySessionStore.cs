@@ -107,12 +107,12 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider, IOptions<B
             return ValueTask.FromResult(EndedSessions.None);
         }
 
-        var ended = new List<string>(excess);
+        var ended = new List<EndedSession>(excess);
         foreach (var session in live.OrderBy(s => s.CreatedAt).ThenBy(s => s.Key, StringComparer.Ordinal).Take(excess))
         {
             if (_sessions.TryRemove(session.Key, out _))
             {
-                ended.Add(session.LogId);
+                ended.Add(new EndedSession(session.LogId, session.Tokens));
             }
         }
 

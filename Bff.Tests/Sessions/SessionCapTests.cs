@@ -63,6 +63,10 @@ public sealed class SessionCapTests
         Assert.All(lines, l => Assert.StartsWith($"Subject {SessionKey.LogId("alice")} reached Bff:Session:MaxPerSubject (3): ended its 1 oldest", l.Message, StringComparison.Ordinal));
         Assert.DoesNotContain(gateway.Logs.Lines, l => l.EventId.Id == CapEvictedLine && l.Message.Contains("alice", StringComparison.Ordinal));
         Assert.Equal(2, gateway.Logs.Lines.Count(l => l.EventId.Id == 1002 && l.Message.Contains("(cap_evicted)", StringComparison.Ordinal)));
+
+        // Their refresh tokens are revoked at the provider, as at logout (token responses: bob's, then alice's in order).
+        var issued = IssuedRefreshTokens(idp);
+        Assert.Equal([issued[1], issued[2]], RevokedTokens(idp));
     }
 
     [Fact]
@@ -140,6 +144,7 @@ public sealed class SessionCapTests
         Assert.Equal(HttpStatusCode.OK, (await second.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await third.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
         Assert.Single(a.Logs.Lines, l => l.EventId.Id == CapEvictedLine && l.Message.Contains(SessionKey.LogId("alice"), StringComparison.Ordinal));
+        Assert.Equal([IssuedRefreshTokens(set.Idp)[0]], RevokedTokens(set.Idp));
 
         // The index lists the live sessions, oldest first, by id: no cookie value, no token.
         var members = (await database.SortedSetRangeByRankAsync(index)).Select(v => (string)v!).ToArray();
@@ -160,4 +165,17 @@ public sealed class SessionCapTests
             (await database.SortedSetRangeByRankAsync(index)).Select(v => (string)v!));
         Assert.Equal(1, counters[Instruments.SessionCapEvictions, SessionCaps.PerSubject]);
     }
+
+    /// <summary>The refresh tokens of the provider's token responses, in order.</summary>
+    private static string[] IssuedRefreshTokens(TestIdentityProvider idp) =>
+    [
+        .. idp.Server.LogEntries
+            .Where(e => e.RequestMessage.Path == "/token" && e.ResponseMessage.BodyData?.BodyAsString is not null)
+            .Select(e => JsonDocument.Parse(e.ResponseMessage.BodyData!.BodyAsString!).RootElement)
+            .Where(json => json.TryGetProperty("refresh_token", out _))
+            .Select(json => json.GetProperty("refresh_token").GetString()!),
+    ];
+
+    private static string[] RevokedTokens(TestIdentityProvider idp) =>
+        [.. idp.RequestsTo("/revoke").Select(r => TestIdentityProvider.Form(r)["token"])];
 }

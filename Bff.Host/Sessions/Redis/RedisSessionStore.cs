@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Bff.Observability;
+using Bff.Tokens;
 using StackExchange.Redis;
 
 namespace Bff.Sessions.Redis;
@@ -49,7 +50,8 @@ internal sealed class RedisSessionStore(
 
     // KEYS: subject's sessions (sorted). ARGV: session key prefix, how many to keep, the new session's id.
     // Drops members whose session is gone (expired, logged out), then deletes the sessions of the lowest scores (the
-    // oldest) beyond the limit and returns their ids; never the new session, which may share its millisecond with an
+    // oldest) beyond the limit and returns their ids, each followed by its stored value (so that the caller can revoke
+    // its refresh token) or false when it expired meanwhile; never the new session, which may share its millisecond with an
     // older one. One script, so two sign-ins of one user at once cannot both keep the same session or both end the
     // same one. The session keys it deletes are derived from the members, which is one more reason the store does not
     // support Redis Cluster (see above).
@@ -63,9 +65,10 @@ internal sealed class RedisSessionStore(
         for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
           if #ended >= excess then break end
           if id ~= ARGV[3] then
+            ended[#ended + 1] = id
+            ended[#ended + 1] = redis.call('GET', ARGV[1] .. id)
             redis.call('DEL', ARGV[1] .. id)
             redis.call('ZREM', KEYS[1], id)
-            ended[#ended + 1] = id
           end
         end
         return ended
@@ -272,20 +275,20 @@ internal sealed class RedisSessionStore(
             var database = await connection.GetDatabaseAsync();
             var result = await database.ScriptEvaluateAsync(
                 EndOldestScript, [Keys.SubjectSessions(newest.Subject)], [Keys.Session(string.Empty).ToString(), keep, SessionKey.Hash(newest.Key)]);
-            var ids = (RedisValue[]?)result ?? [];
-            if (ids.Length == 0)
+            var pairs = (RedisResult[]?)result ?? [];
+            if (pairs.Length == 0)
             {
                 return EndedSessions.None;
             }
 
             // What RemoveAsync does after its delete: no replica serves these sessions from its cache any longer.
-            var ended = new string[ids.Length];
-            for (var i = 0; i < ids.Length; i++)
+            var ended = new EndedSession[pairs.Length / 2];
+            for (var i = 0; i < ended.Length; i++)
             {
-                string id = ids[i]!;
+                var id = (string)pairs[2 * i]!;
                 cache.Evict(id);
                 await invalidation.PublishAsync(database, id);
-                ended[i] = id[..16];
+                ended[i] = new EndedSession(id[..16], StoredTokens(id, (byte[]?)pairs[2 * i + 1]));
             }
 
             return new EndedSessions(StoreOutcome.Ok, ended);
@@ -384,6 +387,21 @@ internal sealed class RedisSessionStore(
 
         cache.Put(id, session!, generation);
         return SessionLookup.Found(session!);
+    }
+
+    /// <summary>
+    /// The tokens of a session read by its id alone (its cookie value is not known here, and only its tokens are used:
+    /// to revoke the refresh token of a session the per-user cap ended). Null when it cannot be read.
+    /// </summary>
+    private TokenSet? StoredTokens(string id, byte[]? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        var colon = value.AsSpan(0, Math.Min(value.Length, VersionPrefixMaxLength)).IndexOf((byte)':');
+        return colon >= 1 && payloads.TryUnprotect(string.Empty, id, value.AsSpan(colon + 1), out var session) ? session!.Tokens : null;
     }
 
     /// <summary>The session as its key holds it: the token version (which the replace script compares), a colon, the payload.</summary>

@@ -134,6 +134,10 @@ internal sealed class OidcEvents(
                 BffLog.LoginStoreUnavailable(logger);
                 await FailAsync(http, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
                 break;
+            case SessionIssueOutcome.StoreFull:
+                // Logged and counted by the issuer, at most one line a minute.
+                await FailAsync(http, BffError.SessionCapacityReached, retryAfter: TimeSpan.FromSeconds(60));
+                break;
             default:
                 BffLog.LoginFailed(logger, "token response without an access token or subject");
                 await FailAsync(http, BffError.LoginFailed);

@@ -61,6 +61,10 @@ public enum SessionStoreKind
 
 public sealed class SessionSettings
 {
+    public const int DefaultMaxPerSubject = 20;
+
+    public const int DefaultMaxInMemorySessions = 50_000;
+
     /// <summary>A session unused for this long ends.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
@@ -68,6 +72,18 @@ public sealed class SessionSettings
     public TimeSpan AbsoluteTimeout { get; set; } = TimeSpan.FromHours(8);
 
     public SessionStoreKind Store { get; set; } = SessionStoreKind.InMemory;
+
+    /// <summary>
+    /// The most sessions one user (subject) may hold at once: a sign-in beyond it ends that user's oldest session, so
+    /// one account scripted to sign in again and again cannot fill the store.
+    /// </summary>
+    public int MaxPerSubject { get; set; } = DefaultMaxPerSubject;
+
+    /// <summary>
+    /// The most sessions the in-memory store holds (each takes some 20 KB): past it, new sign-ins are refused with a
+    /// 503 until sessions end. Not used with Redis, whose memory is bounded by Redis's own <c>maxmemory</c>.
+    /// </summary>
+    public int MaxInMemorySessions { get; set; } = DefaultMaxInMemorySessions;
 }
 
 public sealed class CookieSettings

@@ -91,6 +91,7 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         ValidateLogout(options.Logout, failures);
         ValidatePublicOrigin(options, failures);
         ValidateForwardedHeadersBreadth(options.ForwardedHeaders, failures);
+        ValidateSessionCaps(options.Session, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -210,6 +211,19 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         if (!Enum.IsDefined(settings.EndSessionHint))
         {
             failures.Add("Bff:Logout:EndSessionHint must be IdToken or ClientId.");
+        }
+    }
+
+    private static void ValidateSessionCaps(SessionSettings session, List<string> failures)
+    {
+        if (session.MaxPerSubject < 1)
+        {
+            failures.Add($"Bff:Session:MaxPerSubject must be at least 1 (it is {session.MaxPerSubject}); the default is {SessionSettings.DefaultMaxPerSubject}.");
+        }
+
+        if (session.MaxInMemorySessions < 1)
+        {
+            failures.Add($"Bff:Session:MaxInMemorySessions must be at least 1 (it is {session.MaxInMemorySessions}); the default is {SessionSettings.DefaultMaxInMemorySessions}.");
         }
     }
 }

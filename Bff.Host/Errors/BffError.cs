@@ -30,6 +30,7 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError InternalError = new("internal_error", StatusCodes.Status500InternalServerError, "The gateway failed to handle the request.");
     public static readonly BffError TooManyRequests = new("too_many_requests", StatusCodes.Status429TooManyRequests, "Too many sign-in attempts from this address; try again later.");
     public static readonly BffError InvalidHost = new("invalid_host", StatusCodes.Status400BadRequest, "The request's Host is not this gateway's public origin.");
+    public static readonly BffError SessionCapacityReached = new("session_capacity_reached", StatusCodes.Status503ServiceUnavailable, "The gateway holds as many sessions as it may; try again later.");
 
     public string Type => "urn:bff:error:" + Code;
 }

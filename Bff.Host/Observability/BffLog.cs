@@ -26,6 +26,16 @@ internal static partial class BffLog
     [LoggerMessage(1006, LogLevel.Debug, "Removed {Count} expired sessions.")]
     public static partial void ExpiredSessionsRemoved(ILogger logger, int count);
 
+    // 1004 and 1005 are no longer written per request (sending forged cookies must not buy one log line per request): 1007 sums them up.
+    [LoggerMessage(1007, LogLevel.Warning, "{Unknown} unknown and {Malformed} malformed session cookies in the last {Seconds} s (treated as anonymous; counted in bff.sessions.rejected_cookies).")]
+    public static partial void RejectedSessionCookies(ILogger logger, long unknown, long malformed, int seconds);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Subject {SubjectHash} reached Bff:Session:MaxPerSubject ({Limit}): ended its {Count} oldest session(s) to admit a new sign-in.")]
+    public static partial void SessionCapEvicted(ILogger logger, string subjectHash, int limit, int count);
+
+    [LoggerMessage(1009, LogLevel.Warning, "The in-memory store holds Bff:Session:MaxInMemorySessions ({Limit}) sessions: refused {Refused} sign-in(s) with 503 since the previous such line (the latest for subject {SubjectHash}); at most one such line a minute.")]
+    public static partial void SessionCapRefused(ILogger logger, int limit, long refused, string subjectHash);
+
     [LoggerMessage(1050, LogLevel.Warning, "The session store (Redis) failed to {Operation} ({ExceptionType}); the request is answered as unavailable.")]
     public static partial void SessionStoreFailed(ILogger logger, string operation, string exceptionType);
 

@@ -13,11 +13,16 @@ namespace Bff.Observability;
 /// <item>HttpClientFactory's header log entries (Trace) carry every header value as a structured value, even when the
 /// message shows them redacted; the revocation call's <c>Authorization</c> header holds the client secret. Their
 /// values are replaced by <c>*</c>.</item>
+/// <item>Cookie data is blanked in every message, structured value, scope and exception (<see cref="CookieRedactor"/>):
+/// Kestrel's bad-request log quotes the raw header line it rejected (a live session key with it), and the OpenID
+/// Connect handler's Debug line after a challenge lists the Set-Cookie headers it wrote (the sign-in cookies' names
+/// carry the protected nonce and the correlation id). Raising those categories' minimum level would not do: an operator
+/// who turns them up to diagnose must not get the secrets with it.</item>
 /// <item>A configuration refused at start-up is reported once, by <see cref="Configuration.BffHost"/>, as a list of
 /// settings to fix; the host's own "Hosting failed to start" entry with the validation stack trace is dropped.</item>
 /// </list>
 /// </summary>
-internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+internal sealed class BffLoggerFactory(ILoggerFactory inner, CookieRedactor cookies) : ILoggerFactory
 {
     private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
     private const string HttpClientCategoryPrefix = "System.Net.Http.HttpClient.";
@@ -27,15 +32,42 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     private const int ResponseHeadersEvent = 103;
 
     /// <summary>Builds the framework's own <see cref="LoggerFactory"/> from the container, exactly as AddLogging would.</summary>
-    public static BffLoggerFactory Create(IServiceProvider services) => new(new LoggerFactory(
-        services.GetServices<ILoggerProvider>(),
-        services.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>(),
-        services.GetService<IOptions<LoggerFactoryOptions>>(),
-        services.GetService<IExternalScopeProvider>()));
+    public static BffLoggerFactory Create(IServiceProvider services) => new(
+        new LoggerFactory(
+            services.GetServices<ILoggerProvider>(),
+            services.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>(),
+            services.GetService<IOptions<LoggerFactoryOptions>>(),
+            services.GetService<IExternalScopeProvider>()),
+        CreateCookieRedactor(services.GetService<IConfiguration>()));
+
+    /// <summary>
+    /// The session cookie's configured name, read from configuration itself: the options are validated at start-up, and
+    /// resolving them here (the logger factory comes first) would report a refused setting before the others.
+    /// The sign-in cookies' prefixes without their <c>__Secure-</c>/<c>__Host-</c> part, so either spelling is matched,
+    /// and ASP.NET Core's own defaults.
+    /// </summary>
+    internal static CookieRedactor CreateCookieRedactor(IConfiguration? configuration)
+    {
+        var sessionCookie = configuration?[$"{Configuration.BffOptions.SectionName}:Cookie:Name"];
+        return new CookieRedactor(
+            [string.IsNullOrWhiteSpace(sessionCookie) ? Configuration.CookieSettings.DefaultName : sessionCookie, Configuration.CookieSettings.DefaultName],
+            [
+                WithoutCookiePrefix(Authentication.OidcOptionsSetup.CorrelationCookiePrefix),
+                WithoutCookiePrefix(Authentication.OidcOptionsSetup.NonceCookiePrefix),
+                ".AspNetCore.Correlation.",
+                ".AspNetCore.OpenIdConnect.Nonce.",
+            ]);
+    }
+
+    private static string WithoutCookiePrefix(string name) =>
+        name.StartsWith("__Secure-", StringComparison.Ordinal) ? name["__Secure-".Length..]
+        : name.StartsWith("__Host-", StringComparison.Ordinal) ? name["__Host-".Length..]
+        : name;
 
     public ILogger CreateLogger(string categoryName) =>
         new RedactingLogger(
             inner.CreateLogger(categoryName),
+            cookies,
             dropStartupRefusal: categoryName == HostCategory,
             hideHeaderValues: categoryName.StartsWith(HttpClientCategoryPrefix, StringComparison.Ordinal));
 
@@ -50,7 +82,7 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
         _ => false,
     };
 
-    private sealed class RedactingLogger(ILogger inner, bool dropStartupRefusal, bool hideHeaderValues) : ILogger
+    private sealed class RedactingLogger(ILogger inner, CookieRedactor cookies, bool dropStartupRefusal, bool hideHeaderValues) : ILogger
     {
         public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
 
@@ -58,11 +90,11 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
         {
             if (state is IReadOnlyList<KeyValuePair<string, object?>> pairs)
             {
-                return inner.BeginScope(new LazyRedactedScope(state, pairs));
+                return inner.BeginScope(new LazyRedactedScope(state, pairs, cookies));
             }
             else if (state is string scope)
             {
-                return inner.BeginScope(UrlQueryRedactor.Redact(scope));
+                return inner.BeginScope(UrlQueryRedactor.Redact(cookies.Redact(scope)));
             }
 
             return inner.BeginScope(state);
@@ -75,6 +107,8 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
                 return;
             }
 
+            exception = RedactedException.From(exception, cookies);
+
             if (hideHeaderValues && eventId.Id is RequestHeadersEvent or ResponseHeadersEvent
                 && state is IReadOnlyList<KeyValuePair<string, object?>> headers)
             {
@@ -84,7 +118,7 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
             }
 
             var message = formatter(state, exception);
-            if (RedactedLogState.TryCreate(message, state as IReadOnlyList<KeyValuePair<string, object?>>, out var redacted))
+            if (RedactedLogState.TryCreate(message, state as IReadOnlyList<KeyValuePair<string, object?>>, cookies, out var redacted))
             {
                 inner.Log(logLevel, eventId, redacted, exception, static (s, _) => s.Message);
                 return;
@@ -100,7 +134,7 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 /// request id) and most are never read: formatting and scanning each one up front was a measurable part of a proxied
 /// call. Whoever reads it, by its values or its text, reads the redacted form.
 /// </summary>
-internal sealed class LazyRedactedScope(object original, IReadOnlyList<KeyValuePair<string, object?>> values) : IReadOnlyList<KeyValuePair<string, object?>>
+internal sealed class LazyRedactedScope(object original, IReadOnlyList<KeyValuePair<string, object?>> values, CookieRedactor cookies) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     private IReadOnlyList<KeyValuePair<string, object?>>? _values;
     private string? _text;
@@ -128,7 +162,7 @@ internal sealed class LazyRedactedScope(object original, IReadOnlyList<KeyValueP
 
         // Racing readers compute the same result; the text is written before the values that mark it done.
         var text = original.ToString() ?? string.Empty;
-        if (RedactedLogState.TryCreate(text, values, out var redacted))
+        if (RedactedLogState.TryCreate(text, values, cookies, out var redacted))
         {
             _text = redacted.Message;
             Volatile.Write(ref _values, redacted);
@@ -143,7 +177,7 @@ internal sealed class LazyRedactedScope(object original, IReadOnlyList<KeyValueP
     }
 }
 
-/// <summary>A log entry's state with URL query values blanked in its message and in its structured values.</summary>
+/// <summary>A log entry's state with URL query values and cookie data blanked in its message and in its structured values.</summary>
 internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, object?>>
 {
     private readonly KeyValuePair<string, object?>[] _values;
@@ -161,15 +195,15 @@ internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, obje
     public KeyValuePair<string, object?> this[int index] => _values[index];
 
     /// <summary>False (and null) when neither the message nor any value holds a query value to blank: the common case, without allocation.</summary>
-    public static bool TryCreate(string message, IReadOnlyList<KeyValuePair<string, object?>>? values, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RedactedLogState? state)
+    public static bool TryCreate(string message, IReadOnlyList<KeyValuePair<string, object?>>? values, CookieRedactor cookies, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RedactedLogState? state)
     {
-        var redactedMessage = UrlQueryRedactor.Redact(message);
+        var redactedMessage = UrlQueryRedactor.Redact(cookies.Redact(message));
         KeyValuePair<string, object?>[]? redactedValues = null;
         var count = values?.Count ?? 0;
         for (var i = 0; i < count; i++)
         {
             var (key, value) = values![i];
-            var redactedValue = RedactValue(key, value);
+            var redactedValue = RedactValue(key, value, cookies);
             if (redactedValues is null && !ReferenceEquals(redactedValue, value))
             {
                 redactedValues = new KeyValuePair<string, object?>[count];
@@ -222,7 +256,7 @@ internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, obje
 
     public override string ToString() => Message;
 
-    private static object? RedactValue(string key, object? value)
+    private static object? RedactValue(string key, object? value, CookieRedactor cookies)
     {
         if (key == "{OriginalFormat}")
         {
@@ -231,7 +265,7 @@ internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, obje
 
         return value switch
         {
-            string text => UrlQueryRedactor.Redact(text),
+            string text => KeepIfUnchanged(UrlQueryRedactor.Redact(cookies.Redact(text)), text, text),
             Uri uri => KeepIfUnchanged(UrlQueryRedactor.Redact(uri.OriginalString), uri.OriginalString, uri),
             QueryString { HasValue: true } query => KeepIfUnchanged(UrlQueryRedactor.RedactQuery(query.Value!), query.Value!, value),
             _ => value,
@@ -240,4 +274,34 @@ internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, obje
 
     private static object KeepIfUnchanged(string redacted, string original, object value) =>
         ReferenceEquals(redacted, original) ? value : redacted;
+}
+
+/// <summary>
+/// Stands in for a logged exception whose text holds cookie data or URL query values (Kestrel's
+/// <c>BadHttpRequestException</c> quotes the header line it rejected): the same text, blanked, for every provider that
+/// writes <see cref="Exception.ToString"/> or <see cref="Exception.Message"/>. The original type's name stays in the text.
+/// </summary>
+internal sealed class RedactedException : Exception
+{
+    private readonly string _text;
+
+    private RedactedException(string message, string text)
+        : base(message) => _text = text;
+
+    public override string ToString() => _text;
+
+    /// <summary>The exception itself when there is nothing to blank (the common case).</summary>
+    public static Exception? From(Exception? exception, CookieRedactor cookies)
+    {
+        if (exception is null)
+        {
+            return null;
+        }
+
+        var text = exception.ToString();
+        var redacted = UrlQueryRedactor.Redact(cookies.Redact(text));
+        return ReferenceEquals(redacted, text)
+            ? exception
+            : new RedactedException(UrlQueryRedactor.Redact(cookies.Redact(exception.Message)), redacted);
+    }
 }

@@ -44,6 +44,9 @@ internal sealed class BffMetrics
     private readonly Histogram<double> _storeDuration;
     private readonly Counter<long> _backchannelLogouts;
     private readonly Counter<long> _signInRateLimited;
+    private readonly Counter<long> _rejectedSessionCookies;
+    private readonly Counter<long> _sessionCapEvictions;
+    private readonly Counter<long> _sessionCapRefusals;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -63,6 +66,9 @@ internal sealed class BffMetrics
         _storeDuration = Meter.CreateHistogram(Instruments.SessionStoreDuration, "s", "Duration of session store operations, by operation, store and outcome.", advice: StoreLatencyBuckets);
         _backchannelLogouts = Meter.CreateCounter<long>(Instruments.BackchannelLogouts, "{request}", "Back-channel logout requests, by outcome.");
         _signInRateLimited = Meter.CreateCounter<long>(Instruments.SignInRateLimited, "{request}", "Sign-in starts and callbacks refused with 429 because their client was over the limit, by endpoint.");
+        _rejectedSessionCookies = Meter.CreateCounter<long>(Instruments.RejectedSessionCookies, "{cookie}", "Requests whose session cookie named no session (unknown) or was not a session key (malformed), by kind.");
+        _sessionCapEvictions = Meter.CreateCounter<long>(Instruments.SessionCapEvictions, "{session}", "Sessions ended because a new sign-in took their user over Bff:Session:MaxPerSubject, by cap.");
+        _sessionCapRefusals = Meter.CreateCounter<long>(Instruments.SessionCapRefusals, "{sign_in}", "Sign-ins refused because the in-memory store held Bff:Session:MaxInMemorySessions sessions, by cap.");
 
         if (activeSessions is not null)
         {
@@ -151,4 +157,20 @@ internal sealed class BffMetrics
     /// <param name="endpoint"><c>/bff/login</c> or the configured callback path.</param>
     public void SignInRateLimited(string endpoint) =>
         _signInRateLimited.Add(1, new KeyValuePair<string, object?>(Attributes.Endpoint, endpoint));
+    /// <param name="kind">One of <see cref="RejectedCookieKinds"/>.</param>
+    public void SessionCookieRejected(string kind) =>
+        _rejectedSessionCookies.Add(1, new KeyValuePair<string, object?>(Attributes.RejectedCookieKind, kind));
+
+    /// <param name="cap">One of <see cref="SessionCaps"/>.</param>
+    public void SessionCapEvicted(string cap, int count = 1)
+    {
+        if (count > 0)
+        {
+            _sessionCapEvictions.Add(count, new KeyValuePair<string, object?>(Attributes.SessionCap, cap));
+        }
+    }
+
+    /// <param name="cap">One of <see cref="SessionCaps"/>.</param>
+    public void SessionCapRefused(string cap) =>
+        _sessionCapRefusals.Add(1, new KeyValuePair<string, object?>(Attributes.SessionCap, cap));
 }

@@ -103,6 +103,23 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
         }
     }
 
+    public async ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken)
+    {
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.EndOldestOfSubject, _kind, sessionKey: null);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var result = await inner.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
+            activity?.SetTag(Attributes.SessionsRemoved, result.Sessions.Count);
+            Complete(activity, SessionStoreOperations.EndOldestOfSubject, OutcomeOf(result.Outcome), started);
+            return result;
+        }
+        catch (Exception ex) when (Fail(activity, SessionStoreOperations.EndOldestOfSubject, ex, started))
+        {
+            throw;
+        }
+    }
+
     private async ValueTask<StoreOutcome> MeasureAsync(string operation, string key, Func<ValueTask<StoreOutcome>> call)
     {
         using var activity = BffActivitySource.StartSessionStore(operation, _kind, key);
@@ -130,6 +147,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
     {
         StoreOutcome.Ok => Outcomes.Success,
         StoreOutcome.NotFound => Outcomes.NotFound,
+        StoreOutcome.Full => Outcomes.Full,
         _ => Outcomes.Unavailable,
     };
 
@@ -138,6 +156,10 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
         if (outcome == Outcomes.Unavailable)
         {
             activity.SetFailure(outcome, Errors.BffError.SessionStoreUnavailable.Code);
+        }
+        else if (outcome == Outcomes.Full)
+        {
+            activity.SetFailure(outcome, Errors.BffError.SessionCapacityReached.Code);
         }
         else
         {

@@ -47,6 +47,9 @@ internal static class TelemetryNames
         public const string SessionStoreDuration = "bff.session_store.operation.duration";
         public const string BackchannelLogouts = "bff.backchannel_logouts";
         public const string SignInRateLimited = "bff.sign_in.rate_limited";
+        public const string RejectedSessionCookies = "bff.sessions.rejected_cookies";
+        public const string SessionCapEvictions = "bff.sessions.cap_evictions";
+        public const string SessionCapRefusals = "bff.sessions.cap_refusals";
     }
 
     public static class Attributes
@@ -75,6 +78,12 @@ internal static class TelemetryNames
 
         /// <summary>Which token a <see cref="Spans.Refresh"/> flight obtained; see <see cref="TokenGrants"/>.</summary>
         public const string TokenGrant = "bff.token.grant";
+
+        /// <summary>Why a session cookie named no session; see <see cref="RejectedCookieKinds"/>.</summary>
+        public const string RejectedCookieKind = "bff.session.cookie_rejection";
+
+        /// <summary>Which session cap acted; see <see cref="SessionCaps"/>.</summary>
+        public const string SessionCap = "bff.session.cap";
     }
 
     /// <summary>Values of <see cref="Attributes.Outcome"/>. Failures also carry <see cref="Attributes.ErrorType"/>.</summary>
@@ -89,6 +98,9 @@ internal static class TelemetryNames
         public const string Found = "found";
         public const string NotFound = "not_found";
         public const string Unavailable = "unavailable";
+
+        /// <summary>A create refused by the in-memory store's cap (Bff:Session:MaxInMemorySessions).</summary>
+        public const string Full = "full";
 
         // Sign-in callback
         public const string Restarted = "restarted";
@@ -138,6 +150,9 @@ internal static class TelemetryNames
         /// another user, or a refresh spent it and its successor could not be saved.
         /// </summary>
         public const string RefreshRejected = "refresh_rejected";
+
+        /// <summary>A newer sign-in of the same user went over Bff:Session:MaxPerSubject and this was the oldest session.</summary>
+        public const string CapEvicted = "cap_evicted";
     }
 
     /// <summary>Values of <see cref="Attributes.TokenGrant"/> (the OAuth grant types of the token-endpoint calls).</summary>
@@ -187,5 +202,26 @@ internal static class TelemetryNames
         public const string Replace = "replace";
         public const string Remove = "remove";
         public const string RemoveByProviderSession = "remove_by_provider_session";
+        public const string EndOldestOfSubject = "end_oldest_of_subject";
+    }
+
+    /// <summary>Values of <see cref="Attributes.RejectedCookieKind"/>.</summary>
+    public static class RejectedCookieKinds
+    {
+        /// <summary>Well-formed, but no session has that key (expired, logged out, or guessed).</summary>
+        public const string Unknown = "unknown";
+
+        /// <summary>Not a session key at all (wrong length or alphabet).</summary>
+        public const string Malformed = "malformed";
+    }
+
+    /// <summary>Values of <see cref="Attributes.SessionCap"/>.</summary>
+    public static class SessionCaps
+    {
+        /// <summary><c>Bff:Session:MaxPerSubject</c>: one user's sessions.</summary>
+        public const string PerSubject = "per_subject";
+
+        /// <summary><c>Bff:Session:MaxInMemorySessions</c>: every session the in-memory store holds.</summary>
+        public const string InMemoryTotal = "in_memory_total";
     }
 }

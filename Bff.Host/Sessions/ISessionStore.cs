@@ -22,6 +22,13 @@ internal interface ISessionStore
     /// of a subject. Used by back-channel logout.
     /// </summary>
     ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ends the oldest sessions (by creation) of <paramref name="newest"/>'s subject until it holds at most
+    /// <paramref name="keep"/>, <paramref name="newest"/> (just created by a sign-in) included and never ended, removing
+    /// them as <see cref="RemoveAsync"/> does (every replica forgets them at once). Sessions already expired do not count.
+    /// </summary>
+    ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken);
 }
 
 internal enum StoreOutcome
@@ -33,6 +40,9 @@ internal enum StoreOutcome
 
     /// <summary>The store could not be reached in time.</summary>
     Unavailable,
+
+    /// <summary>A create refused: the store holds as many sessions as it may (the in-memory store's cap).</summary>
+    Full,
 }
 
 internal enum SessionLookupStatus
@@ -54,3 +64,12 @@ internal readonly record struct SessionLookup(SessionLookupStatus Status, UserSe
 }
 
 internal readonly record struct RemoveManyResult(StoreOutcome Outcome, int Removed);
+
+/// <summary>Sessions a store ended.</summary>
+internal readonly record struct EndedSessions(StoreOutcome Outcome, IReadOnlyList<EndedSession> Sessions)
+{
+    public static readonly EndedSessions None = new(StoreOutcome.Ok, []);
+}
+
+/// <summary>A session a store ended: its <see cref="SessionKey.LogId"/>, and its tokens when they could be read (to revoke).</summary>
+internal sealed record EndedSession(string LogId, Tokens.TokenSet? Tokens);

@@ -1,14 +1,27 @@
 using System.Collections.Concurrent;
+using Bff.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Bff.Sessions;
 
 /// <summary>
 /// Sessions in this process's memory: the fastest store, and the right one for a single replica.
 /// Expired sessions are dropped when found and by <see cref="SessionCleanupService"/>.
+/// <para>
+/// Holds at most <see cref="SessionSettings.MaxInMemorySessions"/>. When full, a new session is refused
+/// (<see cref="StoreOutcome.Full"/>, a 503 to that sign-in) rather than made room for by ending the least recently
+/// used one: a flood of sign-ins (one account scripted, or many) would otherwise sign every real user out, one
+/// eviction per forged sign-in, while refusing costs the users already signed in nothing and recovers by itself as
+/// sessions end. The check and the insert are not one atomic step, so concurrent sign-ins can overshoot the bound by
+/// at most the number of sign-ins in flight.
+/// </para>
 /// </summary>
-internal sealed class InMemorySessionStore(TimeProvider timeProvider) : ISessionStore
+internal sealed class InMemorySessionStore(TimeProvider timeProvider, IOptions<BffOptions> options) : ISessionStore
 {
     private readonly ConcurrentDictionary<string, UserSession> _sessions = new(StringComparer.Ordinal);
+
+    /// <summary>Read when first needed: resolving the store must not validate the options before the host reports every refused setting at once.</summary>
+    private int Capacity => options.Value.Session.MaxInMemorySessions;
 
     public int Count => _sessions.Count;
 
@@ -30,6 +43,12 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider) : ISession
 
     public ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken)
     {
+        // Expired sessions wait for the minute's sweep; they must not keep a sign-in out meanwhile.
+        if (_sessions.Count >= Capacity && (RemoveExpired() == 0 || _sessions.Count >= Capacity))
+        {
+            return ValueTask.FromResult(StoreOutcome.Full);
+        }
+
         _sessions[session.Key] = session;
         return ValueTask.FromResult(StoreOutcome.Ok);
     }
@@ -66,6 +85,38 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider) : ISession
         }
 
         return ValueTask.FromResult(new RemoveManyResult(StoreOutcome.Ok, removed));
+    }
+
+    public ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        List<UserSession>? live = null;
+        foreach (var (key, session) in _sessions)
+        {
+            if (string.Equals(session.Subject, newest.Subject, StringComparison.Ordinal) && !session.IsExpired(now)
+                && !string.Equals(key, newest.Key, StringComparison.Ordinal))
+            {
+                (live ??= []).Add(session);
+            }
+        }
+
+        // The newest (not in the list) counts as one of those kept.
+        var excess = (live?.Count ?? 0) + 1 - keep;
+        if (live is null || excess <= 0)
+        {
+            return ValueTask.FromResult(EndedSessions.None);
+        }
+
+        var ended = new List<EndedSession>(excess);
+        foreach (var session in live.OrderBy(s => s.CreatedAt).ThenBy(s => s.Key, StringComparer.Ordinal).Take(excess))
+        {
+            if (_sessions.TryRemove(session.Key, out _))
+            {
+                ended.Add(new EndedSession(session.LogId, session.Tokens));
+            }
+        }
+
+        return ValueTask.FromResult(new EndedSessions(StoreOutcome.Ok, ended));
     }
 
     /// <summary>Drops every expired session; returns how many.</summary>

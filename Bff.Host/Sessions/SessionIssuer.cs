@@ -14,6 +14,9 @@ internal enum SessionIssueOutcome
     Created,
     MissingTokens,
     StoreUnavailable,
+
+    /// <summary>The in-memory store holds <see cref="SessionSettings.MaxInMemorySessions"/> sessions.</summary>
+    StoreFull,
 }
 
 /// <summary>
@@ -26,8 +29,16 @@ internal sealed class SessionIssuer(
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
     BffMetrics metrics,
+    TokenRevoker revoker,
     ILogger<SessionIssuer> logger)
 {
+    /// <summary>At most one line about refused sign-ins per this interval: a flood of refusals is a flood of lines otherwise.</summary>
+    private static readonly TimeSpan RefusalLineInterval = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _refusals = new();
+    private long _refusedSinceLine;
+    private long? _lastRefusalLine;
+
     /// <summary>Protocol claims that say nothing about the user and only make the session bigger.</summary>
     private static readonly HashSet<string> OmittedClaims = new(StringComparer.Ordinal)
     {
@@ -72,6 +83,13 @@ internal sealed class SessionIssuer(
 
         var previous = cookie.Read(context.Request);
         var outcome = await store.CreateAsync(session, context.RequestAborted);
+        if (outcome == StoreOutcome.Full)
+        {
+            metrics.SessionCapRefused(TelemetryNames.SessionCaps.InMemoryTotal);
+            ReportRefusal(subject, settings.MaxInMemorySessions);
+            return (SessionIssueOutcome.StoreFull, null);
+        }
+
         if (outcome != StoreOutcome.Ok)
         {
             return (SessionIssueOutcome.StoreUnavailable, null);
@@ -82,11 +100,66 @@ internal sealed class SessionIssuer(
             await store.RemoveAsync(previous, context.RequestAborted);
         }
 
+        await EndOldestSessionsAsync(session, settings.MaxPerSubject, context.RequestAborted);
+
         cookie.Append(context.Response, session);
         SessionResolver.Remember(context, SessionLookup.Found(session));
         BffLog.SessionCreated(logger, session.LogId, SessionKey.LogId(subject));
         metrics.SessionStarted();
         return (SessionIssueOutcome.Created, session);
+    }
+
+    /// <summary>
+    /// Ends the subject's oldest sessions beyond the cap as logout would (log line and metric per session, refresh token
+    /// revoked at the provider, best effort), plus one line that says the cap acted. A store that fails here leaves the
+    /// sign-in complete: the next one trims.
+    /// </summary>
+    private async Task EndOldestSessionsAsync(UserSession newest, int limit, CancellationToken cancellationToken)
+    {
+        var ended = await store.EndOldestOfSubjectAsync(newest, limit, cancellationToken);
+        if (ended.Sessions.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var session in ended.Sessions)
+        {
+            BffLog.SessionEnded(logger, session.LogId, TelemetryNames.SessionEndReasons.CapEvicted);
+        }
+
+        metrics.SessionEnded(TelemetryNames.SessionEndReasons.CapEvicted, ended.Sessions.Count);
+        metrics.SessionCapEvicted(TelemetryNames.SessionCaps.PerSubject, ended.Sessions.Count);
+        BffLog.SessionCapEvicted(logger, SessionKey.LogId(newest.Subject), limit, ended.Sessions.Count);
+
+        // As at logout: nobody holds these tokens any more, but a provider that keeps the grant alive would count it
+        // among the user's sessions.
+        foreach (var session in ended.Sessions)
+        {
+            if (session.Tokens is { } tokens)
+            {
+                await revoker.RevokeAsync(tokens, session.LogId, cancellationToken);
+            }
+        }
+    }
+
+    private void ReportRefusal(string subject, int limit)
+    {
+        long refused;
+        lock (_refusals)
+        {
+            _refusedSinceLine++;
+            var now = timeProvider.GetTimestamp();
+            if (_lastRefusalLine is { } last && timeProvider.GetElapsedTime(last, now) < RefusalLineInterval)
+            {
+                return;
+            }
+
+            refused = _refusedSinceLine;
+            _refusedSinceLine = 0;
+            _lastRefusalLine = now;
+        }
+
+        BffLog.SessionCapRefused(logger, limit, refused, SessionKey.LogId(subject));
     }
 
     private static DateTimeOffset? ParseExpiry(string? value) =>

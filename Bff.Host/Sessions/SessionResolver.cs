@@ -14,6 +14,7 @@ internal sealed class SessionResolver(
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
     BffMetrics metrics,
+    RejectedCookieReporter rejectedCookies,
     ILogger<SessionResolver> logger)
 {
     private readonly SessionSettings _settings = options.Value.Session;
@@ -67,7 +68,7 @@ internal sealed class SessionResolver(
         {
             if (cookie.IsPresent(context.Request))
             {
-                BffLog.MalformedSessionCookie(logger);
+                rejectedCookies.Malformed();
             }
 
             return SessionLookup.NoCookie;
@@ -78,7 +79,7 @@ internal sealed class SessionResolver(
         {
             if (lookup.Status == SessionLookupStatus.NotFound)
             {
-                BffLog.UnknownSession(logger, SessionKey.LogId(key));
+                rejectedCookies.Unknown();
             }
 
             return lookup;

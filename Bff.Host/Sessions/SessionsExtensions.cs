@@ -11,6 +11,7 @@ internal static class SessionsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SessionCookie>();
         services.AddSingleton<SessionResolver>();
+        services.AddSingleton<RejectedCookieReporter>();
         services.AddSingleton<SessionIssuer>();
 
         // Read before the options are bound, by name only: the binder would throw on "Reds" and read "1" as Redis. A value

@@ -27,6 +27,30 @@ public sealed partial class RedactionTests
     public void Text_without_query_values_is_returned_as_is(string text) =>
         Assert.Same(text, UrlQueryRedactor.Redact(text));
 
+    [Theory]
+    [InlineData("Invalid request header: 'Cookie __Host-bff=skvSbRfjnh-FV-K1HdZbrjBy70pv8vxQbEUZJ8AnID8\\x0D\\x0A'", "Invalid request header: 'Cookie __Host-bff=Redacted\\x0D\\x0A'")]
+    [InlineData("Invalid request header: 'Cookie: theme=dark; __Host-bff=abc\\x0D\\x0A'\nnext line", "Invalid request header: 'Cookie: Redacted\nnext line")]
+    [InlineData("Location: https://idp/a; and Set-Cookie: __Secure-bff.nonce.CfDJ8abc=N; path=/signin-oidc,__Secure-bff.correlation.xyz=N", "Location: https://idp/a; and Set-Cookie: Redacted")]
+    [InlineData("cookie __Host-bff.correlation.Q2ZESjhhYmM=N sent", "cookie __Host-bff.correlation.Redacted=Redacted sent")]
+    [InlineData("names .AspNetCore.Correlation.abcdef and __host-BFF = k", "names .AspNetCore.Correlation.Redacted and __host-BFF = Redacted")]
+    [InlineData("Dropped a Set-Cookie for the session cookie from the API's response on route r.", null)]
+    [InlineData("A request carried a malformed session cookie; it is treated as anonymous.", null)]
+    public void Cookie_values_and_sign_in_cookie_names_are_blanked_wherever_they_appear(string text, string? expected)
+    {
+        var redactor = BffLoggerFactory.CreateCookieRedactor(configuration: null);
+
+        var redacted = redactor.Redact(text);
+
+        if (expected is null)
+        {
+            Assert.Same(text, redacted);
+        }
+        else
+        {
+            Assert.Equal(expected, redacted);
+        }
+    }
+
     [Fact]
     public void Span_attributes_and_names_lose_their_query_values()
     {

@@ -198,15 +198,24 @@ internal static class SecretJourney
             Add("client credentials (Basic)", basic);
         }
 
-        /// <summary>Every cookie the browser holds now (correlation and nonce cookies during sign-in, then the session cookie).</summary>
+        /// <summary>
+        /// Every cookie the browser holds now (correlation and nonce cookies during sign-in, then the session cookie):
+        /// its value and, for the sign-in cookies, the part of the name after the configured prefix, which carries the
+        /// protected nonce or the correlation id (the value of the nonce cookie is a marker, "N").
+        /// </summary>
         public void AddCookies(BrowserClient browser)
         {
             foreach (var cookie in browser.Cookies)
             {
-                // The nonce cookie's value is a marker ("N"); its protected nonce is in the name, which is not a secret.
                 if (cookie.Value.Length >= 16)
                 {
                     Add($"value of cookie {cookie.Name}", cookie.Value);
+                }
+
+                var dot = cookie.Name.LastIndexOf('.');
+                if (dot >= 0 && cookie.Name.Length - dot - 1 >= 16)
+                {
+                    Add($"name of cookie {cookie.Name[..dot]}.…", cookie.Name[(dot + 1)..]);
                 }
             }
         }

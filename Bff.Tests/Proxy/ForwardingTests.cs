@@ -359,5 +359,8 @@ public sealed class ForwardingTests : IAsyncLifetime
 
         public ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken) =>
             inner.RemoveByProviderSessionAsync(subject, providerSessionId, cancellationToken);
+
+        public ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken) =>
+            inner.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
     }
 }

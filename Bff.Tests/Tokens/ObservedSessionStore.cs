@@ -59,4 +59,7 @@ internal sealed class ObservedSessionStore(InMemorySessionStore inner) : ISessio
 
     public ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken) =>
         inner.RemoveByProviderSessionAsync(subject, providerSessionId, cancellationToken);
+
+    public ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken) =>
+        inner.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
 }

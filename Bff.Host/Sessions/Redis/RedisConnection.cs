@@ -108,6 +108,12 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>Set of session ids of one subject. Named by a hash so that Redis key names carry no personal data.</summary>
     public RedisKey SubjectIndex(string subject) => prefix + "sub:" + SessionKey.Hash(subject);
 
+    /// <summary>
+    /// Sorted set of one subject's session ids, scored by creation time (Unix milliseconds): the per-user cap ends the
+    /// lowest scores first, and a list of a user's sessions reads it in order. Ids only, never token material.
+    /// </summary>
+    public RedisKey SubjectSessions(string subject) => prefix + "subject-sessions:" + SessionKey.Hash(subject);
+
     /// <summary>Set of session ids of one provider session (<c>sid</c>).</summary>
     public RedisKey ProviderSessionIndex(string providerSessionId) => prefix + "sid:" + SessionKey.Hash(providerSessionId);
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Bff.Observability;
+using Bff.Tokens;
 using StackExchange.Redis;
 
 namespace Bff.Sessions.Redis;
@@ -14,6 +15,9 @@ namespace Bff.Sessions.Redis;
 /// payload: Redis stores a hash with a value this long as a hash table, a few hundred bytes more per session.</item>
 /// <item><c>{prefix}sub:{hash}</c> and <c>{prefix}sid:{hash}</c>: sets of session ids for back-channel logout, expiring
 /// no earlier than the longest-lived session they list. A member whose session is gone is harmless.</item>
+/// <item><c>{prefix}subject-sessions:{hash}</c>: a sorted set of one subject's session ids scored by creation time
+/// (<see cref="RedisKeys.SubjectSessions"/>), expiring with the subject's newest session. Every sign-in prunes the
+/// members whose session is gone and ends the oldest beyond <c>Bff:Session:MaxPerSubject</c>, so it stays that small.</item>
 /// </list>
 /// Writes that must not interleave are Lua scripts. The scripts touch several keys, so Redis Cluster is not supported
 /// (a standalone primary, with replicas or Sentinel, is).
@@ -29,15 +33,45 @@ internal sealed class RedisSessionStore(
     /// <summary>The most digits a token version (a non-negative <see cref="long"/>) takes, and the colon after it.</summary>
     private const int VersionPrefixMaxLength = 20;
 
-    // KEYS: session, subject index, [provider session index]. ARGV: value, session ttl ms, index ttl ms, id.
+    // KEYS: session, subject's sessions (sorted), subject index, [provider session index].
+    // ARGV: value, session ttl ms, index ttl ms, id, created at (Unix ms).
     private const string CreateScript = """
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         local ttl = tonumber(ARGV[3])
-        for i = 2, #KEYS do
+        redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
+        for i = 3, #KEYS do
           redis.call('SADD', KEYS[i], ARGV[4])
+        end
+        for i = 2, #KEYS do
           if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
         end
         return 1
+        """;
+
+    // KEYS: subject's sessions (sorted). ARGV: session key prefix, how many to keep, the new session's id.
+    // Drops members whose session is gone (expired, logged out), then deletes the sessions of the lowest scores (the
+    // oldest) beyond the limit and returns their ids, each followed by its stored value (so that the caller can revoke
+    // its refresh token) or false when it expired meanwhile; never the new session, which may share its millisecond with an
+    // older one. One script, so two sign-ins of one user at once cannot both keep the same session or both end the
+    // same one. The session keys it deletes are derived from the members, which is one more reason the store does not
+    // support Redis Cluster (see above).
+    private const string EndOldestScript = """
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+          if id ~= ARGV[3] and redis.call('EXISTS', ARGV[1] .. id) == 0 then redis.call('ZREM', KEYS[1], id) end
+        end
+        local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+        local ended = {}
+        if excess <= 0 then return ended end
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+          if #ended >= excess then break end
+          if id ~= ARGV[3] then
+            ended[#ended + 1] = id
+            ended[#ended + 1] = redis.call('GET', ARGV[1] .. id)
+            redis.call('DEL', ARGV[1] .. id)
+            redis.call('ZREM', KEYS[1], id)
+          end
+        end
+        return ended
         """;
 
     // KEYS: session. ARGV: value, token version, ttl ms.
@@ -91,14 +125,15 @@ internal sealed class RedisSessionStore(
         var id = SessionKey.Hash(session.Key);
         var now = timeProvider.GetUtcNow();
         RedisKey[] keys = session.ProviderSessionId is { } sid
-            ? [Keys.Session(id), Keys.SubjectIndex(session.Subject), Keys.ProviderSessionIndex(sid)]
-            : [Keys.Session(id), Keys.SubjectIndex(session.Subject)];
+            ? [Keys.Session(id), Keys.SubjectSessions(session.Subject), Keys.SubjectIndex(session.Subject), Keys.ProviderSessionIndex(sid)]
+            : [Keys.Session(id), Keys.SubjectSessions(session.Subject), Keys.SubjectIndex(session.Subject)];
         RedisValue[] values =
         [
             StoredValue(id, session),
             TimeToLive(session.ExpiresAt, now),
             TimeToLive(session.AbsoluteExpiresAt, now),
             id,
+            session.CreatedAt.ToUnixTimeMilliseconds(),
         ];
 
         try
@@ -233,6 +268,38 @@ internal sealed class RedisSessionStore(
         }
     }
 
+    public async ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            var result = await database.ScriptEvaluateAsync(
+                EndOldestScript, [Keys.SubjectSessions(newest.Subject)], [Keys.Session(string.Empty).ToString(), keep, SessionKey.Hash(newest.Key)]);
+            var pairs = (RedisResult[]?)result ?? [];
+            if (pairs.Length == 0)
+            {
+                return EndedSessions.None;
+            }
+
+            // What RemoveAsync does after its delete: no replica serves these sessions from its cache any longer.
+            var ended = new EndedSession[pairs.Length / 2];
+            for (var i = 0; i < ended.Length; i++)
+            {
+                var id = (string)pairs[2 * i]!;
+                cache.Evict(id);
+                await invalidation.PublishAsync(database, id);
+                ended[i] = new EndedSession(id[..16], StoredTokens(id, (byte[]?)pairs[2 * i + 1]));
+            }
+
+            return new EndedSessions(StoreOutcome.Ok, ended);
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "end the oldest sessions of a subject", ex.GetType().Name);
+            return new EndedSessions(StoreOutcome.Unavailable, []);
+        }
+    }
+
     private async ValueTask<bool> TryDeleteAsync(string id, string operation)
     {
         cache.Evict(id);
@@ -320,6 +387,21 @@ internal sealed class RedisSessionStore(
 
         cache.Put(id, session!, generation);
         return SessionLookup.Found(session!);
+    }
+
+    /// <summary>
+    /// The tokens of a session read by its id alone (its cookie value is not known here, and only its tokens are used:
+    /// to revoke the refresh token of a session the per-user cap ended). Null when it cannot be read.
+    /// </summary>
+    private TokenSet? StoredTokens(string id, byte[]? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        var colon = value.AsSpan(0, Math.Min(value.Length, VersionPrefixMaxLength)).IndexOf((byte)':');
+        return colon >= 1 && payloads.TryUnprotect(string.Empty, id, value.AsSpan(colon + 1), out var session) ? session!.Tokens : null;
     }
 
     /// <summary>The session as its key holds it: the token version (which the replace script compares), a colon, the payload.</summary>

@@ -66,7 +66,7 @@ public sealed class SignInRateLimitTests : IDisposable
         Assert.InRange(retryAfter, 1, 600);
         Assert.Equal("no-store", refused.Headers.CacheControl?.ToString());
         Assert.Equal(3, _idp.RequestsTo("/par").Count());
-        Assert.DoesNotContain(SetCookie.From(refused), c => c.Name.StartsWith("__Secure-bff.", StringComparison.Ordinal));
+        Assert.DoesNotContain(SetCookie.From(refused), c => c.Name.StartsWith("__Host-bff.", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -103,7 +103,8 @@ public sealed class SingleUseStateTests : IDisposable
 
     internal static void Replant(BrowserClient browser, IEnumerable<BrowserClient.StoredCookie> cookies)
     {
-        foreach (var cookie in cookies.Where(c => c.Name.StartsWith("__Secure-bff.", StringComparison.Ordinal)))
+        // The sign-in (correlation, nonce) cookies; the session cookie is "__Host-bff" without the dot.
+        foreach (var cookie in cookies.Where(c => c.Name.StartsWith("__Host-bff.", StringComparison.Ordinal)))
         {
             browser.PutCookie(cookie.Name, cookie.Value, cookie.Path);
         }

@@ -25,7 +25,11 @@ public sealed class HostileApiComposition : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Host = await ProxyTestHost.StartAsync(kestrel: true, routes: ProxyTestHost.AddCookieRoute);
+        // The gateway answers only for its public origin: the host Chromium addresses it by.
+        Host = await ProxyTestHost.StartAsync(
+            kestrel: true,
+            settings: new Dictionary<string, string?> { ["Bff:PublicOrigin"] = "http://localhost" },
+            routes: ProxyTestHost.AddCookieRoute);
         GatewayUrl = new Uri($"http://localhost:{Host.Address!.Port}/");
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

@@ -140,6 +140,7 @@ start_gateway() { # MODE
     --Bff:Authority="$IDP/" --Bff:ClientId=bff --Bff:RequireHttpsMetadata=false --Bff:PublicOrigin="$GATEWAY" \
     --Bff:Scopes="openid profile email offline_access demo_api" \
     --Bff:RateLimits:SignIn:Enabled=false \
+    --Bff:Session:MaxPerSubject=1000000 \
     "${store_args[@]}" "${GATEWAY_EXTRA[@]}" \
     --ReverseProxy:Routes:api:ClusterId=api --ReverseProxy:Routes:api:Match:Path="/api/{**catch-all}" \
     --ReverseProxy:Routes:api:Metadata:Bff.Token=User --ReverseProxy:Routes:api:MaxRequestBodySize=-1 \

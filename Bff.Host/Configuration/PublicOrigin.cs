@@ -32,7 +32,23 @@ internal sealed class PublicOrigin
     /// may present another one.
     /// </summary>
     public bool Matches(HostString requestHost) =>
-        requestHost.HasValue && string.Equals(requestHost.Host, Host.Host, StringComparison.OrdinalIgnoreCase);
+        requestHost.HasValue && HostName(requestHost.Value).Equals(Host.Host, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The host of a Host header value without its port, as <see cref="HostString.Host"/> reads it (a bracketed IPv6
+    /// address keeps its brackets), without allocating a string on every request.
+    /// </summary>
+    private static ReadOnlySpan<char> HostName(ReadOnlySpan<char> value)
+    {
+        if (value.StartsWith('['))
+        {
+            var end = value.IndexOf(']');
+            return end < 0 ? value : value[..(end + 1)];
+        }
+
+        var colon = value.IndexOf(':');
+        return colon >= 0 && value[(colon + 1)..].IndexOf(':') < 0 ? value[..colon] : value;
+    }
 
     /// <summary>An absolute http(s) origin: scheme, host and optional port, nothing else (no path, query, fragment or user).</summary>
     public static bool TryParse(string? value, [NotNullWhen(true)] out PublicOrigin? origin, out string problem)

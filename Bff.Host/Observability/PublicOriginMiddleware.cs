@@ -42,7 +42,11 @@ internal sealed class PublicOriginMiddleware(RequestDelegate next, IOptions<BffO
         }
 
         request.Scheme = origin.Scheme;
-        request.Host = origin.Host;
+        if (!string.Equals(request.Host.Value, origin.Host.Value, StringComparison.Ordinal))
+        {
+            request.Host = origin.Host;
+        }
+
         return next(context);
     }
 

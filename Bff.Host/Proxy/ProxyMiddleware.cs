@@ -67,11 +67,7 @@ internal sealed class ProxyMiddleware(
             request.Headers.Authorization = token.Authorization is { } authorization ? new StringValues(authorization) : StringValues.Empty;
 
             // Removed before YARP copies the request, so a route's own transforms can still set them deliberately.
-            var headers = request.Headers;
-            foreach (var name in policy.StrippedRequestHeaders)
-            {
-                headers.Remove(name);
-            }
+            RiskyRequestHeaders.Strip(request.Headers, policy.StrippedRequestHeaders);
 
             await next(context);
 

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Collections.Frozen;
+
 namespace Bff.Proxy;
 
 /// <summary>
@@ -40,17 +43,26 @@ internal static class RiskyRequestHeaders
         "X-Original-Host",
     ];
 
+    /// <summary>Every name of <see cref="Names"/>, matched as header names are: without regard to case.</summary>
+    public static readonly FrozenSet<string> All = Names.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The first characters of <see cref="Names"/>, in both cases: most headers a browser sends start otherwise.</summary>
+    private static readonly SearchValues<char> FirstCharacters = SearchValues.Create(
+        string.Concat(Names.Select(n => $"{char.ToLowerInvariant(n[0])}{char.ToUpperInvariant(n[0])}")));
+
+    private static readonly int ShortestName = Names.Min(n => n.Length);
+
     /// <summary>
     /// <see cref="Names"/> without the comma-separated <paramref name="keep"/>; <paramref name="unknown"/> is the first
     /// kept name that is not in the list (a typo would otherwise keep nothing without a word).
     /// </summary>
-    public static string[] Except(string? keep, out string? unknown)
+    public static FrozenSet<string> Except(string? keep, out string? unknown)
     {
         unknown = null;
         var kept = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var part in (keep ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (Array.FindIndex(Names, n => string.Equals(n, part, StringComparison.OrdinalIgnoreCase)) < 0)
+            if (!All.Contains(part))
             {
                 unknown ??= part;
             }
@@ -63,6 +75,49 @@ internal static class RiskyRequestHeaders
             unknown = keep ?? string.Empty;
         }
 
-        return Array.FindAll(Names, n => !kept.Contains(n));
+        return Names.Where(n => !kept.Contains(n)).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Removes from <paramref name="headers"/> those named in <paramref name="names"/>. One pass over the headers the
+    /// request carries (a handful, most of them ruled out by their first character) rather than a removal per listed
+    /// name: Kestrel knows none of these names, so each removal was a case-insensitive dictionary lookup on every
+    /// proxied call.
+    /// </summary>
+    public static void Strip(IHeaderDictionary headers, FrozenSet<string> names)
+    {
+        if (names.Count == 0)
+        {
+            return;
+        }
+
+        string? first = null;
+        List<string>? more = null;
+        foreach (var header in headers)
+        {
+            var name = header.Key;
+            if (name.Length >= ShortestName && FirstCharacters.Contains(name[0]) && names.Contains(name))
+            {
+                if (first is null)
+                {
+                    first = name;
+                }
+                else
+                {
+                    (more ??= []).Add(name);
+                }
+            }
+        }
+
+        if (first is null)
+        {
+            return;
+        }
+
+        headers.Remove(first);
+        foreach (var name in more ?? [])
+        {
+            headers.Remove(name);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Bff.Tokens;
 using Yarp.ReverseProxy.Configuration;
 
@@ -46,7 +47,7 @@ internal sealed class RoutePolicy
         bool requireCsrf,
         TokenTarget target,
         UpstreamCookies upstreamCookies = UpstreamCookies.Drop,
-        string[]? strippedRequestHeaders = null,
+        FrozenSet<string>? strippedRequestHeaders = null,
         bool csrfOffAcknowledged = false)
     {
         RouteId = routeId;
@@ -54,7 +55,7 @@ internal sealed class RoutePolicy
         RequireCsrf = requireCsrf;
         Target = target;
         UpstreamCookies = upstreamCookies;
-        StrippedRequestHeaders = strippedRequestHeaders ?? RiskyRequestHeaders.Names;
+        StrippedRequestHeaders = strippedRequestHeaders ?? RiskyRequestHeaders.All;
         CsrfOffAcknowledged = csrfOffAcknowledged;
     }
 
@@ -72,7 +73,7 @@ internal sealed class RoutePolicy
     public UpstreamCookies UpstreamCookies { get; }
 
     /// <summary>Browser request headers removed before forwarding: <see cref="RiskyRequestHeaders"/> minus <c>Bff.KeepRequestHeaders</c>.</summary>
-    public string[] StrippedRequestHeaders { get; }
+    public FrozenSet<string> StrippedRequestHeaders { get; }
 
     /// <summary>CSRF is off on a route that carries a token, and the operator said so (<c>Bff.CsrfOff</c>).</summary>
     public bool CsrfOffAcknowledged { get; }
@@ -91,7 +92,7 @@ internal sealed class RoutePolicy
         string? scope = null;
         string? resource = null;
         var upstreamCookies = UpstreamCookies.Drop;
-        string[]? stripped = null;
+        FrozenSet<string>? stripped = null;
         string? csrfOff = null;
         var id = route.RouteId;
 

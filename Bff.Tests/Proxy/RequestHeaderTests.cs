@@ -43,6 +43,32 @@ public sealed class RequestHeaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Several_such_headers_in_any_case_are_all_removed_and_the_others_kept()
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetAsync("/api/orders", new Dictionary<string, string>
+        {
+            ["X-CSRF"] = "1",
+            ["x-original-url"] = "/admin",
+            ["X-REWRITE-URL"] = "/admin",
+            ["true-client-ip"] = "203.0.113.7",
+            ["Cf-Connecting-Ip"] = "203.0.113.8",
+            ["fastly-client-ip"] = "203.0.113.9",
+            ["X-Request-Id"] = "abc",
+            ["Traceparent-Like"] = "kept",
+        }));
+
+        Assert.Null(echo.Header("X-Original-URL"));
+        Assert.Null(echo.Header("X-Rewrite-URL"));
+        Assert.Null(echo.Header("True-Client-IP"));
+        Assert.Null(echo.Header("CF-Connecting-IP"));
+        Assert.Null(echo.Header("Fastly-Client-IP"));
+        Assert.Equal("abc", echo.Header("X-Request-Id"));
+        Assert.Equal("kept", echo.Header("Traceparent-Like"));
+    }
+
+    [Fact]
     public async Task A_route_keeps_the_headers_its_metadata_names_and_no_others()
     {
         var (browser, _) = await _host.SignedInBrowserAsync();

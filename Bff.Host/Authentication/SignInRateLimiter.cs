@@ -69,15 +69,13 @@ internal sealed class SignInRateLimiter : IDisposable
     private readonly PathString _callback;
     private readonly TimeSpan _window;
     private readonly BffMetrics _metrics;
-    private readonly TimeProvider _time;
     private readonly ILogger<SignInRateLimiter> _logger;
-    private long _unlogged;
-    private long _nextLogTicks = long.MinValue;
+    private readonly LogThrottle _refusals;
 
     public SignInRateLimiter(IOptions<BffOptions> options, BffMetrics metrics, TimeProvider time, ILogger<SignInRateLimiter> logger)
     {
         _metrics = metrics;
-        _time = time;
+        _refusals = new LogThrottle(time, LogInterval);
         _logger = logger;
         var bff = options.Value;
         var settings = bff.RateLimits.SignIn;
@@ -175,16 +173,7 @@ internal sealed class SignInRateLimiter : IDisposable
 
     private void CountForLog()
     {
-        Interlocked.Increment(ref _unlogged);
-        var now = _time.GetUtcNow().UtcTicks;
-        var due = Interlocked.Read(ref _nextLogTicks);
-        if (now < due || Interlocked.CompareExchange(ref _nextLogTicks, now + LogInterval.Ticks, due) != due)
-        {
-            return;
-        }
-
-        var count = Interlocked.Exchange(ref _unlogged, 0);
-        if (count > 0)
+        if (_refusals.Count(out var count))
         {
             BffLog.SignInRateLimited(_logger, count);
         }

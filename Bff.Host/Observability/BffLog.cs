@@ -226,8 +226,8 @@ internal static partial class BffLog
     [LoggerMessage(5002, LogLevel.Warning, "Sessions are kept in this process's memory: run a single replica, or set Bff:Session:Store=Redis to run several.")]
     public static partial void InMemorySessionsSingleReplica(ILogger logger);
 
-    [LoggerMessage(5060, LogLevel.Information, "Refused a request for host '{Host}': it is not the configured Bff:PublicOrigin.")]
-    public static partial void HostRejected(ILogger logger, string host);
+    [LoggerMessage(5060, LogLevel.Information, "Refused {Count} requests for hosts that are not the configured Bff:PublicOrigin since the last such line (at most one a minute), the latest for '{Host}'.")]
+    public static partial void HostRejected(ILogger logger, long count, string host);
 
     [LoggerMessage(5061, LogLevel.Warning, "Bff:ForwardedHeaders:KnownNetworks trusts {Network}, a very broad network: every client in it can set X-Forwarded-For/-Proto/-Host. List only the ingress controller's network.")]
     public static partial void ForwardedNetworkVeryBroad(ILogger logger, string network);

@@ -15,10 +15,13 @@ namespace Bff.Observability;
 /// Without a configured origin (allowed in Development only) requests pass unchanged.
 /// </para>
 /// </summary>
-internal sealed class PublicOriginMiddleware(RequestDelegate next, IOptions<BffOptions> options, ILogger<PublicOriginMiddleware> logger)
+internal sealed class PublicOriginMiddleware(RequestDelegate next, IOptions<BffOptions> options, TimeProvider time, ILogger<PublicOriginMiddleware> logger)
 {
     /// <summary>Enough of a foreign Host to recognise it in the log, not a place to store a request's worth of text.</summary>
     private const int LoggedHostLength = 100;
+
+    /// <summary>Anyone can send any Host: one line a minute says how many were refused, never one line per request.</summary>
+    private readonly LogThrottle _refusals = new(time, TimeSpan.FromMinutes(1));
 
     // Read at the first request, after start-up validation (see UseBffResponseHeaders).
     private readonly Lazy<PublicOrigin?> _origin = new(() =>
@@ -35,8 +38,12 @@ internal sealed class PublicOriginMiddleware(RequestDelegate next, IOptions<BffO
 
         if (!origin.Matches(request.Host))
         {
-            var host = request.Host.Value ?? string.Empty;
-            BffLog.HostRejected(logger, host.Length > LoggedHostLength ? host[..LoggedHostLength] : host);
+            if (_refusals.Count(out var refused))
+            {
+                var host = request.Host.Value ?? string.Empty;
+                BffLog.HostRejected(logger, refused, host.Length > LoggedHostLength ? host[..LoggedHostLength] : host);
+            }
+
             context.Response.Headers.XContentTypeOptions = "nosniff";
             return BffProblem.WriteAsync(context, BffError.InvalidHost);
         }

@@ -18,7 +18,7 @@ public sealed class LogoutEndpointTests : IDisposable
         _idp.Dispose();
     }
 
-    private static async Task<string> LogoutUrlAsync(BrowserClient browser)
+    internal static async Task<string> LogoutUrlAsync(BrowserClient browser)
     {
         using var json = JsonDocument.Parse(await (await browser.GetWithCsrfAsync("/bff/user")).Content.ReadAsStringAsync());
         return json.RootElement.GetProperty("logoutUrl").GetString()!;

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using System.Web;
 using Bff.Tests.Infrastructure;
 
@@ -25,11 +24,7 @@ public sealed class LogoutHintTests : IDisposable
         _idp.Dispose();
     }
 
-    private static async Task<string> LogoutUrlAsync(BrowserClient browser)
-    {
-        using var json = JsonDocument.Parse(await (await browser.GetWithCsrfAsync("/bff/user")).Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("logoutUrl").GetString()!;
-    }
+    private static Task<string> LogoutUrlAsync(BrowserClient browser) => LogoutEndpointTests.LogoutUrlAsync(browser);
 
     [Fact]
     public async Task The_end_session_redirect_carries_the_client_id_and_the_provider_session_and_no_jwt()

@@ -15,9 +15,8 @@ internal sealed record IdTokenRefusal(string Reason, bool Mismatch);
 /// Checks an ID token that came back from a refresh with the sign-in's own rules: the OpenID Connect handler's token
 /// handler and <see cref="OidcOptionsSetup"/>'s validation parameters (signature with one of the provider's keys and
 /// an accepted asymmetric algorithm, <c>iss</c>, <c>aud</c>, <c>exp</c> within the clock skew, on the system clock as
-/// at sign-in), the provider's keys
-/// from the handler's configuration manager, and an unknown <c>kid</c> fetching the key set once
-/// (<see cref="SigningKeyRefresh"/>), as at sign-in. Then OpenID Connect Core 1.0 section 12.2: <c>iat</c> present,
+/// at sign-in), the provider's keys from the handler's configuration manager, and an unknown <c>kid</c> fetching the
+/// key set once (<see cref="SigningKeyRefresh"/>), as at sign-in. Then OpenID Connect Core 1.0 section 12.2: <c>iat</c> present,
 /// <c>sub</c> the session's, <c>iss</c> and (when both carry one) <c>auth_time</c> those of the session's ID token
 /// (the sign-in's, or a refreshed one held to it). A <c>nonce</c> is not checked: none was sent with the refresh.
 /// </summary>

@@ -29,6 +29,7 @@ internal static class AuthenticationExtensions
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<SigningKeyRefresh>();
         services.AddSingleton<LogoutTokenValidator>();
+        services.AddSingleton<RefreshedIdTokenValidator>();
         services.AddSingleton<TokenRevoker>();
         services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);

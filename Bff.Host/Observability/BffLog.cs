@@ -143,9 +143,6 @@ internal static partial class BffLog
     [LoggerMessage(3016, LogLevel.Debug, "Session {SessionId} was refreshed by another request or replica; its tokens are used as they are.")]
     public static partial void RefreshedElsewhere(ILogger logger, string sessionId);
 
-    [LoggerMessage(3017, LogLevel.Warning, "The refreshed ID token of session {SessionId} does not match the session ('{Claim}' differs).")]
-    public static partial void RefreshedIdTokenMismatch(ILogger logger, string sessionId, string claim);
-
     [LoggerMessage(3018, LogLevel.Warning, "Early refresh of session {SessionId} failed; its access token is still valid and is used meanwhile.")]
     public static partial void RefreshDeferred(ILogger logger, string sessionId);
 
@@ -172,6 +169,10 @@ internal static partial class BffLog
 
     [LoggerMessage(3026, LogLevel.Information, "The provider answered a refresh with HTTP {StatusCode} and error '{ProviderError}': the refresh token is no longer valid (RFC 6749 section 5.2).")]
     public static partial void RefreshTokenRefused(ILogger logger, int statusCode, string providerError);
+
+    // 3017 (a refreshed ID token that named another user, a warning) became 3027, which covers every refused one.
+    [LoggerMessage(3027, LogLevel.Error, "The refreshed ID token of session {SessionId} was refused ({Reason}): the provider's whole token response is discarded, nothing of it is forwarded, and the session ends.")]
+    public static partial void RefreshedIdTokenRefused(ILogger logger, string sessionId, string reason);
 
     // Proxy
     [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header.")]

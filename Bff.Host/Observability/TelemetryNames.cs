@@ -146,8 +146,8 @@ internal static class TelemetryNames
         public const string Backchannel = "backchannel";
 
         /// <summary>
-        /// Its refresh token can no longer be used: the provider refused it (invalid_grant), the refreshed ID token named
-        /// another user, or a refresh spent it and its successor could not be saved.
+        /// Its refresh token can no longer be used: the provider refused it (invalid_grant), the refreshed ID token was
+        /// refused (another user, or not validated), or a refresh spent it and its successor could not be saved.
         /// </summary>
         public const string RefreshRejected = "refresh_rejected";
 
@@ -174,6 +174,12 @@ internal static class TelemetryNames
 
         /// <summary>An earlier refresh spent the refresh token but could not save its successor.</summary>
         public const string RefreshTokenSpent = "refresh_token_spent";
+
+        /// <summary>
+        /// The refreshed ID token did not validate as at sign-in (signature, algorithm, iss, aud, exp, iat); a valid one
+        /// naming another user or sign-in (sub, iss, auth_time) is <see cref="IdTokenMismatch"/>.
+        /// </summary>
+        public const string IdTokenInvalid = "id_token_invalid";
 
         // Outcome provider_unavailable
         /// <summary>Unreachable, 5xx, timed out, or within the cool-down after such a failure.</summary>

@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using Bff.Authentication;
-using Bff.Configuration;
 using Bff.Observability;
 using Bff.Sessions;
-using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Tokens;
@@ -59,9 +56,9 @@ internal sealed class RefreshCoordinator(
     ISessionStore store,
     IRefreshLock refreshLock,
     TokenEndpointClient tokenEndpoint,
+    RefreshedIdTokenValidator idTokenValidator,
     ResourceTokenCache resourceTokens,
     RefreshWindow refreshWindow,
-    IOptions<BffOptions> options,
     TimeProvider timeProvider,
     BffMetrics metrics,
     ILogger<RefreshCoordinator> logger)
@@ -83,9 +80,6 @@ internal sealed class RefreshCoordinator(
     /// token version concerned: that refresh token is never sent to the provider again.
     /// </summary>
     private readonly ConcurrentDictionary<string, long> _spent = new(StringComparer.Ordinal);
-
-    private readonly string _authority = options.Value.Authority ?? string.Empty;
-    private readonly string _clientId = options.Value.ClientId ?? string.Empty;
 
     /// <summary>Flights in progress (for tests and diagnostics).</summary>
     public int FlightsInProgress => _flights.Count;
@@ -316,11 +310,17 @@ internal sealed class RefreshCoordinator(
         }
 
         var issued = call.Tokens!;
-        if (issued.IdToken is { } idToken && IdTokenMismatch(idToken, current) is { } mismatch)
+
+        // An ID token that fails the sign-in's checks makes the whole response untrustworthy (another user's tokens, or
+        // not the provider's), and the old refresh token is spent: nothing of it is saved or forwarded, the session
+        // ends. Not cancellable, like the save below. Without an id_token the session's own is kept.
+        if (issued.IdToken is { } idToken
+            && await idTokenValidator.ValidateAsync(idToken, current.Subject, tokens.IdToken, CancellationToken.None) is { } refusal)
         {
-            BffLog.RefreshedIdTokenMismatch(logger, current.LogId, mismatch);
-            return await EndSessionAsync(current, target, "the refreshed ID token does not match it",
-                new(Outcomes.Rejected, RefreshErrors.IdTokenMismatch), SessionEndReasons.RefreshRejected);
+            BffLog.RefreshedIdTokenRefused(logger, current.LogId, refusal.Reason);
+            return await EndSessionAsync(current, target, "the refreshed ID token was refused",
+                new(Outcomes.Rejected, refusal.Mismatch ? RefreshErrors.IdTokenMismatch : RefreshErrors.IdTokenInvalid),
+                SessionEndReasons.RefreshRejected);
         }
 
         var expiresAt = now + issued.Lifetime;
@@ -404,35 +404,6 @@ internal sealed class RefreshCoordinator(
         }
 
         return removed == StoreOutcome.Ok;
-    }
-
-    /// <summary>
-    /// OpenID Connect Core 12.2: a refreshed ID token must name the same issuer, subject and audience as the session's.
-    /// Returns what differs, or null.
-    /// </summary>
-    private string? IdTokenMismatch(string idToken, UserSession session)
-    {
-        JsonWebToken token;
-        try
-        {
-            token = new JsonWebToken(idToken);
-        }
-        catch (ArgumentException)
-        {
-            return "unreadable";
-        }
-
-        if (!ProviderMetadata.IssuerMatches(token.Issuer, _authority))
-        {
-            return "iss";
-        }
-
-        if (!string.Equals(token.Subject, session.Subject, StringComparison.Ordinal))
-        {
-            return "sub";
-        }
-
-        return token.Audiences.Contains(_clientId, StringComparer.Ordinal) ? null : "aud";
     }
 
     private static RefreshResult Ready(UserSession session, TokenTarget target, string authorization, RefreshReport report) =>

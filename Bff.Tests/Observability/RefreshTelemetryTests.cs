@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
@@ -7,6 +8,7 @@ using Bff.Tests.Proxy;
 using Bff.Tests.Tokens;
 using Bff.Tokens;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
 using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Tests.Observability;
@@ -89,6 +91,38 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
         Assert.Equal(1, _telemetry.CounterValue(Instruments.Refreshes));
         Assert.Equal(1, _telemetry.CounterValue(Instruments.SessionsEnded, (Attributes.SessionEndReason, SessionEndReasons.RefreshRejected)));
         Assert.Equal(1, _telemetry.CounterValue(Instruments.SessionsEnded));
+    }
+
+    [Theory]
+    [InlineData("mallory", false, "id_token_mismatch")]
+    [InlineData("alice", true, "id_token_invalid")]
+    public async Task A_refused_refreshed_id_token_is_a_rejected_flight_and_a_session_ended_by_refresh_rejection(
+        string subject, bool forged, string errorType)
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync(tokenLifetime: Expiring);
+        var idToken = _host.Idp.CreateIdToken(new IdTokenShape
+        {
+            Subject = subject,
+            SigningKeyOverride = forged ? new RsaSecurityKey(RSA.Create(2048)) { KeyId = "key-never-published" } : null,
+        });
+        _host.Idp.RefreshBehavior = _ => TestIdentityProvider.Json(200, new JsonObject
+        {
+            ["access_token"] = "at.alice.untrusted",
+            ["token_type"] = "Bearer",
+            ["expires_in"] = 300,
+            ["id_token"] = idToken,
+        });
+
+        var response = await browser.GetWithCsrfAsync("/api/orders");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var refresh = Assert.Single(RefreshSpans());
+        Assert.Equal(Outcomes.Rejected, Outcome(refresh));
+        Assert.Equal(errorType, refresh.GetTagItem(Attributes.ErrorType));
+        Assert.Equal(ActivityStatusCode.Error, refresh.Status);
+        TelemetryCapture.FlushMetrics(_host.Gateway.Services);
+        Assert.Equal(1, _telemetry.CounterValue(Instruments.Refreshes, (Attributes.Outcome, Outcomes.Rejected)));
+        Assert.Equal(1, _telemetry.CounterValue(Instruments.SessionsEnded, (Attributes.SessionEndReason, SessionEndReasons.RefreshRejected)));
     }
 
     [Fact]

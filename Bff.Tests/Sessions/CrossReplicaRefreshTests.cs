@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
 using Bff.Tests.Proxy;
 using Bff.Tokens;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
 using WireMock;
 
 namespace Bff.Tests.Sessions;
@@ -135,6 +137,43 @@ public sealed class CrossReplicaRefreshTests : IAsyncLifetime
         Assert.False(provider.ReuseDetected, "the spent refresh token was presented again");
         Assert.Equal(1, Idp.RefreshRequests);
         Assert.Empty(_api.Received);
+    }
+
+    [Fact]
+    public async Task A_refresh_whose_id_token_is_not_the_providers_ends_the_session_on_every_replica_with_one_refresh()
+    {
+        var (a, b) = (StartReplica(), StartReplica());
+        var forged = Idp.CreateIdToken(new IdTokenShape
+        {
+            Subject = "alice",
+            SigningKeyOverride = new RsaSecurityKey(RSA.Create(2048)) { KeyId = "key-never-published" },
+        });
+        // The answer comes once both replicas have a refresh under way: one spends the refresh token, the other waits
+        // on the lock and must learn that the session ended rather than spend the token again.
+        var provider = new RotatingProviderWithReuseDetection(() =>
+        {
+            WaitForFlightsOn(a, b);
+            return TestIdentityProvider.Json(200, new JsonObject
+            {
+                ["access_token"] = "at.alice.untrusted",
+                ["token_type"] = "Bearer",
+                ["expires_in"] = 3600,
+                ["refresh_token"] = "rt.alice.untrusted",
+                ["id_token"] = forged,
+            });
+        });
+        var (browser, _) = await SignInWithExpiringTokenAsync(a);
+        Idp.RefreshBehavior = provider.Answer;
+
+        var responses = await BurstAsync(a, b, browser, count: 20);
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode));
+        Assert.Empty(_api.Received);
+        Assert.Equal(1, Idp.RefreshRequests);
+        Assert.False(provider.ReuseDetected, "the spent refresh token was presented again");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetWithCsrfAsync(a.Url("/api/orders"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetWithCsrfAsync(b.Url("/api/orders"))).StatusCode);
+        Assert.Equal(1, Idp.RefreshRequests);
     }
 
     private GatewayReplica StartReplica() => _set.Start(ProxyTestHost.RouteSettings(_api.Address));

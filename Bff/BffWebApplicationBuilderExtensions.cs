@@ -1,5 +1,6 @@
 using Bff.Authentication;
 using Bff.Configuration;
+using Bff.LocalApis;
 using Bff.Observability;
 using Bff.Proxy;
 using Bff.Sessions;
@@ -45,6 +46,7 @@ public static class BffWebApplicationBuilderExtensions
         services.AddBffProxy(builder.Configuration);
         services.AddProblemDetails();
         services.AddBffSpa();
+        services.AddBffLocalApis();
         // Last: it wraps the session store registered above with telemetry.
         builder.AddBffObservability();
         return builder;

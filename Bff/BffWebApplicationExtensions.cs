@@ -33,7 +33,8 @@ public static class BffWebApplicationExtensions
     /// <c>/health/live</c> and <c>/health/ready</c>, the YARP routes of the <c>ReverseProxy</c> section (with the
     /// anti-forgery check and the token each route asks for), and, when there is a SPA to serve (<c>Bff:Spa:RootPath</c>
     /// or a <c>wwwroot</c> folder), its files with the <c>index.html</c> fallback. Endpoints the application maps itself
-    /// win over the fallback.
+    /// win over the fallback; guard them with
+    /// <see cref="BffEndpointConventionBuilderExtensions.RequireBffSession{TBuilder}"/>.
     /// </summary>
     /// <param name="app">The application.</param>
     /// <returns>The same application, for chaining.</returns>

@@ -18,8 +18,11 @@ RUN npm run build
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY .editorconfig Directory.Build.props Directory.Packages.props ./
+# The library (Bff/) and the host that composes it (Bff.Host/).
+COPY Bff/Bff.csproj Bff/
 COPY Bff.Host/Bff.Host.csproj Bff.Host/
 RUN dotnet restore Bff.Host/Bff.Host.csproj
+COPY Bff/ Bff/
 COPY Bff.Host/ Bff.Host/
 # No apphost: the image starts the gateway as `dotnet Bff.Host.dll`.
 RUN dotnet publish Bff.Host/Bff.Host.csproj -c Release -o /out --no-restore -p:UseAppHost=false

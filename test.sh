@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the gateway's xunit suite (with a real redis-server and a real Chromium),
-# spa-sample's Vitest tests and build, and the Dockerfile/Helm checks.
+# spa-sample's Vitest tests and build, the Dockerfile/Helm checks and the NuGet package check.
 # Works on a fresh Debian machine that has the .NET SDK, Node.js/npm and apt; installs what the tests need.
 # Non-interactive (CI=true, no stdin). Exits non-zero when anything fails; the last line counts the tests.
 set -uo pipefail
@@ -72,6 +72,18 @@ passed=$((passed + ${n_pass:-0}))
 failed=$((failed + ${n_fail:-0}))
 rm -f "$log"
 [ "$status" -ne 0 ] && broken+=("deploy/check.sh")
+
+# --- The NuGet package, used from an empty app -----------------------------------------------------------
+echo "==> samples/check-package.sh"
+log="$(mktemp)"
+bash "$root/samples/check-package.sh" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+n_pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
+n_fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
+passed=$((passed + ${n_pass:-0}))
+failed=$((failed + ${n_fail:-0}))
+rm -f "$log"
+[ "$status" -ne 0 ] && broken+=("samples/check-package.sh")
 
 echo
 if [ ${#broken[@]} -gt 0 ]; then

@@ -3,7 +3,7 @@
 #   1. fetches helm (cached under .tools/) and the npm packages the checks use (deploy/package-lock.json);
 #   2. helm lint --strict and helm template with the default values and every ci/*-values.yaml;
 #   3. lints the Dockerfile and runs its build commands (npm ci/npm run build for spa-sample when it
-#      exists, dotnet publish of Bff.Host) on a copy of exactly the files its COPY instructions take;
+#      exists, dotnet publish of Bff.Host and the Bff library) on a copy of exactly the files its COPY instructions take;
 #   4. node --test deploy/test: refusals of values that cannot work, Kubernetes API schema validation of
 #      every rendered manifest, the security-relevant fields, the configuration names, NOTES.txt, the Dockerfile.
 # Needs bash, Node.js >= 20 with npm, the .NET SDK, tar, and unzip or python3 (else apt-get installs unzip).

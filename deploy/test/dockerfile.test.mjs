@@ -34,6 +34,8 @@ describe('Dockerfile', () => {
     assert.equal(build.at(-1), 'dotnet publish Bff.Host/Bff.Host.csproj -c Release -o /out --no-restore -p:UseAppHost=false');
     assert.ok(build.includes('dotnet restore Bff.Host/Bff.Host.csproj'));
     assert.ok(contextSources(stage('build')).includes('Bff.Host/'));
+    // The host is a thin composition of the library: the image needs both.
+    assert.ok(contextSources(stage('build')).includes('Bff/'));
     assert.ok(contextSources(stage('spa')).includes('spa-sample/'));
   });
 

@@ -84,32 +84,10 @@ internal sealed class ProxyMiddleware(
     }
 
     /// <summary>
-    /// Cookie-authenticated calls need proof that the SPA made them: the <c>X-CSRF</c> header, which a cross-site page
-    /// cannot send without a preflight the gateway never grants. Browsers cannot add headers to a WebSocket
-    /// handshake, so an upgrade must instead come from the gateway's own origin.
+    /// Cookie-authenticated calls need proof that the SPA made them (<see cref="ForgeryCheck"/>, which local APIs use too).
     /// </summary>
-    private BffError? RefuseForgery(HttpContext context, RoutePolicy policy)
-    {
-        var request = context.Request;
-        if (IsUpgrade(request))
-        {
-            if (OriginIsGateway(request))
-            {
-                return null;
-            }
-
-            BffLog.UpgradeOriginRejected(logger, policy.RouteId);
-            return BffError.OriginMismatch;
-        }
-
-        if (CsrfHeader.IsPresent(request))
-        {
-            return null;
-        }
-
-        BffLog.CsrfHeaderMissing(logger, request.Method, policy.RouteId);
-        return BffError.CsrfHeaderMissing;
-    }
+    private BffError? RefuseForgery(HttpContext context, RoutePolicy policy) =>
+        ForgeryCheck.Refuse(context.Request, policy.RouteId, logger);
 
     private ValueTask<TokenResult> ResolveTokenAsync(HttpContext context, RoutePolicy policy)
     {
@@ -170,26 +148,5 @@ internal sealed class ProxyMiddleware(
 
         response.Clear();
         await BffProblem.WriteAsync(context, error);
-    }
-
-    private static bool IsUpgrade(HttpRequest request) =>
-        request.Headers.Upgrade.Count > 0 || HttpMethods.IsConnect(request.Method);
-
-    /// <summary>The Origin is exactly <c>scheme://host[:port]</c> of this request (as the browser addressed the gateway).</summary>
-    private static bool OriginIsGateway(HttpRequest request)
-    {
-        var origins = request.Headers.Origin;
-        if (origins.Count != 1 || origins[0] is not { } origin)
-        {
-            return false;
-        }
-
-        var scheme = request.Scheme;
-        var host = request.Host.Value;
-        return !string.IsNullOrEmpty(host)
-            && origin.Length == scheme.Length + 3 + host.Length
-            && origin.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
-            && string.CompareOrdinal(origin, scheme.Length, "://", 0, 3) == 0
-            && origin.AsSpan(scheme.Length + 3).Equals(host, StringComparison.OrdinalIgnoreCase);
     }
 }

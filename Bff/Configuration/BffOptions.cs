@@ -8,13 +8,16 @@ namespace Bff.Configuration;
 /// </summary>
 public sealed class BffOptions
 {
+    /// <summary>The configuration section the settings are bound from.</summary>
     public const string SectionName = "Bff";
 
     /// <summary>The OpenID provider's issuer URL (discovery is read from <c>{Authority}/.well-known/openid-configuration</c>).</summary>
     public string? Authority { get; set; }
 
+    /// <summary>The gateway's client id at the provider (a confidential client).</summary>
     public string? ClientId { get; set; }
 
+    /// <summary>The client secret; keep it in a secret store or an environment variable, never in appsettings.json.</summary>
     public string? ClientSecret { get; set; }
 
     /// <summary>Space-separated scopes requested at sign-in; may also be written as an array (<c>Bff__Scopes__0=openid</c>).</summary>
@@ -27,22 +30,31 @@ public sealed class BffOptions
     /// </summary>
     public bool? RequireHttpsMetadata { get; set; }
 
+    /// <summary>Where the provider sends the browser back after sign-in (the redirect URI's path).</summary>
     public string CallbackPath { get; set; } = "/signin-oidc";
 
+    /// <summary>Where the provider sends the browser back after sign-out (the post-logout redirect URI's path).</summary>
     public string SignedOutCallbackPath { get; set; } = "/signout-callback-oidc";
 
+    /// <summary>Session lifetime, store and caps (<c>Bff:Session</c>).</summary>
     public SessionSettings Session { get; set; } = new();
 
+    /// <summary>The session cookie (<c>Bff:Cookie</c>).</summary>
     public CookieSettings Cookie { get; set; } = new();
 
+    /// <summary>When access tokens are refreshed (<c>Bff:Tokens</c>).</summary>
     public TokenSettings Tokens { get; set; } = new();
 
+    /// <summary>The Redis connection for shared sessions (<c>Bff:Redis</c>).</summary>
     public RedisSettings Redis { get; set; } = new();
 
+    /// <summary>Which proxies are trusted with the client's address, scheme and host (<c>Bff:ForwardedHeaders</c>).</summary>
     public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
 
+    /// <summary>Limits on sign-in starts and callbacks (<c>Bff:RateLimits</c>).</summary>
     public RateLimitSettings RateLimits { get; set; } = new();
 
+    /// <summary>How sign-out identifies the user to the provider (<c>Bff:Logout</c>).</summary>
     public LogoutSettings Logout { get; set; } = new();
     /// <summary>
     /// The origin browsers use (<c>https://app.example.com</c>): only requests for its host are served, and redirect
@@ -50,19 +62,27 @@ public sealed class BffOptions
     /// </summary>
     public string? PublicOrigin { get; set; }
 
+    /// <summary><see cref="Scopes"/> as separate scopes.</summary>
     public IEnumerable<string> ScopeList => Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
+/// <summary>Where sessions (and their tokens) are kept (<c>Bff:Session:Store</c>).</summary>
 public enum SessionStoreKind
 {
+    /// <summary>In the gateway's memory: one replica only; sessions end when it restarts.</summary>
     InMemory,
+
+    /// <summary>In Redis (<c>Bff:Redis</c>): shared by every replica, kept across restarts.</summary>
     Redis,
 }
 
+/// <summary>Session lifetime, store and caps (<c>Bff:Session</c>).</summary>
 public sealed class SessionSettings
 {
+    /// <summary>The default of <see cref="MaxPerSubject"/>.</summary>
     public const int DefaultMaxPerSubject = 20;
 
+    /// <summary>The default of <see cref="MaxInMemorySessions"/>.</summary>
     public const int DefaultMaxInMemorySessions = 50_000;
 
     /// <summary>A session unused for this long ends.</summary>
@@ -71,6 +91,7 @@ public sealed class SessionSettings
     /// <summary>A session ends this long after sign-in, however active it is.</summary>
     public TimeSpan AbsoluteTimeout { get; set; } = TimeSpan.FromHours(8);
 
+    /// <summary>Where sessions are kept; chosen from configuration when the services are added.</summary>
     public SessionStoreKind Store { get; set; } = SessionStoreKind.InMemory;
 
     /// <summary>
@@ -86,10 +107,13 @@ public sealed class SessionSettings
     public int MaxInMemorySessions { get; set; } = DefaultMaxInMemorySessions;
 }
 
+/// <summary>The session cookie (<c>Bff:Cookie</c>).</summary>
 public sealed class CookieSettings
 {
+    /// <summary>The default of <see cref="Name"/>.</summary>
     public const string DefaultName = "__Host-bff";
 
+    /// <summary>The session cookie's name; a <c>__Host-</c> name makes the browser refuse it unless it is Secure, host-only and Path=/.</summary>
     public string Name { get; set; } = DefaultName;
 
     /// <summary>The names start-up suggests when the value is not one; None is refused by the validator, with its reason.</summary>
@@ -97,12 +121,14 @@ public sealed class CookieSettings
     public SameSiteMode SameSite { get; set; } = SameSiteMode.Strict;
 }
 
+/// <summary>When access tokens are refreshed (<c>Bff:Tokens</c>).</summary>
 public sealed class TokenSettings
 {
     /// <summary>An access token that expires within this window is refreshed before it is forwarded.</summary>
     public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(1);
 }
 
+/// <summary>The Redis connection for shared sessions (<c>Bff:Redis</c>).</summary>
 public sealed class RedisSettings
 {
     /// <summary>
@@ -139,14 +165,14 @@ public sealed class ForwardedHeadersSettings
     /// <summary>Trusted networks in CIDR notation (for example 10.0.0.0/8).</summary>
     public IList<string> KnownNetworks { get; set; } = [];
 
-    public static IEnumerable<string> Entries(IEnumerable<string?> values) =>
+    internal static IEnumerable<string> Entries(IEnumerable<string?> values) =>
         values.SelectMany(v => (v ?? string.Empty).Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>
     /// An address written in full: IPv6, or IPv4 with four parts (the parser would also read "10.1" as 10.0.0.1,
     /// which nobody means in a list of trusted proxies).
     /// </summary>
-    public static bool TryParseAddress(string value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out System.Net.IPAddress? address)
+    internal static bool TryParseAddress(string value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out System.Net.IPAddress? address)
     {
         address = null;
         if (value.Contains(':', StringComparison.Ordinal))
@@ -164,13 +190,13 @@ public sealed class ForwardedHeadersSettings
     /// Every IPv4 or every IPv6 address: a prefix of 0, or an IPv6 network holding all of ::ffff:0:0/96 (the form in
     /// which a dual-stack socket reports IPv4 peers).
     /// </summary>
-    public static bool CoversEveryAddress(System.Net.IPNetwork network) =>
+    internal static bool CoversEveryAddress(System.Net.IPNetwork network) =>
         network.PrefixLength == 0 || (network.PrefixLength <= 96 && SharesPrefix(network, IPv4MappedBase));
 
     /// <summary>
     /// Broad enough to deserve a warning: shorter than /8 for IPv4 (or IPv4 seen through ::ffff:0:0/96), /16 for IPv6.
     /// </summary>
-    public static bool IsVeryBroad(System.Net.IPNetwork network)
+    internal static bool IsVeryBroad(System.Net.IPNetwork network)
     {
         if (network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
         {
@@ -211,7 +237,7 @@ public sealed class ForwardedHeadersSettings
     /// A network in CIDR notation whose address has no bits set beyond the prefix: "10.0.0.1/8" is refused rather than
     /// read as 10.0.0.0/8, because it may as well be a typo for 10.0.0.1/32.
     /// </summary>
-    public static bool TryParseNetwork(string value, out System.Net.IPNetwork network)
+    internal static bool TryParseNetwork(string value, out System.Net.IPNetwork network)
     {
         network = default;
         var slash = value.IndexOf('/', StringComparison.Ordinal);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace Bff.Spa;
 
 /// <summary>Section <c>Bff:Spa</c>: where the built single-page application lives, if the gateway serves one.</summary>
-public sealed class SpaOptions
+internal sealed class SpaOptions
 {
     public const string SectionName = "Bff:Spa";
 

@@ -14,7 +14,9 @@ public enum EndSessionHint
     ClientId,
 }
 
+/// <summary>How sign-out identifies the user to the provider (<c>Bff:Logout</c>).</summary>
 public sealed class LogoutSettings
 {
+    /// <summary>What the end-session request carries: the ID token, or the client id and a logout hint.</summary>
     public EndSessionHint EndSessionHint { get; set; } = EndSessionHint.IdToken;
 }

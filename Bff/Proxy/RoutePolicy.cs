@@ -218,7 +218,7 @@ internal sealed class RoutePolicy
     }
 
     /// <summary>RFC 6749 §3.3: scope tokens of printable ASCII except '"' and '\', separated by single spaces.</summary>
-    private static bool IsScopeList(string? value)
+    internal static bool IsScopeList(string? value)
     {
         if (string.IsNullOrEmpty(value) || value[0] == ' ' || value[^1] == ' ' || value.Contains("  ", StringComparison.Ordinal))
         {
@@ -237,7 +237,7 @@ internal sealed class RoutePolicy
     }
 
     /// <summary>RFC 8707 §2: an absolute URI without a fragment (a bare path would read as a file URI on Unix).</summary>
-    private static bool IsResourceIndicator(string? value) =>
+    internal static bool IsResourceIndicator(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri)
         && !uri.IsFile
         && !value!.Contains('#', StringComparison.Ordinal);

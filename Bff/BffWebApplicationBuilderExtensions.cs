@@ -1,0 +1,54 @@
+using Bff.Authentication;
+using Bff.Configuration;
+using Bff.LocalApis;
+using Bff.Observability;
+using Bff.Proxy;
+using Bff.Sessions;
+using Bff.Spa;
+
+namespace Bff;
+
+/// <summary>Adds the gateway's services to an ASP.NET Core application.</summary>
+public static class BffWebApplicationBuilderExtensions
+{
+    /// <summary>
+    /// Adds the gateway, configured by the <c>Bff</c> section (settings, checked at start-up: a key that is not a setting
+    /// or a value that cannot work stops the host with a message naming the key) and YARP's <c>ReverseProxy</c> section
+    /// (routes and clusters). Also adds OpenTelemetry (OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set),
+    /// health checks, forwarded-headers trust from <c>Bff:ForwardedHeaders</c>, HSTS and Problem Details.
+    /// Then call <see cref="BffWebApplicationExtensions.UseBff"/> and <see cref="BffWebApplicationExtensions.MapBff"/>.
+    /// </summary>
+    /// <param name="builder">The application's builder.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    public static WebApplicationBuilder AddBff(this WebApplicationBuilder builder) => builder.AddBff(configure: null);
+
+    /// <summary>
+    /// Adds the gateway as <see cref="AddBff(WebApplicationBuilder)"/> does, then applies <paramref name="configure"/> to
+    /// the settings bound from the <c>Bff</c> section; the result is validated at start-up like configured settings.
+    /// <c>Session.Store</c> is the exception: the store's services are chosen from configuration (<c>Bff:Session:Store</c>).
+    /// </summary>
+    /// <param name="builder">The application's builder.</param>
+    /// <param name="configure">Changes to the bound settings, for example <c>options =&gt; options.ClientSecret = secret</c>.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    public static WebApplicationBuilder AddBff(this WebApplicationBuilder builder, Action<BffOptions>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddBffOptions(builder.Configuration);
+        if (configure is not null)
+        {
+            // Registered after the binding in AddBffOptions, so it runs after it.
+            services.Configure(configure);
+        }
+
+        services.AddBffSessions(builder.Configuration);
+        services.AddBffAuthentication();
+        services.AddBffProxy(builder.Configuration);
+        services.AddProblemDetails();
+        services.AddBffSpa();
+        services.AddBffLocalApis();
+        // Last: it wraps the session store registered above with telemetry.
+        builder.AddBffObservability();
+        return builder;
+    }
+}

@@ -1,0 +1,50 @@
+using Bff.Authentication;
+using Bff.Endpoints;
+using Bff.Observability;
+using Bff.Proxy;
+using Bff.Spa;
+
+namespace Bff;
+
+/// <summary>The gateway's middleware and endpoints in an ASP.NET Core application.</summary>
+public static class BffWebApplicationExtensions
+{
+    /// <summary>
+    /// The gateway's middleware, in its order: forwarded headers from trusted proxies and the public-origin check
+    /// (first, so everything after sees the corrected request), HSTS outside Development, Problem Details for the
+    /// gateway's own endpoints, tracing of sign-in and sign-out, and the OpenID Connect callbacks with their rate limit.
+    /// Call it before other middleware that reads the request's scheme, host or client address.
+    /// </summary>
+    /// <param name="app">The application.</param>
+    /// <returns>The same application, for chaining.</returns>
+    public static IApplicationBuilder UseBff(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseBffForwardedHeaders();
+        app.UseBffSecurityHeaders();
+        app.UseBffEndpointResponses();
+        app.UseBffOperationTracing();
+        app.UseBffAuthentication();
+        return app;
+    }
+
+    /// <summary>
+    /// The gateway's endpoints: <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/backchannel</c>,
+    /// <c>/health/live</c> and <c>/health/ready</c>, the YARP routes of the <c>ReverseProxy</c> section (with the
+    /// anti-forgery check and the token each route asks for), and, when there is a SPA to serve (<c>Bff:Spa:RootPath</c>
+    /// or a <c>wwwroot</c> folder), its files with the <c>index.html</c> fallback. Endpoints the application maps itself
+    /// win over the fallback; guard them with
+    /// <see cref="BffEndpointConventionBuilderExtensions.RequireBffSession{TBuilder}"/>.
+    /// </summary>
+    /// <param name="app">The application.</param>
+    /// <returns>The same application, for chaining.</returns>
+    public static WebApplication MapBff(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapBffEndpoints();
+        app.MapBffHealth();
+        app.MapBffProxy();
+        app.MapBffSpa();
+        return app;
+    }
+}

@@ -96,16 +96,18 @@ public sealed class BrowserClient : IDisposable
         }
 
         var location = login.Headers.Location!;
+        var received = idp.ReceiveAuthorization(location);
+        var resources = received.Where(p => p.Key == "resource").Select(p => p.Value).ToList();
         var query = HttpUtility.ParseQueryString(location.Query);
         if (query["request_uri"] is not null)
         {
             // PAR: the parameters went to the provider in the pushed request's body.
             var pushed = TestIdentityProvider.Form(idp.RequestsTo("/par").Last());
-            return new AuthorizeRequest(location, pushed["state"], pushed["nonce"], pushed);
+            return new AuthorizeRequest(location, pushed["state"], pushed["nonce"], pushed, resources);
         }
 
         var parameters = query.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => query[k]!);
-        return new AuthorizeRequest(location, parameters["state"], parameters["nonce"], parameters);
+        return new AuthorizeRequest(location, parameters["state"], parameters["nonce"], parameters, resources);
     }
 
     public static string CallbackUrl(string code, string state) =>
@@ -126,7 +128,8 @@ public sealed class BrowserClient : IDisposable
 
     public sealed record ResponseRecord(string Url, HttpStatusCode Status, string Headers, string Body);
 
-    public sealed record AuthorizeRequest(Uri Location, string State, string Nonce, IReadOnlyDictionary<string, string> Parameters);
+    /// <param name="Resources">Every <c>resource</c> parameter of the authorization request (query or pushed), in order, repeats included.</param>
+    public sealed record AuthorizeRequest(Uri Location, string State, string Nonce, IReadOnlyDictionary<string, string> Parameters, IReadOnlyList<string> Resources);
 }
 
 /// <summary>One parsed Set-Cookie header with the attributes the tests check.</summary>

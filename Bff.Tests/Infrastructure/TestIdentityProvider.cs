@@ -26,6 +26,10 @@ public sealed class TestIdentityProvider : IDisposable
     private readonly WireMockServer _server;
     private readonly ConcurrentDictionary<string, IssuedCode> _codes = new();
     private readonly ConcurrentQueue<string> _revokedTokens = new();
+    private readonly ConcurrentDictionary<string, List<KeyValuePair<string, string>>> _pushedRequests = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string[]> _authorizedResources = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string[]> _grantResources = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _accessTokenResources = new(StringComparer.Ordinal);
     private int _tokenRequests;
     private int _refreshRequests;
     private int _codeCounter;
@@ -60,6 +64,9 @@ public sealed class TestIdentityProvider : IDisposable
     /// <summary>Replaces how the token endpoint answers a refresh_token grant (null: issue new tokens, rotating the refresh token).</summary>
     public Func<IRequestMessage, IResponseMessage?>? RefreshBehavior { get; set; }
 
+    /// <summary>Replaces how the PAR endpoint answers (null: 201 with a new request_uri).</summary>
+    public Func<IRequestMessage, IResponseMessage?>? PushedAuthorizationBehavior { get; set; }
+
     /// <summary>Replaces how the token endpoint answers a client_credentials grant (null: issue a token).</summary>
     public Func<IRequestMessage, IResponseMessage?>? ClientCredentialsBehavior { get; set; }
 
@@ -74,6 +81,13 @@ public sealed class TestIdentityProvider : IDisposable
 
     public WireMockServer Server => _server;
 
+    /// <summary>
+    /// As RFC 8707 lets a provider (and OpenIddict-based or enterprise providers do): a refresh with <c>resource=X</c> is
+    /// answered <c>400 invalid_target</c> unless X was named in the authorization request (query or pushed) of the grant
+    /// the refresh token belongs to. Off: any resource is granted at refresh.
+    /// </summary>
+    public bool ResourcesOnlyFromAuthorizationRequest { get; set; }
+
     /// <summary>Discovery fields left out, as providers that have no such endpoint publish (e.g. <c>revocation_endpoint</c>).</summary>
     public ISet<string> OmittedDiscoveryFields { get; } = new HashSet<string>(StringComparer.Ordinal);
 
@@ -83,9 +97,31 @@ public sealed class TestIdentityProvider : IDisposable
         var code = "code-" + Interlocked.Increment(ref _codeCounter) + "-" + Guid.NewGuid().ToString("N");
         var idToken = new IdTokenShape { Nonce = nonce, Subject = subject, Claims = extraClaims ?? new Dictionary<string, object>() };
         shape?.Invoke(idToken);
-        _codes[code] = new IssuedCode(idToken);
+        _codes[code] = new IssuedCode(idToken, _authorizedResources.TryGetValue(nonce, out var resources) ? resources : []);
         return code;
     }
+
+    /// <summary>
+    /// The browser arrives at the authorization endpoint with <paramref name="location"/> (the gateway's redirect):
+    /// remembers the resources it names, or, with a <c>request_uri</c>, the ones its pushed request named, for the code
+    /// later issued for its nonce. Returns every parameter of the authorization request, repeated ones included.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ReceiveAuthorization(Uri location)
+    {
+        var query = Pairs(location.Query.TrimStart('?'));
+        var requestUri = query.FirstOrDefault(p => p.Key == "request_uri").Value;
+        var parameters = requestUri is not null && _pushedRequests.TryGetValue(requestUri, out var pushed) ? pushed : query;
+        var nonce = parameters.FirstOrDefault(p => p.Key == "nonce").Value;
+        if (nonce is not null)
+        {
+            _authorizedResources[nonce] = [.. parameters.Where(p => p.Key == "resource").Select(p => p.Value)];
+        }
+
+        return parameters;
+    }
+
+    /// <summary>The resource an access token was issued for at refresh (null: the sign-in's own token, or unknown).</summary>
+    public string? ResourceOf(string accessToken) => _accessTokenResources.GetValueOrDefault(accessToken);
 
     public string NewAccessToken(string subject) => "at." + subject + "." + Guid.NewGuid().ToString("N");
 
@@ -213,11 +249,17 @@ public sealed class TestIdentityProvider : IDisposable
             }));
 
         _server.Given(Request.Create().WithPath("/par").UsingPost())
-            .RespondWith(Response.Create().WithCallback(_ => Json(201, new JsonObject
+            .RespondWith(Response.Create().WithCallback(request =>
             {
-                ["request_uri"] = "urn:ietf:params:oauth:request_uri:" + Guid.NewGuid().ToString("N"),
-                ["expires_in"] = 60,
-            })));
+                if (PushedAuthorizationBehavior?.Invoke(request) is { } custom)
+                {
+                    return custom;
+                }
+
+                var requestUri = "urn:ietf:params:oauth:request_uri:" + Guid.NewGuid().ToString("N");
+                _pushedRequests[requestUri] = Pairs(request.Body);
+                return Json(201, new JsonObject { ["request_uri"] = requestUri, ["expires_in"] = 60 });
+            }));
     }
 
     private JsonObject Discovery()
@@ -286,12 +328,14 @@ public sealed class TestIdentityProvider : IDisposable
             }
 
             var subject = issued.Shape.Subject ?? "anonymous";
+            var refreshToken = NewRefreshToken(subject);
+            _grantResources[refreshToken] = issued.Resources;
             return Json(200, new JsonObject
             {
                 ["access_token"] = NewAccessToken(subject),
                 ["token_type"] = "Bearer",
                 ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
-                ["refresh_token"] = NewRefreshToken(subject),
+                ["refresh_token"] = refreshToken,
                 ["id_token"] = CreateIdToken(issued.Shape),
             });
         }
@@ -304,13 +348,29 @@ public sealed class TestIdentityProvider : IDisposable
                 return custom;
             }
 
-            var subject = (form.GetValueOrDefault("refresh_token") ?? "rt.unknown.x").Split('.')[1];
+            var presented = form.GetValueOrDefault("refresh_token") ?? "rt.unknown.x";
+            var subject = presented.Split('.')[1];
+            var granted = _grantResources.GetValueOrDefault(presented) ?? [];
+            var requested = Pairs(request.Body).Where(p => p.Key == "resource").Select(p => p.Value).ToList();
+            if (ResourcesOnlyFromAuthorizationRequest && requested.Any(r => !granted.Contains(r, StringComparer.Ordinal)))
+            {
+                return Json(400, new JsonObject { ["error"] = "invalid_target", ["error_description"] = "The resource was not requested in the authorization request." });
+            }
+
+            var accessToken = NewAccessToken(subject);
+            if (requested.Count > 0)
+            {
+                _accessTokenResources[accessToken] = string.Join(' ', requested);
+            }
+
+            var rotated = NewRefreshToken(subject);
+            _grantResources[rotated] = granted;
             return Json(200, new JsonObject
             {
-                ["access_token"] = NewAccessToken(subject),
+                ["access_token"] = accessToken,
                 ["token_type"] = "Bearer",
                 ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
-                ["refresh_token"] = NewRefreshToken(subject),
+                ["refresh_token"] = rotated,
             });
         }
 
@@ -335,10 +395,22 @@ public sealed class TestIdentityProvider : IDisposable
     public static Dictionary<string, string> Form(IRequestMessage request)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in (request.Body ?? string.Empty).Split('&', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (name, value) in Pairs(request.Body))
+        {
+            result[name] = value;
+        }
+
+        return result;
+    }
+
+    /// <summary>Every name=value pair of a form body or query, in order, repeated names included (RFC 8707's <c>resource</c>).</summary>
+    public static List<KeyValuePair<string, string>> Pairs(string? encoded)
+    {
+        var result = new List<KeyValuePair<string, string>>();
+        foreach (var pair in (encoded ?? string.Empty).Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = pair.Split('=', 2);
-            result[Uri.UnescapeDataString(parts[0].Replace('+', ' '))] = parts.Length > 1 ? Uri.UnescapeDataString(parts[1].Replace('+', ' ')) : string.Empty;
+            result.Add(new(Uri.UnescapeDataString(parts[0].Replace('+', ' ')), parts.Length > 1 ? Uri.UnescapeDataString(parts[1].Replace('+', ' ')) : string.Empty));
         }
 
         return result;
@@ -353,7 +425,7 @@ public sealed class TestIdentityProvider : IDisposable
         BodyData = new BodyData { BodyAsString = body.ToJsonString(), DetectedBodyType = BodyType.String },
     };
 
-    private sealed record IssuedCode(IdTokenShape Shape);
+    private sealed record IssuedCode(IdTokenShape Shape, string[] Resources);
 }
 
 /// <summary>What the ID token for a code looks like; tests bend one property to make it invalid.</summary>

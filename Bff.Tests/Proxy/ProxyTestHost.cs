@@ -60,9 +60,10 @@ internal sealed class ProxyTestHost : IAsyncDisposable
         bool kestrel = false,
         IDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null,
-        Action<Dictionary<string, string?>>? routes = null)
+        Action<Dictionary<string, string?>>? routes = null,
+        bool advertisePar = false)
     {
-        var idp = new TestIdentityProvider();
+        var idp = new TestIdentityProvider(advertisePar);
         var api = await UpstreamApi.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var all = RouteSettings(api.Address);

@@ -330,9 +330,28 @@ public sealed class ProviderBehaviourTests : IAsyncLifetime
     // ---- Resource indicators ----
 
     [Fact]
+    public async Task A_provider_that_grants_a_resource_at_refresh_only_when_the_authorization_request_named_it_serves_the_route()
+    {
+        // RFC 8707 lets a provider grant at refresh only the resources named in the authorization request; the sign-in
+        // names the Bff.Resource of every route that carries the user's token.
+        _host.Idp.ResourcesOnlyFromAuthorizationRequest = true;
+        using var browser = _host.CreateBrowser();
+        await browser.SignInAsync(_host.Idp);
+
+        var orders = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/orders-api/list"));
+        var plain = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/api/orders"));
+
+        Assert.Equal("https://orders.example.com", _host.Idp.ResourceOf(BearerToken(orders)));
+        Assert.Null(_host.Idp.ResourceOf(BearerToken(plain)));
+        Assert.Equal(1, _host.Idp.RefreshRequests);
+        // The code exchange names no resource, so the session's own token is the one the sign-in's scopes give.
+        Assert.DoesNotContain("resource", Assert.Single(_host.TokenRequests("authorization_code")).Keys);
+    }
+
+    [Fact]
     public async Task A_provider_that_refuses_a_resource_at_refresh_fails_only_that_route_and_is_not_asked_in_a_loop()
     {
-        // Such a provider grants at refresh only the resources named in the authorization request (RFC 8707 lets it).
+        // A provider that will not issue the resource to this client whatever the sign-in asked (not registered for it).
         var (browser, session) = await _host.SignedInBrowserAsync();
         _host.Idp.RefreshBehavior = request => TestIdentityProvider.Form(request).ContainsKey("resource")
             ? TestIdentityProvider.Json(400, new JsonObject { ["error"] = "invalid_target" })
@@ -349,6 +368,9 @@ public sealed class ProviderBehaviourTests : IAsyncLifetime
         Assert.Equal("Bearer " + session.Tokens.AccessToken, echo.Header("Authorization"));
         Assert.Contains(_host.Gateway.Logs.Lines, l => l.Level == LogLevel.Error && l.Message.Contains("invalid_target", StringComparison.Ordinal));
     }
+
+    private static string BearerToken(ReceivedRequest echo) =>
+        echo.Header("Authorization") is { } header && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : string.Empty;
 
     private async Task<HealthReportEntry> ClientCheckAsync()
     {

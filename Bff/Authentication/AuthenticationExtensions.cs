@@ -2,6 +2,7 @@ using Bff.Sessions;
 using Bff.Tokens;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Bff.Authentication;
 
@@ -24,6 +25,8 @@ internal static class AuthenticationExtensions
 
         services.ConfigureOptions<OidcOptionsSetup>();
         services.AddSingleton<OidcEvents>();
+        // TryAdd: the proxy registers the routes' resources before or after this, and that one is used.
+        services.TryAddSingleton<ISignInResources, NoSignInResources>();
         services.AddSingleton<SignInRateLimiter>();
         services.AddSingleton<SignInAttempts>();
         services.AddSingleton<ProviderMetadata>();

@@ -19,6 +19,7 @@ internal sealed class OidcEvents(
     SessionResolver resolver,
     SigningKeyRefresh signingKeys,
     SignInAttempts attempts,
+    ISignInResources signInResources,
     IOptions<BffOptions> bffOptions,
     BffMetrics metrics,
     ILogger<OidcEvents> logger) : OpenIdConnectEvents
@@ -37,8 +38,22 @@ internal sealed class OidcEvents(
     {
         // The handler protects the properties into the state after this event, so the stamp travels inside it.
         attempts.Stamp(context.Properties, context.Options.RemoteAuthenticationTimeout);
+
+        // Read now, not at start-up: routes reload, and a sign-in names the resources of the routes it will be used on.
+        var resources = RequestedResources();
+        if (resources.Count > 0)
+        {
+            context.ProtocolMessage = new ResourceIndicatorMessage(context.ProtocolMessage, resources);
+        }
+
         return Task.CompletedTask;
     }
+
+    /// <summary>The handler pushes one value per parameter name; a request naming resources is pushed here instead.</summary>
+    public override Task PushAuthorization(PushedAuthorizationContext context) =>
+        context.ProtocolMessage is ResourceIndicatorMessage { Resources.Count: > 0 } message
+            ? PushedResourceRequest.PushAsync(context, message, logger)
+            : Task.CompletedTask;
 
     /// <summary>
     /// Runs after the state's correlation cookie matched and before the code is redeemed: a state is redeemed once,
@@ -155,6 +170,11 @@ internal sealed class OidcEvents(
         if (providerError is not null)
         {
             BffLog.LoginRejectedByProvider(logger, providerError);
+            if (providerError == "invalid_target" && RequestedResources() is { Count: > 0 } resources)
+            {
+                BffLog.SignInResourcesRefused(logger, string.Join(' ', resources));
+            }
+
             var error = providerError is "access_denied" or "login_required" or "consent_required" or "interaction_required"
                 ? BffError.LoginDenied
                 : BffError.LoginFailed;
@@ -211,6 +231,9 @@ internal sealed class OidcEvents(
         http.SetBffOutcome(TelemetryNames.Outcomes.Restarted);
         http.Response.Redirect(LoginEndpoint.RestartPath(returnUrl));
     }
+
+    private IReadOnlyList<string> RequestedResources() =>
+        _bff.Tokens.RequestResourcesAtSignIn ? signInResources.Current() : [];
 
     /// <summary>Answers a sign-in that did not create a session, and counts it.</summary>
     private Task FailAsync(HttpContext http, BffError error, string? detail = null, TimeSpan? retryAfter = null)

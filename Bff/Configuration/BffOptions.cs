@@ -126,6 +126,12 @@ public sealed class TokenSettings
 {
     /// <summary>An access token that expires within this window is refreshed before it is forwarded.</summary>
     public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Whether the authorization request names the <c>Bff.Resource</c> of every route that carries the user's token
+    /// (RFC 8707), so that providers which grant a resource at refresh only when it was requested at sign-in grant it.
+    /// </summary>
+    public bool RequestResourcesAtSignIn { get; set; } = true;
 }
 
 /// <summary>The Redis connection for shared sessions (<c>Bff:Redis</c>).</summary>

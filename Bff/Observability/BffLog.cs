@@ -97,6 +97,12 @@ internal static partial class BffLog
     [LoggerMessage(2022, LogLevel.Information, "A sign-in callback arrived after its attempt expired; sign-in restarts.")]
     public static partial void SignInAttemptExpired(ILogger logger);
 
+    [LoggerMessage(2030, LogLevel.Warning, "The provider refused the resources this sign-in named ({Resources}) with 'invalid_target': register them for the client at the provider, or set Bff:Tokens:RequestResourcesAtSignIn to false (routes with these Bff.Resource values then need the provider to grant them at refresh without it).")]
+    public static partial void SignInResourcesRefused(ILogger logger, string resources);
+
+    [LoggerMessage(2031, LogLevel.Warning, "The provider refused the pushed authorization request naming resources ({Resources}): HTTP {StatusCode}, error '{ProviderError}'. If it refuses the resources, register them for the client at the provider, or set Bff:Tokens:RequestResourcesAtSignIn to false.")]
+    public static partial void PushedAuthorizationRefused(ILogger logger, int statusCode, string providerError, string resources);
+
     [LoggerMessage(2010, LogLevel.Error, "The provider's metadata is unavailable ({ExceptionType}: {Reason}).")]
     public static partial void ProviderMetadataUnavailable(ILogger logger, string exceptionType, string reason);
 

@@ -1,3 +1,4 @@
+using Bff.Authentication;
 using Bff.Observability;
 using Bff.Tokens;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ internal static class ProxyExtensions
             .LoadFromConfig(configuration.GetSection(SectionName))
             .AddTransforms<RouteTransformProvider>();
 
+        services.AddSingleton<ISignInResources, RouteResources>();
         services.AddSingleton<ProxyConfigurationCheck>();
         services.AddSingleton<IValidateOptions<ProxyConfigurationCheck.Result>>(sp => sp.GetRequiredService<ProxyConfigurationCheck>());
         services.AddOptions<ProxyConfigurationCheck.Result>().ValidateOnStart();

@@ -61,29 +61,26 @@ if [ -f "$root/spa-sample/package.json" ]; then
   [ "$status" -ne 0 ] && broken+=("spa-sample")
 fi
 
-# --- Dockerfile and Helm chart -------------------------------------------------------------------------
-echo "==> deploy/check.sh"
-log="$(mktemp)"
-bash "$root/deploy/check.sh" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-n_pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
-n_fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
-passed=$((passed + ${n_pass:-0}))
-failed=$((failed + ${n_fail:-0}))
-rm -f "$log"
-[ "$status" -ne 0 ] && broken+=("deploy/check.sh")
+# --- Checks that print "# pass N" / "# fail N" (node's test runner) ------------------------------------------
+run_counted_check() { # SCRIPT
+  echo "==> $1"
+  local log status n_pass n_fail
+  log="$(mktemp)"
+  bash "$root/$1" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  n_pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
+  n_fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
+  passed=$((passed + ${n_pass:-0}))
+  failed=$((failed + ${n_fail:-0}))
+  rm -f "$log"
+  [ "$status" -ne 0 ] && broken+=("$1")
+  return 0
+}
 
-# --- The NuGet package, used from an empty app -----------------------------------------------------------
-echo "==> samples/check-package.sh"
-log="$(mktemp)"
-bash "$root/samples/check-package.sh" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-n_pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
-n_fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
-passed=$((passed + ${n_pass:-0}))
-failed=$((failed + ${n_fail:-0}))
-rm -f "$log"
-[ "$status" -ne 0 ] && broken+=("samples/check-package.sh")
+# The Dockerfile and the Helm chart.
+run_counted_check deploy/check.sh
+# The NuGet package, used from an empty app.
+run_counted_check samples/check-package.sh
 
 echo
 if [ ${#broken[@]} -gt 0 ]; then

@@ -32,12 +32,8 @@ internal sealed class SessionIssuer(
     TokenRevoker revoker,
     ILogger<SessionIssuer> logger)
 {
-    /// <summary>At most one line about refused sign-ins per this interval: a flood of refusals is a flood of lines otherwise.</summary>
-    private static readonly TimeSpan RefusalLineInterval = TimeSpan.FromMinutes(1);
-
-    private readonly Lock _refusals = new();
-    private long _refusedSinceLine;
-    private long? _lastRefusalLine;
+    /// <summary>At most one line about refused sign-ins a minute: a flood of refusals is a flood of lines otherwise.</summary>
+    private readonly LogThrottle _refusals = new(timeProvider, TimeSpan.FromMinutes(1));
 
     /// <summary>Protocol claims that say nothing about the user and only make the session bigger.</summary>
     private static readonly HashSet<string> OmittedClaims = new(StringComparer.Ordinal)
@@ -144,22 +140,10 @@ internal sealed class SessionIssuer(
 
     private void ReportRefusal(string subject, int limit)
     {
-        long refused;
-        lock (_refusals)
+        if (_refusals.Count(out var refused))
         {
-            _refusedSinceLine++;
-            var now = timeProvider.GetTimestamp();
-            if (_lastRefusalLine is { } last && timeProvider.GetElapsedTime(last, now) < RefusalLineInterval)
-            {
-                return;
-            }
-
-            refused = _refusedSinceLine;
-            _refusedSinceLine = 0;
-            _lastRefusalLine = now;
+            BffLog.SessionCapRefused(logger, limit, refused, SessionKey.LogId(subject));
         }
-
-        BffLog.SessionCapRefused(logger, limit, refused, SessionKey.LogId(subject));
     }
 
     private static DateTimeOffset? ParseExpiry(string? value) =>

@@ -1,7 +1,7 @@
 using Bff.Authentication;
 using Bff.Configuration;
+using Bff.Hosting;
 using Bff.LocalApis;
-using Bff.Observability;
 using Bff.Proxy;
 using Bff.Sessions;
 using Bff.Spa;

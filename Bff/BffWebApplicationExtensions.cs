@@ -1,6 +1,6 @@
 using Bff.Authentication;
 using Bff.Endpoints;
-using Bff.Observability;
+using Bff.Hosting;
 using Bff.Proxy;
 using Bff.Spa;
 

@@ -1,6 +1,6 @@
+using Bff.Hosting;
 using System.Collections.Concurrent;
 using System.Net;
-using Bff.Observability;
 using Bff.Tests.Observability;
 using Bff.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authentication;

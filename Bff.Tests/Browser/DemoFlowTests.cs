@@ -1,3 +1,4 @@
+using Bff.Sessions;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 

@@ -1,3 +1,4 @@
+using Bff.Sessions;
 using System.Text.Json;
 using Bff.Tests.Proxy;
 using Microsoft.Playwright;

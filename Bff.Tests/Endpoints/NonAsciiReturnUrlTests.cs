@@ -1,3 +1,4 @@
+using Bff.Authentication;
 using System.Net;
 using System.Text.Json;
 using System.Web;
@@ -73,7 +74,7 @@ public sealed class ReturnUrlNormalizationTests
     [InlineData("/\U0001F600", "/%F0%9F%98%80")]
     public void A_safe_path_is_written_in_ascii(string value, string expected)
     {
-        Assert.True(Bff.Endpoints.ReturnUrl.TryNormalize(value, out var normalized));
+        Assert.True(Bff.Authentication.ReturnUrl.TryNormalize(value, out var normalized));
         Assert.Equal(expected, normalized);
     }
 
@@ -81,18 +82,18 @@ public sealed class ReturnUrlNormalizationTests
     [InlineData("//évil.com")]
     [InlineData("/\u2028")]
     public void A_foreign_shape_is_refused_however_it_is_written(string value) =>
-        Assert.False(Bff.Endpoints.ReturnUrl.TryNormalize(value, out _));
+        Assert.False(Bff.Authentication.ReturnUrl.TryNormalize(value, out _));
 
     [Fact]
     public void An_unpaired_surrogate_is_refused()
     {
         // Not as InlineData: xunit would replace the lone surrogate while serialising the case.
-        Assert.False(Bff.Endpoints.ReturnUrl.TryNormalize("/\uD800", out _));
-        Assert.False(Bff.Endpoints.ReturnUrl.TryNormalize("/a\uDC00b", out _));
+        Assert.False(Bff.Authentication.ReturnUrl.TryNormalize("/\uD800", out _));
+        Assert.False(Bff.Authentication.ReturnUrl.TryNormalize("/a\uDC00b", out _));
     }
 
     [Fact]
     public void A_path_whose_encoding_outgrows_the_limit_is_refused() =>
         // 400 characters pass the length check; their 2,400 escaped characters would not.
-        Assert.False(Bff.Endpoints.ReturnUrl.TryNormalize("/" + new string('é', 400), out _));
+        Assert.False(Bff.Authentication.ReturnUrl.TryNormalize("/" + new string('é', 400), out _));
 }

@@ -1,6 +1,6 @@
+using Bff.Authentication;
 using System.Net;
 using System.Text.Json;
-using Bff.Endpoints;
 using Bff.Tests.Infrastructure;
 
 namespace Bff.Tests.Endpoints;

@@ -1,3 +1,4 @@
+using Bff.Configuration;
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -1,8 +1,8 @@
+using Bff.Provider;
 using System.Net;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
 using Bff.Tests.Proxy;
-using Bff.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

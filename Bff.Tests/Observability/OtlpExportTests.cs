@@ -1,6 +1,6 @@
+using Bff.Hosting;
 using System.Net;
 using System.Text;
-using Bff.Observability;
 using Bff.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 

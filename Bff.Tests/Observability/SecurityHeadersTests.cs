@@ -1,3 +1,4 @@
+using Bff.Configuration;
 using System.Net;
 using System.Text.Json;
 using Bff.Tests.Infrastructure;

@@ -1,7 +1,7 @@
+using Bff.Configuration;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Bff.Observability;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,8 +1,9 @@
+using Bff.Configuration;
+using Bff.Provider;
 using System.Net;
 using System.Net.Http.Json;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
-using Bff.Tokens;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,9 +1,9 @@
+using Bff.Provider;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
-using Bff.Tokens;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;

@@ -1,3 +1,4 @@
+using Bff.Sessions;
 using System.Net;
 using Bff.Observability;
 using Bff.Tests.Infrastructure;

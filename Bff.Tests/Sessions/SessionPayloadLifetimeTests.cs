@@ -1,7 +1,7 @@
+using Bff.Provider;
+using Bff.Redis;
 using System.Security.Cryptography;
 using Bff.Sessions;
-using Bff.Sessions.Redis;
-using Bff.Tokens;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace Bff.Tests.Sessions;

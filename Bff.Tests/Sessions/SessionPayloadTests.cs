@@ -1,9 +1,9 @@
+using Bff.Provider;
+using Bff.Redis;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Bff.Sessions;
-using Bff.Sessions.Redis;
-using Bff.Tokens;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.IdentityModel.Tokens;
 

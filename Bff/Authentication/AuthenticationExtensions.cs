@@ -1,5 +1,5 @@
+using Bff.Provider;
 using Bff.Sessions;
-using Bff.Tokens;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -2,6 +2,7 @@ using Bff.Configuration;
 using Bff.Endpoints;
 using Bff.Errors;
 using Bff.Observability;
+using Bff.Provider;
 using Bff.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;

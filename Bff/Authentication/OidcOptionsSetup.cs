@@ -1,4 +1,5 @@
 using Bff.Configuration;
+using Bff.Provider;
 using Bff.Sessions;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;

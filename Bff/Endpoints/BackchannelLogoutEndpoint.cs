@@ -1,6 +1,6 @@
-using Bff.Authentication;
 using Bff.Errors;
 using Bff.Observability;
+using Bff.Provider;
 using Bff.Sessions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;

@@ -1,6 +1,7 @@
 using Bff.Authentication;
 using Bff.Errors;
 using Bff.Observability;
+using Bff.Provider;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,10 +1,10 @@
+using Bff.Provider;
 using System.Security.Cryptography;
 using System.Text;
 using Bff.Authentication;
 using Bff.Errors;
 using Bff.Observability;
 using Bff.Sessions;
-using Bff.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http.HttpResults;

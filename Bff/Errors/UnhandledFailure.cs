@@ -1,5 +1,5 @@
 using Bff.Observability;
-using Bff.Sessions.Redis;
+using Bff.Redis;
 
 namespace Bff.Errors;
 

@@ -1,3 +1,5 @@
+using Bff.Configuration;
+using Bff.Hosting;
 using System.Diagnostics;
 using Bff.Errors;
 using Bff.Sessions;

@@ -1,3 +1,5 @@
+using Bff.Authentication;
+using Bff.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Bff.Observability;

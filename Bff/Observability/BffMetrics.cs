@@ -1,3 +1,4 @@
+using Bff.Configuration;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using static Bff.Observability.TelemetryNames;

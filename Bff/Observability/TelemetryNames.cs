@@ -1,3 +1,4 @@
+using Bff.Configuration;
 namespace Bff.Observability;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Bff.Provider;
 namespace Bff.Sessions;
 
 /// <summary>Where sessions live. Expected failures (the store is down) are results, not exceptions.</summary>
@@ -9,7 +10,7 @@ internal interface ISessionStore
 
     /// <summary>
     /// Replaces a session whole (sliding expiry, refreshed tokens). A session removed meanwhile is not revived.
-    /// Tokens never move backwards: when the stored session's <see cref="Tokens.TokenSet.Version"/> is newer than the
+    /// Tokens never move backwards: when the stored session's <see cref="TokenSet.Version"/> is newer than the
     /// given one (a sliding-expiry write based on a read from before a refresh), the stored tokens are kept, so a
     /// spent refresh token is never restored.
     /// </summary>
@@ -72,4 +73,4 @@ internal readonly record struct EndedSessions(StoreOutcome Outcome, IReadOnlyLis
 }
 
 /// <summary>A session a store ended: its <see cref="SessionKey.LogId"/>, and its tokens when they could be read (to revoke).</summary>
-internal sealed record EndedSession(string LogId, Tokens.TokenSet? Tokens);
+internal sealed record EndedSession(string LogId, TokenSet? Tokens);

@@ -1,3 +1,4 @@
+using Bff.Observability;
 using System.Collections.Concurrent;
 using Bff.Configuration;
 using Microsoft.Extensions.Options;

@@ -1,8 +1,8 @@
+using Bff.Provider;
 using System.Globalization;
 using System.Security.Claims;
 using Bff.Configuration;
 using Bff.Observability;
-using Bff.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;

@@ -1,5 +1,6 @@
 using Bff.Configuration;
-using Bff.Sessions.Redis;
+using Bff.Observability;
+using Bff.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Bff.Sessions;

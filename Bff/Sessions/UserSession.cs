@@ -1,5 +1,5 @@
+using Bff.Provider;
 using System.Security.Claims;
-using Bff.Tokens;
 
 namespace Bff.Sessions;
 

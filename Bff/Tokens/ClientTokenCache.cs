@@ -1,3 +1,4 @@
+using Bff.Provider;
 using System.Collections.Concurrent;
 using Bff.Errors;
 using Bff.Observability;

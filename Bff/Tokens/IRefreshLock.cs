@@ -1,3 +1,5 @@
+using Bff.Provider;
+
 namespace Bff.Tokens;
 
 /// <summary>

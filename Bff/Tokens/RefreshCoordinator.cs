@@ -1,5 +1,5 @@
+using Bff.Provider;
 using System.Collections.Concurrent;
-using Bff.Authentication;
 using Bff.Observability;
 using Bff.Sessions;
 using static Bff.Observability.TelemetryNames;

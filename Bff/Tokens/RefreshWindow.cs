@@ -1,3 +1,4 @@
+using Bff.Provider;
 using System.Collections.Concurrent;
 using Bff.Configuration;
 using Bff.Observability;

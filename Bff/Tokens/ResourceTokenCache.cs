@@ -1,3 +1,4 @@
+using Bff.Sessions;
 using System.Collections.Concurrent;
 
 namespace Bff.Tokens;

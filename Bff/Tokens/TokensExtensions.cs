@@ -1,4 +1,5 @@
-using Bff.Observability;
+using Bff.Hosting;
+using Bff.Provider;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Bff.Tokens;

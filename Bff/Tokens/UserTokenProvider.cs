@@ -1,4 +1,5 @@
 using Bff.Errors;
+using Bff.Provider;
 using Bff.Sessions;
 
 namespace Bff.Tokens;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Bff.Tokens;
+namespace Bff.Provider;
 
 /// <summary>
 /// Not ready while the provider refuses the gateway's client credentials (<c>invalid_client</c>,

@@ -1,9 +1,10 @@
 using Bff.Configuration;
 using Bff.Observability;
+using Bff.Sessions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// The process's one Redis multiplexer (StackExchange.Redis multiplexes every caller over a couple of sockets; one per

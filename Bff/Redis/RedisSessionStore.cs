@@ -1,10 +1,11 @@
+using Bff.Provider;
+using Bff.Sessions;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Bff.Observability;
-using Bff.Tokens;
 using StackExchange.Redis;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// Sessions in Redis, shared by every replica.

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Bff.Observability;
 using StackExchange.Redis;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// Tells every replica's <see cref="SessionCache"/> that a session changed or ended, over one Redis pub/sub channel,

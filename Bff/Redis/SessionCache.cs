@@ -1,6 +1,7 @@
+using Bff.Sessions;
 using System.Collections.Concurrent;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// Decoded sessions kept in this replica's memory for a few seconds, so that a busy session costs a dictionary lookup

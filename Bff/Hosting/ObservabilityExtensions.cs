@@ -1,3 +1,4 @@
+using Bff.Observability;
 using System.Diagnostics.Metrics;
 using Bff.Configuration;
 using Bff.Sessions;
@@ -11,7 +12,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace Bff.Observability;
+namespace Bff.Hosting;
 
 /// <summary>Operations: OpenTelemetry, health probes, forwarded headers, security response headers.</summary>
 internal static class ObservabilityExtensions

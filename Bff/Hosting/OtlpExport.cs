@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Bff.Observability;
+namespace Bff.Hosting;
 
 /// <summary>
 /// The standard OpenTelemetry exporter variables, as far as the gateway reads them itself: whether to export at all,

@@ -1,10 +1,11 @@
+using Bff.Observability;
 using System.Diagnostics;
 using Bff.Configuration;
 using Bff.Endpoints;
 using Microsoft.Extensions.Options;
 using static Bff.Observability.TelemetryNames;
 
-namespace Bff.Observability;
+namespace Bff.Hosting;
 
 /// <summary>
 /// Opens the gateway's span around the requests that are gateway operations: login, the sign-in callback, logout,

@@ -1,8 +1,9 @@
 using Bff.Configuration;
 using Bff.Errors;
+using Bff.Observability;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Observability;
+namespace Bff.Hosting;
 
 /// <summary>
 /// Serves only the configured <c>Bff:PublicOrigin</c>. Runs right after the forwarded headers are applied: a request

@@ -1,8 +1,9 @@
 using Bff.Configuration;
+using Bff.Observability;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Observability;
+namespace Bff.Hosting;
 
 /// <summary>
 /// Derives ASP.NET Core's forwarded-headers options from <c>Bff:ForwardedHeaders</c>.

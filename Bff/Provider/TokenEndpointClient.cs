@@ -1,12 +1,12 @@
+using Bff.Tokens;
 using System.Net;
 using System.Text.Json;
-using Bff.Authentication;
 using Bff.Configuration;
 using Bff.Observability;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Tokens;
+namespace Bff.Provider;
 
 internal enum TokenCallStatus
 {

@@ -3,7 +3,7 @@ using Bff.Observability;
 using Bff.Tokens;
 using StackExchange.Redis;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// The refresh lock shared by every replica, so that one session's refresh token is spent by one replica at a time:

@@ -1,7 +1,8 @@
 using Bff.Observability;
+using Bff.Sessions;
 using StackExchange.Redis;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>Seen token ids as <c>{prefix}jti:{hash}</c> keys, claimed with SET NX and expiring with the token's acceptance window.</summary>
 internal sealed class RedisTokenReplayCache(RedisConnection connection, ILogger<RedisTokenReplayCache> logger) : ITokenReplayCache

@@ -1,9 +1,9 @@
+using Bff.Provider;
 using System.Text.Json;
-using Bff.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Bff.Observability;
+namespace Bff.Hosting;
 
 /// <summary>
 /// Kubernetes probes. <c>/health/live</c> runs no check: it answers while the process can serve HTTP, so a slow

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
-namespace Bff.Authentication;
+namespace Bff.Provider;
 
 /// <summary>The provider's discovery document, or the reason it cannot be used.</summary>
 internal readonly record struct MetadataResult(OpenIdConnectConfiguration? Configuration, BffError? Error)

@@ -1,9 +1,11 @@
+using Bff.Hosting;
 using Bff.Observability;
+using Bff.Sessions;
 using Bff.Tokens;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 internal static class RedisSessionsExtensions
 {

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
-namespace Bff.Endpoints;
+namespace Bff.Authentication;
 
 /// <summary>
 /// The strict rule for post-login and post-logout targets: a path on this origin and nothing that a browser could

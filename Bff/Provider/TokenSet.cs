@@ -1,4 +1,4 @@
-namespace Bff.Tokens;
+namespace Bff.Provider;
 
 /// <summary>
 /// The provider's tokens for one session. Immutable: a refresh produces a new set that replaces the old one whole,
@@ -29,7 +29,7 @@ internal sealed record TokenSet
 
     /// <summary>
     /// How long the access token was issued for (its <c>expires_in</c>), which bounds the refresh window
-    /// (<see cref="RefreshWindow"/>); null when unknown (sessions saved before it was recorded).
+    /// (<c>RefreshWindow</c>); null when unknown (sessions saved before it was recorded).
     /// </summary>
     public TimeSpan? AccessTokenLifetime { get; init; }
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// Readiness: a replica whose session store cannot be reached answers every signed-in request with 503, so it should

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Bff.Authentication;
+namespace Bff.Provider;
 
 /// <summary>
 /// Picks up a provider's new signing key during the sign-in that first meets it. The handler's own refresh on an

@@ -1,8 +1,10 @@
 using Bff.Configuration;
+using Bff.Errors;
+using Bff.Observability;
 using Bff.Sessions;
 using static Bff.Observability.TelemetryNames;
 
-namespace Bff.Observability;
+namespace Bff.Sessions;
 
 /// <summary>
 /// Wraps whichever <see cref="ISessionStore"/> is configured (in-memory, Redis) with a span and a latency measurement

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 
-namespace Bff.Authentication;
+namespace Bff.Provider;
 
 /// <summary>
 /// Why a refreshed ID token was refused. <see cref="Reason"/> is safe to log (a claim name or the name of the check
@@ -13,7 +13,7 @@ internal sealed record IdTokenRefusal(string Reason, bool Mismatch);
 
 /// <summary>
 /// Checks an ID token that came back from a refresh with the sign-in's own rules: the OpenID Connect handler's token
-/// handler and <see cref="OidcOptionsSetup"/>'s validation parameters (signature with one of the provider's keys and
+/// handler and <c>OidcOptionsSetup</c>'s validation parameters (signature with one of the provider's keys and
 /// an accepted asymmetric algorithm, <c>iss</c>, <c>aud</c>, <c>exp</c> within the clock skew, on the system clock as
 /// at sign-in), the provider's keys from the handler's configuration manager, and an unknown <c>kid</c> fetching the
 /// key set once (<see cref="SigningKeyRefresh"/>), as at sign-in. Then OpenID Connect Core 1.0 section 12.2: <c>iat</c> present,

@@ -1,11 +1,10 @@
 using Bff.Authentication;
-using Bff.Configuration;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// Keeps the Data Protection key ring in Redis, so a cookie, a sign-in's state and correlation cookies, and a session

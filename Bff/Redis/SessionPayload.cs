@@ -1,12 +1,13 @@
+using Bff.Provider;
+using Bff.Sessions;
 using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
-using Bff.Tokens;
 using Microsoft.AspNetCore.DataProtection;
 
-namespace Bff.Sessions.Redis;
+namespace Bff.Redis;
 
 /// <summary>
 /// A session as it is written to Redis, encrypted and authenticated with Data Protection under its own purpose,

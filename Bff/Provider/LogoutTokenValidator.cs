@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Bff.Authentication;
+namespace Bff.Provider;
 
 /// <summary>What a valid logout token asks for: end the sessions of a provider session and/or subject.</summary>
 internal sealed record LogoutRequest(string? Subject, string? ProviderSessionId, string TokenId, TimeSpan RememberFor);

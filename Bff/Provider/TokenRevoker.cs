@@ -1,10 +1,9 @@
-using Bff.Authentication;
 using Bff.Configuration;
 using Bff.Observability;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Tokens;
+namespace Bff.Provider;
 
 /// <summary>
 /// Revokes a session's refresh token at the provider when the user logs out. Best effort by design: a provider that

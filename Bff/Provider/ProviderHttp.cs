@@ -1,4 +1,4 @@
-namespace Bff.Authentication;
+namespace Bff.Provider;
 
 /// <summary>The named HttpClient for calls to the provider's token and revocation endpoints.</summary>
 internal static class ProviderHttp

@@ -2,9 +2,12 @@ using Bff.Authentication;
 using Bff.Configuration;
 using Bff.Hosting;
 using Bff.LocalApis;
+using Bff.Provider;
 using Bff.Proxy;
+using Bff.Redis;
 using Bff.Sessions;
 using Bff.Spa;
+using Bff.Tokens;
 
 namespace Bff;
 
@@ -25,7 +28,6 @@ public static class BffWebApplicationBuilderExtensions
     /// <summary>
     /// Adds the gateway as <see cref="AddBff(WebApplicationBuilder)"/> does, then applies <paramref name="configure"/> to
     /// the settings bound from the <c>Bff</c> section; the result is validated at start-up like configured settings.
-    /// <c>Session.Store</c> is the exception: the store's services are chosen from configuration (<c>Bff:Session:Store</c>).
     /// </summary>
     /// <param name="builder">The application's builder.</param>
     /// <param name="configure">Changes to the bound settings, for example <c>options =&gt; options.ClientSecret = secret</c>.</param>
@@ -41,13 +43,16 @@ public static class BffWebApplicationBuilderExtensions
             services.Configure(configure);
         }
 
-        services.AddBffSessions(builder.Configuration);
+        // Each feature registers only its own services; the order of these calls does not matter.
+        services.AddBffProvider();
+        services.AddBffSessions();
+        services.AddBffRedisSessions();
         services.AddBffAuthentication();
+        services.AddBffTokens();
         services.AddBffProxy(builder.Configuration);
-        services.AddProblemDetails();
-        services.AddBffSpa();
         services.AddBffLocalApis();
-        // Last: it wraps the session store registered above with telemetry.
+        services.AddBffSpa();
+        services.AddProblemDetails();
         builder.AddBffObservability();
         return builder;
     }

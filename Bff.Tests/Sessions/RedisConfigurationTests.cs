@@ -1,5 +1,6 @@
 using Bff.Authentication;
 using Bff.Configuration;
+using Bff.Redis;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
 using Microsoft.AspNetCore.DataProtection;
@@ -96,7 +97,8 @@ public sealed class RedisConfigurationTests : IDisposable
             .AddLogging()
             .AddSingleton<IHostEnvironment>(new HostingEnvironment { EnvironmentName = Environments.Production, ApplicationName = "Bff.Host" });
         collection.AddBffOptions(configuration);
-        collection.AddBffSessions(configuration);
+        collection.AddBffSessions();
+        collection.AddBffRedisSessions();
         collection.AddBffAuthentication();
         services?.Invoke(collection);
         await using var provider = collection.BuildServiceProvider();

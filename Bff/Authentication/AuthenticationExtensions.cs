@@ -1,4 +1,3 @@
-using Bff.Provider;
 using Bff.Sessions;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
@@ -29,12 +28,6 @@ internal static class AuthenticationExtensions
         services.TryAddSingleton<ISignInResources, NoSignInResources>();
         services.AddSingleton<SignInRateLimiter>();
         services.AddSingleton<SignInAttempts>();
-        services.AddSingleton<ProviderMetadata>();
-        services.AddSingleton<SigningKeyRefresh>();
-        services.AddSingleton<LogoutTokenValidator>();
-        services.AddSingleton<RefreshedIdTokenValidator>();
-        services.AddSingleton<TokenRevoker>();
-        services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         return services;
     }

@@ -1,5 +1,4 @@
 using Bff.Configuration;
-using Bff.Endpoints;
 using Bff.Errors;
 using Bff.Observability;
 using Bff.Provider;
@@ -140,7 +139,7 @@ internal sealed class OidcEvents(
         switch (outcome)
         {
             case SessionIssueOutcome.Created:
-                http.SetBffSession(session!);
+                http.SetBffSession(session!.LogId);
                 http.SetBffOutcome(TelemetryNames.Outcomes.Success);
                 // The handler moves the RedirectUri from the protected state into ReturnUri. Normalised again: the code
                 // is spent and the session exists, so writing Location must not be able to throw.
@@ -230,7 +229,7 @@ internal sealed class OidcEvents(
 
         BffLog.StaleCallbackRestarted(logger);
         http.SetBffOutcome(TelemetryNames.Outcomes.Restarted);
-        http.Response.Redirect(LoginEndpoint.RestartPath(returnUrl));
+        http.Response.Redirect(SignInPaths.Restart(returnUrl));
     }
 
     private IReadOnlyList<string> RequestedResources() =>

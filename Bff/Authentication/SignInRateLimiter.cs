@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Bff.Configuration;
-using Bff.Endpoints;
 using Bff.Errors;
 using Bff.Observability;
 using Microsoft.Extensions.Options;
@@ -65,7 +64,7 @@ internal sealed class SignInRateLimiter : IDisposable
     private static readonly TimeSpan LogInterval = TimeSpan.FromMinutes(1);
 
     private readonly PartitionedRateLimiter<SignInClient>? _limiter;
-    private readonly PathString _login = new(LoginEndpoint.Path);
+    private readonly PathString _login = new(SignInPaths.Login);
     private readonly PathString _callback;
     private readonly TimeSpan _window;
     private readonly BffMetrics _metrics;

@@ -1,6 +1,5 @@
 using Bff.Authentication;
 using Bff.Errors;
-using Bff.Observability;
 using Bff.Provider;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
@@ -11,10 +10,7 @@ namespace Bff.Endpoints;
 /// <summary><c>GET /bff/login?returnUrl=/path</c>: starts the authorization code flow.</summary>
 internal static class LoginEndpoint
 {
-    public const string Path = "/bff/login";
-
-    public static string RestartPath(string returnUrl) =>
-        $"{Path}?returnUrl={Uri.EscapeDataString(returnUrl)}&restart=1";
+    public const string Path = SignInPaths.Login;
 
     public static async Task<Results<ChallengeHttpResult, ProblemHttpResult>> HandleAsync(
         string? returnUrl, string? restart, HttpContext context, ProviderMetadata metadata, CancellationToken cancellationToken)

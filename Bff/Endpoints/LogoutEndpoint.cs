@@ -55,7 +55,7 @@ internal static class LogoutEndpoint
             return TypedResults.Redirect(target);
         }
 
-        context.SetBffSession(session);
+        context.SetBffSession(session.LogId);
         if (!PublicIdMatches(sid, session.PublicId))
         {
             BffLog.LogoutRejected(logger, session.LogId);

@@ -1,5 +1,4 @@
 using Bff.Observability;
-using Bff.Redis;
 
 namespace Bff.Errors;
 
@@ -16,7 +15,7 @@ internal static class UnhandledFailure
     public static Task WriteAsync(HttpContext context, Exception? error, string path)
     {
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Bff.Errors");
-        if (RedisFailure.CausedBy(error))
+        if (error is not null && CausedByOutage(context.RequestServices, error))
         {
             BffLog.SessionStoreFailed(logger, "serve " + path, error!.GetType().Name);
             return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: StoreRetryAfter);
@@ -28,5 +27,18 @@ internal static class UnhandledFailure
         }
 
         return BffProblem.WriteAsync(context, BffError.InternalError);
+    }
+
+    private static bool CausedByOutage(IServiceProvider services, Exception error)
+    {
+        foreach (var outage in services.GetServices<IDependencyOutage>())
+        {
+            if (outage.CausedBy(error))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -20,8 +20,7 @@ internal static class ObservabilityExtensions
     /// <summary>
     /// Traces, metrics and logs through OpenTelemetry (OTLP export only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set),
     /// redaction of URL query values in logs and spans, health checks, forwarded-headers trust, HSTS and a shutdown
-    /// budget that leaves time to flush telemetry. Call after <c>AddBffSessions</c>: it instruments the session store
-    /// registered there.
+    /// budget that leaves time to flush telemetry.
     /// </summary>
     public static WebApplicationBuilder AddBffObservability(this WebApplicationBuilder builder)
     {
@@ -32,11 +31,8 @@ internal static class ObservabilityExtensions
         // HttpClientFactory logs request headers at Trace; the revocation call carries the client secret in Authorization.
         services.ConfigureHttpClientDefaults(http => http.RedactLoggedHeaders(static _ => true));
 
-        services.AddSingleton(sp => new BffMetrics(
-            sp.GetRequiredService<IMeterFactory>(),
-            sp.GetService<InMemorySessionStore>() is { } store ? () => store.Count : null));
+        services.AddSingleton(sp => new BffMetrics(sp.GetRequiredService<IMeterFactory>()));
         services.AddHostedService<InstrumentRegistration>();
-        DecorateSessionStores(services);
 
         // Spans are recorded when something reads them: an OTLP endpoint, or a sampler chosen on purpose (an exporter
         // added in code). Otherwise the ASP.NET Core and HttpClient instrumentation is not even subscribed: subscribed,
@@ -95,10 +91,6 @@ internal static class ObservabilityExtensions
             services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(15));
         }
 
-        services.AddHealthChecks()
-            .AddCheck<ProviderMetadataHealthCheck>(
-                BffHealth.ProviderCheckName, HealthStatus.Unhealthy, [BffHealth.ReadyTag], BffHealth.ProviderCheckTimeout);
-
         services.AddSingleton<IConfigureOptions<ForwardedHeadersOptions>, ForwardedHeadersSetup>();
         services.AddHsts(options =>
         {
@@ -140,33 +132,6 @@ internal static class ObservabilityExtensions
     }
 
     private static bool IsHealthProbe(PathString path) => path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Wraps every <see cref="ISessionStore"/> registered so far in <see cref="InstrumentedSessionStore"/>.</summary>
-    private static void DecorateSessionStores(IServiceCollection services)
-    {
-        for (var i = 0; i < services.Count; i++)
-        {
-            var descriptor = services[i];
-            if (descriptor.ServiceType != typeof(ISessionStore) || descriptor.IsKeyedService)
-            {
-                continue;
-            }
-
-            services[i] = ServiceDescriptor.Describe(
-                typeof(ISessionStore),
-                sp => new InstrumentedSessionStore(
-                    (ISessionStore)CreateInner(sp, descriptor),
-                    sp.GetRequiredService<IOptions<BffOptions>>().Value.Session.Store,
-                    sp.GetRequiredService<BffMetrics>(),
-                    sp.GetRequiredService<TimeProvider>()),
-                descriptor.Lifetime);
-        }
-
-        static object CreateInner(IServiceProvider sp, ServiceDescriptor descriptor) =>
-            descriptor.ImplementationInstance
-            ?? descriptor.ImplementationFactory?.Invoke(sp)
-            ?? ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!);
-    }
 
     /// <summary>Creates the gateway's instruments at start-up, so observable ones (active sessions) report from the first export.</summary>
     private sealed class InstrumentRegistration(BffMetrics metrics) : IHostedService

@@ -53,7 +53,7 @@ internal sealed class OperationTracingMiddleware
     {
         using (activity)
         {
-            context.Features.Set(new OperationFeature(activity));
+            GatewayOperation.Set(context, activity);
             try
             {
                 await _next(context);
@@ -79,8 +79,6 @@ internal sealed class OperationTracingMiddleware
         }
     }
 
-    public static Activity? CurrentOperation(HttpContext context) => context.Features.Get<OperationFeature>()?.Activity;
-
     private string? SpanFor(PathString path)
     {
         foreach (var (operationPath, span) in _operations)
@@ -93,6 +91,4 @@ internal sealed class OperationTracingMiddleware
 
         return null;
     }
-
-    private sealed record OperationFeature(Activity Activity);
 }

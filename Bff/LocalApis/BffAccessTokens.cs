@@ -1,5 +1,5 @@
 using Bff.Errors;
-using Bff.Proxy;
+using Bff.Provider;
 using Bff.Sessions;
 using Bff.Tokens;
 
@@ -47,7 +47,7 @@ internal sealed class BffAccessTokens(
             ? BffAccessTokenResult.Fail(error, token.RetryAfter)
             : BffAccessTokenResult.FromAuthorization(token.Authorization!);
 
-    /// <summary>The same rules as a route's <c>Bff.Scope</c> and <c>Bff.Resource</c> (<see cref="RoutePolicy"/>).</summary>
+    /// <summary>The same rules as a route's <c>Bff.Scope</c> and <c>Bff.Resource</c> (<c>RoutePolicy</c>).</summary>
     private static TokenTarget Target(string? scope, string? resource)
     {
         if (scope is null && resource is null)
@@ -55,12 +55,12 @@ internal sealed class BffAccessTokens(
             return TokenTarget.Default;
         }
 
-        if (scope is not null && !RoutePolicy.IsScopeList(scope))
+        if (scope is not null && !TokenTarget.IsScopeList(scope))
         {
             throw new ArgumentException("Use space-separated OAuth scopes such as 'orders.read orders.write'.", nameof(scope));
         }
 
-        if (resource is not null && !RoutePolicy.IsResourceIndicator(resource))
+        if (resource is not null && !TokenTarget.IsResourceIndicator(resource))
         {
             throw new ArgumentException("Use an absolute URI without a fragment, such as 'https://api.example.com/orders' (RFC 8707).", nameof(resource));
         }

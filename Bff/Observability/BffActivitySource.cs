@@ -1,8 +1,5 @@
 using Bff.Configuration;
-using Bff.Hosting;
 using System.Diagnostics;
-using Bff.Errors;
-using Bff.Sessions;
 using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Observability;
@@ -22,7 +19,7 @@ namespace Bff.Observability;
 /// // Session store calls are traced by InstrumentedSessionStore; nothing to do in a store implementation.
 /// </code>
 /// Every Start method returns null when nobody listens, and every extension accepts null, so callers never branch.
-/// Attributes never carry a token, code, key or URL: sessions appear as <see cref="SessionKey.LogId"/> hashes.
+/// Attributes never carry a token, code, key or URL: sessions appear as hashes (<c>SessionKey.LogId</c>).
 /// </summary>
 internal static class BffActivitySource
 {
@@ -33,33 +30,33 @@ internal static class BffActivitySource
     /// Opens <c>bff.token.refresh</c> for one refresh flight of a session: one span however many requests wait for it.
     /// Its parent is the request that started the flight.
     /// </summary>
-    public static Activity? StartRefresh(UserSession session) =>
+    public static Activity? StartRefresh(string sessionLogId) =>
         Source.StartActivity(Spans.Refresh)
             ?.SetTag(Attributes.TokenGrant, TokenGrants.RefreshToken)
-            .SetTag(Attributes.SessionId, session.LogId);
+            .SetTag(Attributes.SessionId, sessionLogId);
 
     /// <summary>Opens <c>bff.token.refresh</c> for one client-credentials token request (one per target at a time).</summary>
     public static Activity? StartClientCredentials() =>
         Source.StartActivity(Spans.Refresh)?.SetTag(Attributes.TokenGrant, TokenGrants.ClientCredentials);
 
-    /// <summary>Opens <c>bff.session_store.{operation}</c>; <paramref name="sessionKey"/> is hashed, never recorded.</summary>
-    public static Activity? StartSessionStore(string operation, string kind, string? sessionKey, DateTimeOffset startTime = default)
+    /// <summary>Opens <c>bff.session_store.{operation}</c>; the session appears only as its hash, <paramref name="sessionLogId"/>.</summary>
+    public static Activity? StartSessionStore(string operation, string kind, string? sessionLogId, DateTimeOffset startTime = default)
     {
         var activity = Source.StartActivity(Spans.SessionStorePrefix + operation, ActivityKind.Client, parentContext: default, startTime: startTime);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag(Attributes.SessionStoreOperation, operation);
             activity.SetTag(Attributes.SessionStoreKind, kind);
-            if (sessionKey is not null)
+            if (sessionLogId is not null)
             {
-                activity.SetTag(Attributes.SessionId, SessionKey.LogId(sessionKey));
+                activity.SetTag(Attributes.SessionId, sessionLogId);
             }
         }
 
         return activity;
     }
 
-    /// <summary>Opens one of the request-level spans (<see cref="Spans"/>); used by <see cref="OperationTracingMiddleware"/>.</summary>
+    /// <summary>Opens one of the request-level spans (<see cref="Spans"/>); used by <c>OperationTracingMiddleware</c>, which hands it to <see cref="GatewayOperation"/>.</summary>
     public static Activity? StartOperation(string spanName) => Source.StartActivity(spanName);
 
     public static Activity? SetOutcome(this Activity? activity, string outcome)
@@ -81,22 +78,23 @@ internal static class BffActivitySource
         return activity;
     }
 
-    public static Activity? SetSession(this Activity? activity, UserSession session) =>
-        activity?.SetTag(Attributes.SessionId, session.LogId);
+    /// <summary>Records which session (<paramref name="sessionLogId"/>, a hash) the span concerned.</summary>
+    public static Activity? SetSession(this Activity? activity, string sessionLogId) =>
+        activity?.SetTag(Attributes.SessionId, sessionLogId);
 
     /// <summary>Records how this request's gateway span ended (no-op when the request has none).</summary>
     public static void SetBffOutcome(this HttpContext context, string outcome) =>
-        OperationTracingMiddleware.CurrentOperation(context).SetOutcome(outcome);
+        GatewayOperation.Current(context).SetOutcome(outcome);
 
-    /// <summary>Records that this request's gateway operation failed with <paramref name="error"/>.</summary>
-    public static void SetBffFailure(this HttpContext context, BffError error) =>
-        OperationTracingMiddleware.CurrentOperation(context).SetFailure(Outcomes.Failure, error.Code);
+    /// <summary>Records that this request's gateway operation failed with the error <paramref name="errorCode"/>.</summary>
+    public static void SetBffFailureCode(this HttpContext context, string errorCode) =>
+        GatewayOperation.Current(context).SetFailure(Outcomes.Failure, errorCode);
 
     /// <summary>Records how many sessions this request's gateway operation ended (back-channel logout).</summary>
     public static void SetBffSessionsRemoved(this HttpContext context, int count) =>
-        OperationTracingMiddleware.CurrentOperation(context)?.SetTag(Attributes.SessionsRemoved, count);
+        GatewayOperation.Current(context)?.SetTag(Attributes.SessionsRemoved, count);
 
-    /// <summary>Records which session this request's gateway operation concerned (as a hash).</summary>
-    public static void SetBffSession(this HttpContext context, UserSession session) =>
-        OperationTracingMiddleware.CurrentOperation(context).SetSession(session);
+    /// <summary>Records which session this request's gateway operation concerned (<paramref name="sessionLogId"/>, a hash).</summary>
+    public static void SetBffSession(this HttpContext context, string sessionLogId) =>
+        GatewayOperation.Current(context).SetSession(sessionLogId);
 }

@@ -77,6 +77,13 @@ internal sealed class BffMetrics
         }
     }
 
+    /// <summary>
+    /// Reports <c>bff.sessions.active</c> from <paramref name="count"/>: called by a store that can count its sessions
+    /// cheaply (the in-memory one) when it is created, so a gateway whose sessions are elsewhere has no such gauge.
+    /// </summary>
+    public void ObserveActiveSessions(Func<long> count) =>
+        Meter.CreateObservableUpDownCounter(Instruments.SessionsActive, count, "{session}", "Sessions held by this replica's in-memory store (expired ones until the next sweep).");
+
     /// <summary>The Meter behind the instruments (tests listen to exactly this one).</summary>
     public Meter Meter { get; }
 
@@ -91,7 +98,7 @@ internal sealed class BffMetrics
         }
     }
 
-    /// <param name="errorCode">The <see cref="Errors.BffError.Code"/> the browser was answered with.</param>
+    /// <param name="errorCode">The <c>BffError.Code</c> the browser was answered with.</param>
     public void SignInFailed(string errorCode) =>
         _signInFailures.Add(1, new KeyValuePair<string, object?>(Attributes.ErrorType, errorCode));
 
@@ -120,7 +127,7 @@ internal sealed class BffMetrics
         _csrfRejections.Add(1, new KeyValuePair<string, object?>(Attributes.Endpoint, endpoint));
 
     /// <param name="kind">
-    /// The <see cref="Errors.BffError.Code"/> of the gateway's answer (<c>upstream_unreachable</c>, <c>upstream_timeout</c>,
+    /// The <c>BffError.Code</c> of the gateway's answer (<c>upstream_unreachable</c>, <c>upstream_timeout</c>,
     /// <c>ambiguous_path</c>), or YARP's <c>ForwarderError</c> name for other forwarding failures.
     /// </param>
     /// <param name="routeId">The YARP route id, when known.</param>

@@ -5,7 +5,7 @@ namespace Bff.Observability;
 /// Every name the gateway's telemetry uses: its ActivitySource and Meter, span names, instrument names and attribute
 /// keys and values. Dashboards and alerts depend on these, so they change only deliberately.
 /// Values are low-cardinality on purpose: no user, URL or token ever becomes an attribute value; sessions appear only
-/// as <see cref="Sessions.SessionKey.LogId"/> hashes.
+/// as <c>SessionKey.LogId</c> hashes.
 /// </summary>
 internal static class TelemetryNames
 {
@@ -61,7 +61,7 @@ internal static class TelemetryNames
         /// <summary>OpenTelemetry's standard attribute for the kind of failure; the gateway puts its stable error code here.</summary>
         public const string ErrorType = "error.type";
 
-        /// <summary>A session's one-way hash (<see cref="Sessions.SessionKey.LogId"/>), never its key.</summary>
+        /// <summary>A session's one-way hash (<c>SessionKey.LogId</c>), never its key.</summary>
         public const string SessionId = "bff.session.id";
 
         public const string SessionEndReason = "bff.session.end_reason";

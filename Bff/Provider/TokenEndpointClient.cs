@@ -1,4 +1,3 @@
-using Bff.Tokens;
 using System.Net;
 using System.Text.Json;
 using Bff.Configuration;

@@ -1,6 +1,5 @@
 using Bff.Authentication;
 using Bff.Observability;
-using Bff.Tokens;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
 
@@ -11,10 +10,9 @@ internal static class ProxyExtensions
     /// <summary>YARP's standard configuration section (Routes, Clusters).</summary>
     public const string SectionName = "ReverseProxy";
 
-    /// <summary>YARP with the routes and clusters of the <c>ReverseProxy</c> section, and the token services.</summary>
+    /// <summary>YARP with the routes and clusters of the <c>ReverseProxy</c> section.</summary>
     public static IServiceCollection AddBffProxy(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddBffTokens();
         services.AddReverseProxy()
             .LoadFromConfig(configuration.GetSection(SectionName))
             .AddTransforms<RouteTransformProvider>();

@@ -1,5 +1,5 @@
+using Bff.Provider;
 using System.Collections.Frozen;
-using Bff.Tokens;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Bff.Proxy;
@@ -121,7 +121,7 @@ internal sealed class RoutePolicy
             else if (Is(key, ScopeKey))
             {
                 scope = value;
-                if (!IsScopeList(value))
+                if (!TokenTarget.IsScopeList(value))
                 {
                     problems?.Add($"Route '{id}': metadata '{ScopeKey}' has unusable value '{value}'; use space-separated OAuth scopes such as 'orders.read orders.write'");
                 }
@@ -129,7 +129,7 @@ internal sealed class RoutePolicy
             else if (Is(key, ResourceKey))
             {
                 resource = value;
-                if (!IsResourceIndicator(value))
+                if (!TokenTarget.IsResourceIndicator(value))
                 {
                     problems?.Add($"Route '{id}': metadata '{ResourceKey}' has unusable value '{value}'; use an absolute URI without a fragment, such as 'https://api.example.com/orders' (RFC 8707)");
                 }
@@ -216,29 +216,4 @@ internal sealed class RoutePolicy
         mode = UpstreamCookies.Drop;
         return false;
     }
-
-    /// <summary>RFC 6749 §3.3: scope tokens of printable ASCII except '"' and '\', separated by single spaces.</summary>
-    internal static bool IsScopeList(string? value)
-    {
-        if (string.IsNullOrEmpty(value) || value[0] == ' ' || value[^1] == ' ' || value.Contains("  ", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        foreach (var c in value)
-        {
-            if (c != ' ' && (c < 0x21 || c > 0x7E || c == '"' || c == '\\'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>RFC 8707 §2: an absolute URI without a fragment (a bare path would read as a file URI on Unix).</summary>
-    internal static bool IsResourceIndicator(string? value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri)
-        && !uri.IsFile
-        && !value!.Contains('#', StringComparison.Ordinal);
 }

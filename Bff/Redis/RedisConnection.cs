@@ -126,34 +126,3 @@ internal sealed class RedisKeys(string prefix)
 
     public RedisChannel SessionChanges => RedisChannel.Literal(prefix + "sessions:changed");
 }
-
-internal static class RedisFailure
-{
-    /// <summary>
-    /// Redis was unreachable, too slow, or refused for a reason of its own (loading after a restart, read-only
-    /// replica during fail-over, out of memory): the caller reports the store as unavailable.
-    /// </summary>
-    public static bool IsUnavailable(Exception exception) =>
-        exception is RedisConnectionException or RedisTimeoutException or RedisServerException;
-
-    /// <summary>
-    /// True when Redis being unavailable is what made an operation fail, however deep it is wrapped: for code that
-    /// reaches Redis through a library, such as Data Protection loading the key ring for a sign-in.
-    /// </summary>
-    public static bool CausedBy(Exception? exception)
-    {
-        for (var depth = 0; exception is not null && depth < 8; depth++)
-        {
-            if (IsUnavailable(exception))
-            {
-                return true;
-            }
-
-            exception = exception is AggregateException { InnerExceptions.Count: 1 } aggregate
-                ? aggregate.InnerExceptions[0]
-                : exception.InnerException;
-        }
-
-        return false;
-    }
-}

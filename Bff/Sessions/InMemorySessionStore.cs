@@ -17,12 +17,21 @@ namespace Bff.Sessions;
 /// at most the number of sign-ins in flight.
 /// </para>
 /// </summary>
-internal sealed class InMemorySessionStore(TimeProvider timeProvider, IOptions<BffOptions> options) : ISessionStore
+internal sealed class InMemorySessionStore : ISessionStore
 {
     private readonly ConcurrentDictionary<string, UserSession> _sessions = new(StringComparer.Ordinal);
+    private readonly TimeProvider _timeProvider;
+    private readonly IOptions<BffOptions> _options;
+
+    public InMemorySessionStore(TimeProvider timeProvider, IOptions<BffOptions> options, BffMetrics metrics)
+    {
+        _timeProvider = timeProvider;
+        _options = options;
+        metrics.ObserveActiveSessions(() => Count);
+    }
 
     /// <summary>Read when first needed: resolving the store must not validate the options before the host reports every refused setting at once.</summary>
-    private int Capacity => options.Value.Session.MaxInMemorySessions;
+    private int Capacity => _options.Value.Session.MaxInMemorySessions;
 
     public int Count => _sessions.Count;
 
@@ -33,7 +42,7 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider, IOptions<B
             return ValueTask.FromResult(SessionLookup.NotFound);
         }
 
-        if (session.IsExpired(timeProvider.GetUtcNow()))
+        if (session.IsExpired(_timeProvider.GetUtcNow()))
         {
             _sessions.TryRemove(new KeyValuePair<string, UserSession>(key, session));
             return ValueTask.FromResult(SessionLookup.NotFound);
@@ -90,7 +99,7 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider, IOptions<B
 
     public ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow();
         List<UserSession>? live = null;
         foreach (var (key, session) in _sessions)
         {
@@ -123,7 +132,7 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider, IOptions<B
     /// <summary>Drops every expired session; returns how many.</summary>
     public int RemoveExpired()
     {
-        var now = timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow();
         var removed = 0;
         foreach (var (key, session) in _sessions)
         {
@@ -146,36 +155,5 @@ internal sealed class InMemorySessionStore(TimeProvider timeProvider, IOptions<B
         }
 
         return subject is not null && string.Equals(session.Subject, subject, StringComparison.Ordinal);
-    }
-}
-
-/// <summary>Sweeps expired sessions out of <see cref="InMemorySessionStore"/> once a minute.</summary>
-internal sealed class SessionCleanupService(
-    InMemorySessionStore store,
-    TimeProvider timeProvider,
-    Observability.BffMetrics metrics,
-    ILogger<SessionCleanupService> logger) : BackgroundService
-{
-    private static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, timeProvider);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                var removed = store.RemoveExpired();
-                if (removed > 0)
-                {
-                    Observability.BffLog.ExpiredSessionsRemoved(logger, removed);
-                    metrics.SessionEnded(Observability.TelemetryNames.SessionEndReasons.Expired, removed);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-        }
     }
 }

@@ -1,7 +1,6 @@
 using Bff.Configuration;
 using Bff.Errors;
 using Bff.Observability;
-using Bff.Sessions;
 using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Sessions;
@@ -11,12 +10,24 @@ namespace Bff.Sessions;
 /// per call, so every store is observed the same way and store implementations stay free of telemetry.
 /// The session key is hashed before it becomes an attribute.
 /// </summary>
-internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStoreKind kind, BffMetrics metrics, TimeProvider timeProvider) : ISessionStore
+internal sealed class InstrumentedSessionStore(Func<(ISessionStore Store, SessionStoreKind Kind)> select, BffMetrics metrics, TimeProvider timeProvider) : ISessionStore
 {
-    private readonly string _kind = kind == SessionStoreKind.Redis ? "redis" : "in_memory";
+    /// <summary>
+    /// Chosen at the first call, not when resolved: the pipeline is composed before start-up validation has reported
+    /// every refused setting at once, and reading the settings then would report only the first.
+    /// </summary>
+    private Selection? _selection;
 
     /// <summary>The decorated store (tests check the composition).</summary>
-    public ISessionStore Inner => inner;
+    public ISessionStore Inner => Current.Store;
+
+    private Selection Current => _selection ??= Select();
+
+    private Selection Select()
+    {
+        var (store, kind) = select();
+        return new Selection(store, kind == SessionStoreKind.Redis ? "redis" : "in_memory");
+    }
 
     /// <summary>
     /// Every request of a session calls this. An answer from memory (the in-memory store, the Redis store's local cache)
@@ -32,7 +43,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
         }
 
         var started = timeProvider.GetTimestamp();
-        var pending = inner.FindAsync(key, cancellationToken);
+        var pending = Current.Store.FindAsync(key, cancellationToken);
         if (!pending.IsCompletedSuccessfully)
         {
             return AwaitFindAsync(pending, key, started);
@@ -44,13 +55,13 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
             return AwaitFindAsync(ValueTask.FromResult(lookup), key, started);
         }
 
-        metrics.SessionStoreOperation(SessionStoreOperations.Find, _kind, OutcomeOf(lookup), timeProvider.GetElapsedTime(started));
+        metrics.SessionStoreOperation(SessionStoreOperations.Find, Current.Kind, OutcomeOf(lookup), timeProvider.GetElapsedTime(started));
         return ValueTask.FromResult(lookup);
     }
 
     private ValueTask<SessionLookup> FindUntimedAsync(string key, CancellationToken cancellationToken)
     {
-        var pending = inner.FindAsync(key, cancellationToken);
+        var pending = Current.Store.FindAsync(key, cancellationToken);
         if (!pending.IsCompletedSuccessfully)
         {
             // The span of a lookup that waits starts now: the call has only just handed its work to Redis.
@@ -66,7 +77,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
     private async ValueTask<SessionLookup> AwaitFindAsync(ValueTask<SessionLookup> pending, string key, long started)
     {
         var startedAt = timeProvider.GetUtcNow() - timeProvider.GetElapsedTime(started);
-        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.Find, _kind, key, startedAt);
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.Find, Current.Kind, SessionKey.LogId(key), startedAt);
         try
         {
             var lookup = await pending;
@@ -80,21 +91,21 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
     }
 
     public ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken) =>
-        MeasureAsync(SessionStoreOperations.Create, session.Key, () => inner.CreateAsync(session, cancellationToken));
+        MeasureAsync(SessionStoreOperations.Create, session.Key, () => Current.Store.CreateAsync(session, cancellationToken));
 
     public ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken) =>
-        MeasureAsync(SessionStoreOperations.Replace, session.Key, () => inner.ReplaceAsync(session, cancellationToken));
+        MeasureAsync(SessionStoreOperations.Replace, session.Key, () => Current.Store.ReplaceAsync(session, cancellationToken));
 
     public ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken) =>
-        MeasureAsync(SessionStoreOperations.Remove, key, () => inner.RemoveAsync(key, cancellationToken));
+        MeasureAsync(SessionStoreOperations.Remove, key, () => Current.Store.RemoveAsync(key, cancellationToken));
 
     public async ValueTask<RemoveManyResult> RemoveByProviderSessionAsync(string? subject, string? providerSessionId, CancellationToken cancellationToken)
     {
-        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.RemoveByProviderSession, _kind, sessionKey: null);
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.RemoveByProviderSession, Current.Kind, sessionLogId: null);
         var started = timeProvider.GetTimestamp();
         try
         {
-            var result = await inner.RemoveByProviderSessionAsync(subject, providerSessionId, cancellationToken);
+            var result = await Current.Store.RemoveByProviderSessionAsync(subject, providerSessionId, cancellationToken);
             activity?.SetTag(Attributes.SessionsRemoved, result.Removed);
             Complete(activity, SessionStoreOperations.RemoveByProviderSession, OutcomeOf(result.Outcome), started);
             return result;
@@ -107,11 +118,11 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
 
     public async ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken)
     {
-        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.EndOldestOfSubject, _kind, sessionKey: null);
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.EndOldestOfSubject, Current.Kind, sessionLogId: null);
         var started = timeProvider.GetTimestamp();
         try
         {
-            var result = await inner.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
+            var result = await Current.Store.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
             activity?.SetTag(Attributes.SessionsRemoved, result.Sessions.Count);
             Complete(activity, SessionStoreOperations.EndOldestOfSubject, OutcomeOf(result.Outcome), started);
             return result;
@@ -124,7 +135,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
 
     private async ValueTask<StoreOutcome> MeasureAsync(string operation, string key, Func<ValueTask<StoreOutcome>> call)
     {
-        using var activity = BffActivitySource.StartSessionStore(operation, _kind, key);
+        using var activity = BffActivitySource.StartSessionStore(operation, Current.Kind, SessionKey.LogId(key));
         var started = timeProvider.GetTimestamp();
         try
         {
@@ -168,14 +179,16 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, SessionStore
             activity.SetOutcome(outcome);
         }
 
-        metrics.SessionStoreOperation(operation, _kind, outcome, timeProvider.GetElapsedTime(started));
+        metrics.SessionStoreOperation(operation, Current.Kind, outcome, timeProvider.GetElapsedTime(started));
     }
 
     /// <summary>Records a store that threw (a bug, not an outage) and lets the exception continue.</summary>
     private bool Fail(System.Diagnostics.Activity? activity, string operation, Exception ex, long started)
     {
         activity.SetFailure(Outcomes.Failure, ex.GetType().FullName ?? "exception");
-        metrics.SessionStoreOperation(operation, _kind, Outcomes.Failure, timeProvider.GetElapsedTime(started));
+        metrics.SessionStoreOperation(operation, Current.Kind, Outcomes.Failure, timeProvider.GetElapsedTime(started));
         return false;
     }
+
+    private sealed record Selection(ISessionStore Store, string Kind);
 }

@@ -1,13 +1,20 @@
 using Bff.Configuration;
 using Bff.Observability;
-using Bff.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Bff.Sessions;
 
 internal static class SessionsExtensions
 {
-    public static IServiceCollection AddBffSessions(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Sessions: the cookie, the lookup, the issuer, and the store <c>Bff:Session:Store</c> names. Each store kind
+    /// registers itself as a keyed <see cref="ISessionStore"/> and <see cref="ITokenReplayCache"/> (the in-memory one
+    /// here, Redis in its own folder); which one serves is read from the validated options at its first use, so
+    /// a store chosen in code (<c>AddBff(options =&gt; …)</c>) counts as much as one chosen in configuration, and the
+    /// order in which features are registered does not matter.
+    /// </summary>
+    public static IServiceCollection AddBffSessions(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SessionCookie>();
@@ -15,33 +22,39 @@ internal static class SessionsExtensions
         services.AddSingleton<RejectedCookieReporter>();
         services.AddSingleton<SessionIssuer>();
 
-        // Read before the options are bound, by name only: the binder would throw on "Reds" and read "1" as Redis. A value
-        // that is not a name is refused at start-up (SettingsShape), so the fallback never serves.
-        var store = SettingsShape.TryParseName<SessionStoreKind>(configuration[$"{BffOptions.SectionName}:Session:Store"], out var named)
-            ? named
-            : SessionStoreKind.InMemory;
-        if (store == SessionStoreKind.InMemory)
-        {
-            services.AddSingleton<InMemorySessionStore>();
-            services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<InMemorySessionStore>());
-            services.AddHostedService<SessionCleanupService>();
-            services.AddHostedService<InMemoryStoreNotice>();
-            services.AddSingleton<ITokenReplayCache, InMemoryTokenReplayCache>();
-        }
-        else
-        {
-            services.AddBffRedisSessions();
-        }
+        services.AddSingleton<InMemorySessionStore>();
+        services.AddKeyedSingleton<ISessionStore>(SessionStoreKind.InMemory, static (sp, _) => sp.GetRequiredService<InMemorySessionStore>());
+        services.AddKeyedSingleton<ITokenReplayCache, InMemoryTokenReplayCache>(SessionStoreKind.InMemory);
+        services.AddHostedService<SessionCleanupService>();
+        services.AddHostedService<InMemoryStoreNotice>();
 
+        services.AddSingleton<ISessionStore>(static sp => new InstrumentedSessionStore(
+            () =>
+            {
+                var kind = ConfiguredStore(sp);
+                return (sp.GetRequiredKeyedService<ISessionStore>(kind), kind);
+            },
+            sp.GetRequiredService<BffMetrics>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ITokenReplayCache>(static sp => new ConfiguredTokenReplayCache(
+            () => sp.GetRequiredKeyedService<ITokenReplayCache>(ConfiguredStore(sp))));
         return services;
     }
 
+    /// <summary>The store the validated settings name (<c>Bff:Session:Store</c>, or code).</summary>
+    public static SessionStoreKind ConfiguredStore(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<BffOptions>>().Value.Session.Store;
+
     /// <summary>Says at start-up that in-memory sessions make this a single-replica gateway.</summary>
-    private sealed class InMemoryStoreNotice(ILogger<InMemorySessionStore> logger) : IHostedService
+    private sealed class InMemoryStoreNotice(IServiceProvider services, ILogger<InMemorySessionStore> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            Observability.BffLog.InMemorySessionsSingleReplica(logger);
+            if (ConfiguredStore(services) == SessionStoreKind.InMemory)
+            {
+                BffLog.InMemorySessionsSingleReplica(logger);
+            }
+
             return Task.CompletedTask;
         }
 

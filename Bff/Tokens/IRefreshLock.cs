@@ -1,4 +1,6 @@
 using Bff.Provider;
+using Bff.Sessions;
+
 
 namespace Bff.Tokens;
 

@@ -113,7 +113,7 @@ internal sealed class RefreshCoordinator(
         Exception? failure = null;
 
         // The span ends before the waiting requests resume, so it is complete when their responses are.
-        using (var activity = BffActivitySource.StartRefresh(seen))
+        using (var activity = BffActivitySource.StartRefresh(seen.LogId))
         {
             var started = timeProvider.GetTimestamp();
             try

@@ -1,3 +1,4 @@
+using Bff.Provider;
 using Bff.Sessions;
 using System.Collections.Concurrent;
 

@@ -1,26 +1,27 @@
-using Bff.Hosting;
-using Bff.Provider;
+using Bff.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Bff.Tokens;
 
 internal static class TokensExtensions
 {
     /// <summary>
-    /// Token acquisition for proxied calls. <see cref="IRefreshLock"/> is registered with TryAdd: a shared session
-    /// store registers its distributed lock before or after this, and that one is used.
+    /// Token acquisition for proxied calls and local APIs. The <see cref="IRefreshLock"/> is the one the session
+    /// store's kind registers under its key (Redis: across replicas), else the in-process one.
     /// </summary>
     public static IServiceCollection AddBffTokens(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IRefreshLock, InProcessRefreshLock>();
-        services.AddSingleton<TokenEndpointClient>();
+        services.AddSingleton<InProcessRefreshLock>();
+        services.AddSingleton<IRefreshLock>(static sp =>
+            sp.GetKeyedService<IRefreshLock>(sp.GetRequiredService<IOptions<BffOptions>>().Value.Session.Store)
+            ?? sp.GetRequiredService<InProcessRefreshLock>());
         services.AddSingleton<RefreshWindow>();
         services.AddSingleton<ResourceTokenCache>();
         services.AddSingleton<RefreshCoordinator>();
         services.AddSingleton<UserTokenProvider>();
         services.AddSingleton<ClientTokenCache>();
-        services.AddHealthChecks().AddCheck<ProviderClientHealthCheck>(ProviderClientHealthCheck.Name, tags: [BffHealth.ReadyTag]);
         return services;
     }
 }

@@ -8,8 +8,7 @@
 #      downstream API with the user's token from IBffAccessTokens;
 #   3. builds it and the repository's demo OpenID provider and demo API, starts all three on free loopback ports
 #      (Development: the app on http://localhost, whose Secure __Host- cookies curl 7.79+ keeps and sends as a browser
-#      does on localhost) and checks
-#      what a browser without a session gets;
+#      does on localhost) and checks what a browser without a session gets;
 #   4. signs alice in with curl and a cookie jar, following every redirect by hand (/bff/login, the provider's
 #      authorize endpoint, its login form, its consent form, the callback), then calls the local endpoint and the
 #      proxied route and checks that the demo API saw alice's bearer token on both.

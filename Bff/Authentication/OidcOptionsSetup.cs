@@ -24,8 +24,8 @@ internal sealed class OidcOptionsSetup(
     /// ride on every request to the gateway until the callback removes them (never to an API: the proxy strips the
     /// Cookie header), and <see cref="OidcEvents"/> keeps abandoned attempts from piling up.
     /// </summary>
-    public const string CorrelationCookiePrefix = "__Host-bff.correlation.";
-    public const string NonceCookiePrefix = "__Host-bff.nonce.";
+    public const string CorrelationCookiePrefix = CookieNames.SignInCorrelationPrefix;
+    public const string NonceCookiePrefix = CookieNames.SignInNoncePrefix;
 
     /// <summary>Asymmetric JWS algorithms accepted on ID tokens; never <c>none</c>, never HMAC with the client secret.</summary>
     public static readonly IReadOnlySet<string> SigningAlgorithms = new HashSet<string>(StringComparer.Ordinal)

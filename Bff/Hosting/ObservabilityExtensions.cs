@@ -1,7 +1,5 @@
 using Bff.Observability;
 using System.Diagnostics.Metrics;
-using Bff.Configuration;
-using Bff.Sessions;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

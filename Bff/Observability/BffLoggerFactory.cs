@@ -1,4 +1,3 @@
-using Bff.Authentication;
 using Bff.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -54,8 +53,8 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner, CookieRedactor cook
         return new CookieRedactor(
             [string.IsNullOrWhiteSpace(sessionCookie) ? Configuration.CookieSettings.DefaultName : sessionCookie, Configuration.CookieSettings.DefaultName],
             [
-                WithoutCookiePrefix(Authentication.OidcOptionsSetup.CorrelationCookiePrefix),
-                WithoutCookiePrefix(Authentication.OidcOptionsSetup.NonceCookiePrefix),
+                WithoutCookiePrefix(Configuration.CookieNames.SignInCorrelationPrefix),
+                WithoutCookiePrefix(Configuration.CookieNames.SignInNoncePrefix),
                 ".AspNetCore.Correlation.",
                 ".AspNetCore.OpenIdConnect.Nonce.",
             ]);

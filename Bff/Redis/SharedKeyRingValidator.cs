@@ -7,22 +7,6 @@ using Microsoft.Extensions.Options;
 namespace Bff.Redis;
 
 /// <summary>
-/// Keeps the Data Protection key ring in Redis, so a cookie, a sign-in's state and correlation cookies, and a session
-/// payload protected by one replica are read by every other, including replicas that start later.
-/// </summary>
-internal sealed class RedisKeyRingSetup(IServiceProvider services) : IConfigureOptions<KeyManagementOptions>
-{
-    public void Configure(KeyManagementOptions options)
-    {
-        if (RedisSessionsExtensions.InUse(services))
-        {
-            var connection = services.GetRequiredService<RedisConnection>();
-            options.XmlRepository = new RedisXmlRepository(connection.GetDatabase, connection.Keys.DataProtectionKeys);
-        }
-    }
-}
-
-/// <summary>
 /// With sessions in Redis the gateway runs as several replicas, which only works if they share the key ring and the
 /// application name: anything else is refused at start-up rather than found out as failed sign-ins.
 /// </summary>

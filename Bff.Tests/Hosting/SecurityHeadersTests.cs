@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Bff.Tests.Observability;
+namespace Bff.Tests.Hosting;
 
 public sealed class SecurityHeadersTests : IDisposable
 {

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Bff.Tests.Infrastructure;
 
-namespace Bff.Tests.Sessions;
+namespace Bff.Tests.Redis;
 
 /// <summary>Several replicas sharing one Redis behave as one gateway: any replica serves any request of any session.</summary>
 public sealed class ScaleOutTests : IAsyncLifetime

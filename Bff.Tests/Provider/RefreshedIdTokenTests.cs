@@ -8,7 +8,7 @@ using Bff.Tests.Proxy;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Bff.Tests.Tokens;
+namespace Bff.Tests.Provider;
 
 /// <summary>
 /// An ID token that comes back from a refresh is held to the sign-in's rules (signature with the provider's keys,

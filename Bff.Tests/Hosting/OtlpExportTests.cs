@@ -2,9 +2,10 @@ using Bff.Hosting;
 using System.Net;
 using System.Text;
 using Bff.Tests.Infrastructure;
+using Bff.Tests.Observability;
 using Microsoft.Extensions.Configuration;
 
-namespace Bff.Tests.Observability;
+namespace Bff.Tests.Hosting;
 
 /// <summary>
 /// The published gateway, run as operators run it, exporting to a collector over each OTLP protocol: traces, metrics

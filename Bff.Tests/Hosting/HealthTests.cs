@@ -6,7 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
-namespace Bff.Tests.Observability;
+namespace Bff.Tests.Hosting;
 
 public sealed class HealthTests : IDisposable
 {

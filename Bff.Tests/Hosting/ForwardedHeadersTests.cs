@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Bff.Tests.Infrastructure;
 
-namespace Bff.Tests.Observability;
+namespace Bff.Tests.Hosting;
 
 /// <summary>
 /// Behind a TLS-terminating ingress the gateway builds https redirect URIs for its public origin (<c>Bff:PublicOrigin</c>)

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Tests.Sessions;
+namespace Bff.Tests.Redis;
 
 /// <summary>A multi-replica configuration that cannot work stops the gateway at start-up, with a message naming the setting.</summary>
 public sealed class RedisConfigurationTests : IDisposable

@@ -7,7 +7,7 @@ using Bff.Sessions;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Bff.Tests.Sessions;
+namespace Bff.Tests.Redis;
 
 /// <summary>
 /// How a session is written to Redis: every field comes back exactly as it went in, whatever shape the provider's tokens

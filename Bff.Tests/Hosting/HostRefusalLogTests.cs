@@ -2,7 +2,7 @@ using System.Net;
 using Bff.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Bff.Tests.Observability;
+namespace Bff.Tests.Hosting;
 
 /// <summary>
 /// Anyone can send a foreign Host header as fast as they can: every such request is refused, but the log gets one line

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Bff.Tests.Observability;
+namespace Bff.Tests.Hosting;
 
 public sealed class ShutdownTests : IDisposable
 {

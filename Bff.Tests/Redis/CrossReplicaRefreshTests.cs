@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 using WireMock;
 
-namespace Bff.Tests.Sessions;
+namespace Bff.Tests.Redis;
 
 /// <summary>
 /// Replicas together spend each refresh token once: a burst of API calls on an expiring token, split over two

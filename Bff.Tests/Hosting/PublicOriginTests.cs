@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Web;
 using Bff.Tests.Infrastructure;
 
-namespace Bff.Tests.Observability;
+namespace Bff.Tests.Hosting;
 
 /// <summary>
 /// The published gateway on real Kestrel, configured with <c>Bff:PublicOrigin=https://app.example.test</c> and reached

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using Bff.Sessions;
 using Microsoft.AspNetCore.DataProtection;
 
-namespace Bff.Tests.Sessions;
+namespace Bff.Tests.Redis;
 
 /// <summary>
 /// The access token's lifetime (which bounds the refresh window) is stored after the fields of the first payloads of

@@ -3,7 +3,7 @@ using System.Net;
 using Bff.Tests.Infrastructure;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Bff.Tests.Sessions;
+namespace Bff.Tests.Redis;
 
 /// <summary>
 /// Redis down or hanging: signed-in users get a 503 they can retry (not a 401 that sends everyone to the login page

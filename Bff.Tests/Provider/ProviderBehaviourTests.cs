@@ -10,7 +10,7 @@ using WireMock;
 using WireMock.Types;
 using WireMock.Util;
 
-namespace Bff.Tests.Tokens;
+namespace Bff.Tests.Provider;
 
 /// <summary>
 /// How the gateway copes with providers other than the demo one: each row is something a real provider was seen to

@@ -10,7 +10,7 @@ using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
-namespace Bff.Tests.Sessions;
+namespace Bff.Tests.Redis;
 
 /// <summary>What a session looks like in Redis: encrypted, keyed by a hash, expiring with the session, small.</summary>
 public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncLifetime

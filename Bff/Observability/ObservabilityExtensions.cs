@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Bff.Configuration;
 using Bff.Sessions;
 using Microsoft.AspNetCore.HttpOverrides;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -27,7 +26,7 @@ internal static class ObservabilityExtensions
         var services = builder.Services;
         var configuration = builder.Configuration;
 
-        services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(BffLoggerFactory.Create));
+        RedactingLoggerFactory.Decorate(services);
         // HttpClientFactory logs request headers at Trace; the revocation call carries the client secret in Authorization.
         services.ConfigureHttpClientDefaults(http => http.RedactLoggedHeaders(static _ => true));
 

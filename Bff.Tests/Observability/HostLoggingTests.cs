@@ -1,0 +1,94 @@
+using Bff.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Bff.Tests.Observability;
+
+/// <summary>
+/// What AddBff does to the logging of an application that embeds it: the application's own logger factory and providers
+/// keep receiving every line, with URL query values and cookie data blanked; a factory that would bypass the blanking is
+/// refused before the application serves anything.
+/// </summary>
+public sealed partial class HostLoggingTests
+{
+    private const string SignInCallback = "https://app.example.com/signin-oidc?code=a-secret-code&state=a-secret-state";
+
+    [Fact]
+    public async Task The_application_s_own_logger_factory_keeps_receiving_lines_with_query_values_blanked()
+    {
+        var builder = CreateBuilder();
+        var own = new OwnLoggerFactory();
+        builder.Services.AddSingleton<ILoggerFactory>(own);
+        builder.AddBff();
+        await using var app = builder.Build();
+
+        RequestStarting(app.Services.GetRequiredService<ILogger<HostLoggingTests>>(), SignInCallback);
+
+        var line = Assert.Single(own.Logs.Lines, l => l.Category == typeof(HostLoggingTests).FullName);
+        Assert.Contains("/signin-oidc?code=Redacted&state=Redacted", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("a-secret", own.Logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_provider_the_application_adds_after_AddBff_gets_lines_with_query_values_blanked()
+    {
+        var builder = CreateBuilder();
+        builder.AddBff();
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.AddProvider(logs);
+        await using var app = builder.Build();
+
+        Proxying(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ThirdParty.Forwarder"), SignInCallback);
+
+        Assert.Contains("/signin-oidc?code=Redacted&state=Redacted", logs.AllText, StringComparison.Ordinal);
+        Assert.DoesNotContain("a-secret", logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_logger_factory_registered_after_AddBff_is_refused_when_the_pipeline_is_built()
+    {
+        var builder = CreateBuilder();
+        builder.AddBff();
+        var own = new OwnLoggerFactory();
+        builder.Services.AddSingleton<ILoggerFactory>(own);
+        await using var app = builder.Build();
+
+        var refusal = Assert.Throws<InvalidOperationException>(() => app.UseBff());
+
+        Assert.Contains("Register it before calling AddBff", refusal.Message, StringComparison.Ordinal);
+    }
+
+    private static WebApplicationBuilder CreateBuilder()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Production",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Trace);
+        return builder;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Request starting {Url}")]
+    private static partial void RequestStarting(ILogger logger, string url);
+
+    [LoggerMessage(2, LogLevel.Information, "Proxying to {TargetUrl}")]
+    private static partial void Proxying(ILogger logger, string targetUrl);
+
+    /// <summary>A factory of the application's own that feeds no registered provider (as Serilog's UseSerilog does).</summary>
+    private sealed class OwnLoggerFactory : ILoggerFactory
+    {
+        public CapturingLoggerProvider Logs { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => Logs.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,5 +1,6 @@
 using Bff.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -46,6 +47,28 @@ public sealed partial class HostLoggingTests
     }
 
     [Fact]
+    public async Task The_token_an_application_s_own_client_sends_stays_out_of_its_trace_header_entries()
+    {
+        const string Token = "eyJ.user-access-token.sig";
+        var builder = CreateBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:System.Net.Http"] = "Trace" });
+        builder.AddBff();
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.AddProvider(logs);
+        // HttpClientFactory's default logger, as an application's client has it: its header entries are Trace.
+        builder.Services.AddHttpClient("orders").ConfigurePrimaryHttpMessageHandler(static () => new AnswersOk());
+        await using var app = builder.Build();
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://api.example.com/orders");
+        request.Headers.Authorization = new("Bearer", Token);
+        using var response = await app.Services.GetRequiredService<IHttpClientFactory>().CreateClient("orders").SendAsync(request);
+
+        var headers = Assert.Single(logs.Lines, l => l.Category == "System.Net.Http.HttpClient.orders.ClientHandler" && l.EventId.Id == 102);
+        Assert.Contains("Authorization: *", headers.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("user-access-token", logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_logger_factory_registered_after_AddBff_is_refused_when_the_pipeline_is_built()
     {
         var builder = CreateBuilder();
@@ -75,6 +98,12 @@ public sealed partial class HostLoggingTests
 
     [LoggerMessage(2, LogLevel.Information, "Proxying to {TargetUrl}")]
     private static partial void Proxying(ILogger logger, string targetUrl);
+
+    private sealed class AnswersOk : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK));
+    }
 
     /// <summary>A factory of the application's own that feeds no registered provider (as Serilog's UseSerilog does).</summary>
     private sealed class OwnLoggerFactory : ILoggerFactory

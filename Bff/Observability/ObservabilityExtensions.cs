@@ -27,8 +27,6 @@ internal static class ObservabilityExtensions
         var configuration = builder.Configuration;
 
         RedactingLoggerFactory.Decorate(services);
-        // HttpClientFactory logs request headers at Trace; the revocation call carries the client secret in Authorization.
-        services.ConfigureHttpClientDefaults(http => http.RedactLoggedHeaders(static _ => true));
 
         services.AddSingleton(sp => new BffMetrics(
             sp.GetRequiredService<IMeterFactory>(),

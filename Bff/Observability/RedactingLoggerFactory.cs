@@ -21,10 +21,11 @@ namespace Bff.Observability;
 /// factory.
 /// </para>
 /// <para>
-/// HttpClientFactory's header entries are the one place a platform switch does half the job:
-/// <c>RedactLoggedHeaders</c> (set for every client by <c>AddBffObservability</c>) blanks the values in the message,
-/// but the entry's structured state still enumerates the raw values (the revocation call's <c>Authorization</c> holds
-/// the client secret; a local API's downstream call holds the user's token), so they are replaced by <c>*</c> here.
+/// HttpClientFactory's default logger writes every request and response header at Trace, the values in the message and
+/// in the entry's structured state (<c>RedactLoggedHeaders</c> blanks only the message). The gateway's own provider
+/// calls do not use it (they log through the platform's extended HttpClient logger, which writes no header), but an
+/// application's own clients do, and the tokens <c>IBffAccessTokens</c> hands them travel in their
+/// <c>Authorization</c> headers: in those entries every value is replaced by <c>*</c>, in the message and the state.
 /// </para>
 /// </summary>
 internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedactor cookies) : ILoggerFactory

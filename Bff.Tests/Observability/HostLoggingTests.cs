@@ -32,6 +32,40 @@ public sealed partial class HostLoggingTests
     }
 
     [Fact]
+    public async Task An_application_that_enabled_the_platform_s_redaction_keeps_its_extended_logger_factory()
+    {
+        var builder = CreateBuilder();
+        builder.Logging.EnableRedaction();
+        builder.Services.AddRedaction();
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.AddProvider(logs);
+        builder.AddBff();
+        await using var app = builder.Build();
+
+        RequestStarting(app.Services.GetRequiredService<ILogger<HostLoggingTests>>(), SignInCallback);
+
+        Assert.Contains("/signin-oidc?code=Redacted&state=Redacted", logs.AllText, StringComparison.Ordinal);
+        Assert.DoesNotContain("a-secret", logs.AllText, StringComparison.Ordinal);
+        var factory = Assert.IsType<Bff.Observability.RedactingLoggerFactory>(app.Services.GetRequiredService<ILoggerFactory>());
+        Assert.Equal("ExtendedLoggerFactory", factory.Inner.GetType().Name);
+    }
+
+    [Fact]
+    public async Task The_application_s_own_logger_factory_instance_is_left_for_the_application_to_dispose()
+    {
+        var builder = CreateBuilder();
+        var own = new OwnLoggerFactory();
+        builder.Services.AddSingleton<ILoggerFactory>(own);
+        builder.AddBff();
+        var app = builder.Build();
+        _ = app.Services.GetRequiredService<ILoggerFactory>();
+
+        await app.DisposeAsync();
+
+        Assert.False(own.Disposed);
+    }
+
+    [Fact]
     public async Task A_provider_the_application_adds_after_AddBff_gets_lines_with_query_values_blanked()
     {
         var builder = CreateBuilder();
@@ -116,8 +150,8 @@ public sealed partial class HostLoggingTests
         {
         }
 
-        public void Dispose()
-        {
-        }
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
     }
 }

@@ -28,7 +28,7 @@ namespace Bff.Observability;
 /// <c>Authorization</c> headers: in those entries every value is replaced by <c>*</c>, in the message and the state.
 /// </para>
 /// </summary>
-internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedactor cookies) : ILoggerFactory
+internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedactor cookies, bool ownsInner = true) : ILoggerFactory
 {
     private const string HttpClientCategoryPrefix = "System.Net.Http.HttpClient.";
 
@@ -53,7 +53,9 @@ internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedacto
             (ILoggerFactory)(hosts.ImplementationInstance
                 ?? hosts.ImplementationFactory?.Invoke(sp)
                 ?? ActivatorUtilities.CreateInstance(sp, hosts.ImplementationType!)),
-            CookieRedactor.FromConfiguration(sp.GetService<IConfiguration>()))));
+            CookieRedactor.FromConfiguration(sp.GetService<IConfiguration>()),
+            // As the container would: an instance the host registered is the host's to dispose.
+            ownsInner: hosts.ImplementationInstance is null)));
     }
 
     /// <summary>
@@ -78,7 +80,13 @@ internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedacto
 
     public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 
-    public void Dispose() => inner.Dispose();
+    public void Dispose()
+    {
+        if (ownsInner)
+        {
+            inner.Dispose();
+        }
+    }
 
     private sealed class RedactingLogger(ILogger inner, CookieRedactor cookies, bool hideHeaderValues) : ILogger
     {

@@ -36,7 +36,7 @@ internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedacto
     private const int RequestHeadersEvent = 102;
     private const int ResponseHeadersEvent = 103;
 
-    /// <summary>The host's factory itself, for tests and for the check that nothing registered another one after AddBff.</summary>
+    /// <summary>The host's factory itself (tests check which one it is).</summary>
     internal ILoggerFactory Inner => inner;
 
     /// <summary>

@@ -22,7 +22,7 @@ public static class BffWebApplicationExtensions
     public static IApplicationBuilder UseBff(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        RedactingLoggerFactory.EnsureInPlace(app.ApplicationServices);
+        BffLoggerFactory.EnsureInPlace(app.ApplicationServices);
         app.UseBffForwardedHeaders();
         app.UseBffSecurityHeaders();
         app.UseBffEndpointResponses();

@@ -46,7 +46,7 @@ public sealed partial class HostLoggingTests
 
         Assert.Contains("/signin-oidc?code=Redacted&state=Redacted", logs.AllText, StringComparison.Ordinal);
         Assert.DoesNotContain("a-secret", logs.AllText, StringComparison.Ordinal);
-        var factory = Assert.IsType<Bff.Observability.RedactingLoggerFactory>(app.Services.GetRequiredService<ILoggerFactory>());
+        var factory = Assert.IsType<Bff.Observability.BffLoggerFactory>(app.Services.GetRequiredService<ILoggerFactory>());
         Assert.Equal("ExtendedLoggerFactory", factory.Inner.GetType().Name);
     }
 

@@ -83,7 +83,7 @@ public sealed partial class RedactionTests
         var scopes = new ScopeRecorder();
         var collection = new ServiceCollection()
             .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(captured).AddProvider(scopes));
-        RedactingLoggerFactory.Decorate(collection);
+        BffLoggerFactory.Decorate(collection);
         var services = collection.BuildServiceProvider();
         var logger = services.GetRequiredService<ILogger<RedactionTests>>();
 

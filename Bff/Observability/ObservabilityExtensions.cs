@@ -26,7 +26,7 @@ internal static class ObservabilityExtensions
         var services = builder.Services;
         var configuration = builder.Configuration;
 
-        RedactingLoggerFactory.Decorate(services);
+        BffLoggerFactory.Decorate(services);
 
         services.AddSingleton(sp => new BffMetrics(
             sp.GetRequiredService<IMeterFactory>(),

@@ -28,7 +28,7 @@ namespace Bff.Observability;
 /// <c>Authorization</c> headers: in those entries every value is replaced by <c>*</c>, in the message and the state.
 /// </para>
 /// </summary>
-internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedactor cookies, bool ownsInner = true) : ILoggerFactory
+internal sealed class BffLoggerFactory(ILoggerFactory inner, CookieRedactor cookies, bool ownsInner = true) : ILoggerFactory
 {
     private const string HttpClientCategoryPrefix = "System.Net.Http.HttpClient.";
 
@@ -49,7 +49,7 @@ internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedacto
     {
         services.AddLogging();
         var hosts = services.LastOrDefault(d => d.ServiceType == typeof(ILoggerFactory) && !d.IsKeyedService)!;
-        services.Add(ServiceDescriptor.Singleton<ILoggerFactory>(sp => new RedactingLoggerFactory(
+        services.Add(ServiceDescriptor.Singleton<ILoggerFactory>(sp => new BffLoggerFactory(
             (ILoggerFactory)(hosts.ImplementationInstance
                 ?? hosts.ImplementationFactory?.Invoke(sp)
                 ?? ActivatorUtilities.CreateInstance(sp, hosts.ImplementationType!)),
@@ -64,7 +64,7 @@ internal sealed class RedactingLoggerFactory(ILoggerFactory inner, CookieRedacto
     /// </summary>
     public static void EnsureInPlace(IServiceProvider services)
     {
-        if (services.GetRequiredService<ILoggerFactory>() is not RedactingLoggerFactory)
+        if (services.GetRequiredService<ILoggerFactory>() is not BffLoggerFactory)
         {
             throw new InvalidOperationException(
                 "The application's ILoggerFactory was registered after AddBff (for example by EnableRedaction() or UseSerilog()), so "

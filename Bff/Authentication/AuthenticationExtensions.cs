@@ -35,12 +35,6 @@ internal static class AuthenticationExtensions
         services.AddSingleton<RefreshedIdTokenValidator>();
         services.AddSingleton<TokenRevoker>();
         services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);
-        // The provider calls carry the client secret (Authorization) and tokens (bodies). The platform's HttpClient logger
-        // replaces HttpClientFactory's default one for them: one entry per call with method, host, path (its parameters
-        // redacted), status and duration, never a header, a query or a body, since none is given a data class to log.
-        // The default logger's Trace header entries kept every value in their structured state, RedactLoggedHeaders or not.
-        services.AddRedaction();
-        services.AddHttpClient(ProviderHttp.ClientName).AddExtendedHttpClientLogging();
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         return services;
     }

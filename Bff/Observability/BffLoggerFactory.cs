@@ -22,10 +22,11 @@ namespace Bff.Observability;
 /// </para>
 /// <para>
 /// HttpClientFactory's default logger writes every request and response header at Trace, the values in the message and
-/// in the entry's structured state (<c>RedactLoggedHeaders</c> blanks only the message). The gateway's own provider
-/// calls do not use it (they log through the platform's extended HttpClient logger, which writes no header), but an
-/// application's own clients do, and the tokens <c>IBffAccessTokens</c> hands them travel in their
-/// <c>Authorization</c> headers: in those entries every value is replaced by <c>*</c>, in the message and the state.
+/// in the entry's structured state, which <c>RedactLoggedHeaders</c> leaves raw (it blanks only the message). The
+/// provider calls' <c>Authorization</c> holds the client secret, and the tokens <c>IBffAccessTokens</c> hands an
+/// application's own clients travel in theirs: in those entries every value is replaced by <c>*</c>, in the message and
+/// the state. (<c>Microsoft.Extensions.Http.Diagnostics</c>' logger, which writes no header, was tried for the provider
+/// calls: with it, the metrics the host flushes when it stops were lost in 3 of 10 runs of TelemetryLeakTests.)
 /// </para>
 /// </summary>
 internal sealed class BffLoggerFactory(ILoggerFactory inner, CookieRedactor cookies, bool ownsInner = true) : ILoggerFactory

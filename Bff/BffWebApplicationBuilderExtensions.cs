@@ -18,7 +18,9 @@ public static class BffWebApplicationBuilderExtensions
     /// Adds the gateway, configured by the <c>Bff</c> section (settings, checked at start-up: a key that is not a setting
     /// or a value that cannot work stops the host with a message naming the key) and YARP's <c>ReverseProxy</c> section
     /// (routes and clusters). Also adds OpenTelemetry (OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set),
-    /// health checks, forwarded-headers trust from <c>Bff:ForwardedHeaders</c>, HSTS and Problem Details.
+    /// health checks, forwarded-headers trust from <c>Bff:ForwardedHeaders</c>, HSTS and Problem Details, and puts a
+    /// decorator in front of the application's <see cref="ILoggerFactory"/> that blanks URL query values and cookie data
+    /// in every log line (register a logger factory of your own before this call).
     /// Then call <see cref="BffWebApplicationExtensions.UseBff"/> and <see cref="BffWebApplicationExtensions.MapBff"/>.
     /// </summary>
     /// <param name="builder">The application's builder.</param>

@@ -1,6 +1,7 @@
 using Bff.Authentication;
 using Bff.Endpoints;
 using Bff.Hosting;
+using Bff.Observability;
 using Bff.Proxy;
 using Bff.Spa;
 
@@ -13,13 +14,16 @@ public static class BffWebApplicationExtensions
     /// The gateway's middleware, in its order: forwarded headers from trusted proxies and the public-origin check
     /// (first, so everything after sees the corrected request), HSTS outside Development, Problem Details for the
     /// gateway's own endpoints, tracing of sign-in and sign-out, and the OpenID Connect callbacks with their rate limit.
-    /// Call it before other middleware that reads the request's scheme, host or client address.
+    /// Call it before other middleware that reads the request's scheme, host or client address. Throws
+    /// <see cref="InvalidOperationException"/> when an <see cref="ILoggerFactory"/> was registered after AddBff, since
+    /// its lines would escape the gateway's log redaction.
     /// </summary>
     /// <param name="app">The application.</param>
     /// <returns>The same application, for chaining.</returns>
     public static IApplicationBuilder UseBff(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        BffLoggerFactory.EnsureInPlace(app.ApplicationServices);
         app.UseBffForwardedHeaders();
         app.UseBffSecurityHeaders();
         app.UseBffEndpointResponses();

@@ -37,7 +37,7 @@ public sealed partial class RedactionTests
     [InlineData("A request carried a malformed session cookie; it is treated as anonymous.", null)]
     public void Cookie_values_and_sign_in_cookie_names_are_blanked_wherever_they_appear(string text, string? expected)
     {
-        var redactor = BffLoggerFactory.CreateCookieRedactor(configuration: null);
+        var redactor = CookieRedactor.FromConfiguration(configuration: null);
 
         var redacted = redactor.Redact(text);
 
@@ -81,10 +81,10 @@ public sealed partial class RedactionTests
     {
         var captured = new CapturingLoggerProvider();
         var scopes = new ScopeRecorder();
-        var services = new ServiceCollection()
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(captured).AddProvider(scopes))
-            .AddSingleton<ILoggerFactory>(BffLoggerFactory.Create)
-            .BuildServiceProvider();
+        var collection = new ServiceCollection()
+            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(captured).AddProvider(scopes));
+        BffLoggerFactory.Decorate(collection);
+        var services = collection.BuildServiceProvider();
         var logger = services.GetRequiredService<ILogger<RedactionTests>>();
 
         using (RequestScope(logger, "GET", new Uri("https://idp/x?secret=1")))

@@ -4,6 +4,8 @@ namespace Bff.Configuration;
 
 internal static class BffHost
 {
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
     /// <summary>
     /// Composes and runs the gateway. A configuration it refuses stops the process with one clear message per problem
     /// and exit code 1, instead of a stack trace, whether the refusal surfaces while the pipeline is composed (YARP
@@ -14,6 +16,11 @@ internal static class BffHost
         try
         {
             var builder = WebApplication.CreateBuilder(args);
+            // A refused configuration is reported below, once, as the list of settings to fix; the host's own entry for
+            // it ("Hosting failed to start", Error, with the validation's stack trace) would only bury that list. The
+            // host's Critical entries (a background service that stopped it) still pass; another start-up failure
+            // surfaces as the process's unhandled exception.
+            builder.Logging.AddFilter(HostCategory, LogLevel.Critical);
             addServices(builder);
             var app = builder.Build();
             usePipeline(app);

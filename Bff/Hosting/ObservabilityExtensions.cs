@@ -1,7 +1,6 @@
 using Bff.Observability;
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.HttpOverrides;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -25,9 +24,7 @@ internal static class ObservabilityExtensions
         var services = builder.Services;
         var configuration = builder.Configuration;
 
-        services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(BffLoggerFactory.Create));
-        // HttpClientFactory logs request headers at Trace; the revocation call carries the client secret in Authorization.
-        services.ConfigureHttpClientDefaults(http => http.RedactLoggedHeaders(static _ => true));
+        BffLoggerFactory.Decorate(services);
 
         services.AddSingleton(sp => new BffMetrics(sp.GetRequiredService<IMeterFactory>()));
         services.AddHostedService<InstrumentRegistration>();

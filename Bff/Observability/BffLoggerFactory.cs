@@ -1,89 +1,95 @@
-using Bff.Configuration;
-using Microsoft.Extensions.Options;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Bff.Observability;
 
 /// <summary>
-/// The host's <see cref="ILoggerFactory"/>: the framework's own, wrapped to apply the gateway's logging policy to every
-/// category and every provider (console, OpenTelemetry, a test's):
-/// <list type="bullet">
-/// <item>URL query values are blanked in every message, structured value and scope (<see cref="UrlQueryRedactor"/>).
-/// Why here and not by raising some categories' minimum level: ASP.NET Core logs the full request URL at Information
-/// ("Request starting … /signin-oidc?code=…&amp;state=…") and the OpenID Connect handler logs the received message at
-/// Trace; an operator who turns logging up to diagnose a sign-in problem must not get the codes with it.</item>
-/// <item>HttpClientFactory's header log entries (Trace) carry every header value as a structured value, even when the
-/// message shows them redacted; the revocation call's <c>Authorization</c> header holds the client secret. Their
-/// values are replaced by <c>*</c>.</item>
-/// <item>Cookie data is blanked in every message, structured value, scope and exception (<see cref="CookieRedactor"/>):
-/// Kestrel's bad-request log quotes the raw header line it rejected (a live session key with it), and the OpenID
-/// Connect handler's Debug line after a challenge lists the Set-Cookie headers it wrote (the sign-in cookies' names
-/// carry the protected nonce and the correlation id). Raising those categories' minimum level would not do: an operator
-/// who turns them up to diagnose must not get the secrets with it.</item>
-/// <item>A configuration refused at start-up is reported once, by <see cref="Configuration.BffHost"/>, as a list of
-/// settings to fix; the host's own "Hosting failed to start" entry with the validation stack trace is dropped.</item>
-/// </list>
+/// A decorator of the host's own <see cref="ILoggerFactory"/> (whichever it registered: the framework's, the
+/// <c>ExtendedLoggerFactory</c> of <c>EnableRedaction()</c>, a third party's), so that every provider it feeds gets
+/// URL query values and cookie data blanked in every message, structured value, scope and exception, whichever
+/// category wrote them and at whatever level.
+/// <para>
+/// Why a decorator and not the platform's redaction (<c>Microsoft.Extensions.Compliance.Redaction</c> with
+/// <c>EnableRedaction()</c>): that redacts the parameters a <c>[LoggerMessage]</c> method classifies, and the gateway's
+/// own messages carry no secret to classify (session and subject ids are hashed before they are logged). The secrets
+/// are in free text written by other libraries: ASP.NET Core logs the request URL at Information ("Request starting
+/// … /signin-oidc?code=…&amp;state=…"), the OpenID Connect handler logs the received message at Trace and the
+/// Set-Cookie headers it wrote at Debug (the sign-in cookies' names carry the protected nonce and the correlation id),
+/// Kestrel's bad-request log quotes the raw header line it rejected (a live session key with it), YARP logs the
+/// target URL. Raising those categories' minimum level would not do: an operator who turns them up to diagnose must
+/// not get the secrets with it. Why not a decorator of each <see cref="ILoggerProvider"/>: providers added after
+/// <c>AddBff</c> (or by <c>ILoggerFactory.AddProvider</c>) would escape it; every provider is reached through the
+/// factory.
+/// </para>
+/// <para>
+/// HttpClientFactory's default logger writes every request and response header at Trace, the values in the message and
+/// in the entry's structured state, which <c>RedactLoggedHeaders</c> leaves raw (it blanks only the message). The
+/// provider calls' <c>Authorization</c> holds the client secret, and the tokens <c>IBffAccessTokens</c> hands an
+/// application's own clients travel in theirs: in those entries every value is replaced by <c>*</c>, in the message and
+/// the state. (<c>Microsoft.Extensions.Http.Diagnostics</c>' logger, which writes no header, was tried for the provider
+/// calls: with it, the metrics the host flushes when it stops were lost in 3 of 10 runs of TelemetryLeakTests.)
+/// </para>
 /// </summary>
-internal sealed class BffLoggerFactory(ILoggerFactory inner, CookieRedactor cookies) : ILoggerFactory
+internal sealed class BffLoggerFactory(ILoggerFactory inner, CookieRedactor cookies, bool ownsInner = true) : ILoggerFactory
 {
-    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
     private const string HttpClientCategoryPrefix = "System.Net.Http.HttpClient.";
 
     /// <summary>Microsoft.Extensions.Http's RequestHeader and ResponseHeader events.</summary>
     private const int RequestHeadersEvent = 102;
     private const int ResponseHeadersEvent = 103;
 
-    /// <summary>Builds the framework's own <see cref="LoggerFactory"/> from the container, exactly as AddLogging would.</summary>
-    public static BffLoggerFactory Create(IServiceProvider services) => new(
-        new LoggerFactory(
-            services.GetServices<ILoggerProvider>(),
-            services.GetRequiredService<IOptionsMonitor<LoggerFilterOptions>>(),
-            services.GetService<IOptions<LoggerFactoryOptions>>(),
-            services.GetService<IExternalScopeProvider>()),
-        CreateCookieRedactor(services.GetService<IConfiguration>()));
+    /// <summary>The host's factory itself (tests check which one it is).</summary>
+    internal ILoggerFactory Inner => inner;
 
     /// <summary>
-    /// The session cookie's configured name, read from configuration itself: the options are validated at start-up, and
-    /// resolving them here (the logger factory comes first) would report a refused setting before the others.
-    /// The sign-in cookies' prefixes without their <c>__Secure-</c>/<c>__Host-</c> part, so either spelling is matched,
-    /// and ASP.NET Core's own defaults.
+    /// Puts the decorator in front of the <see cref="ILoggerFactory"/> the host has registered so far (AddLogging's
+    /// when it registered none of its own). The host's registration stays in place, and its factory is created from it
+    /// as the container would, so its type, providers, filters and options are the host's. A factory registered after
+    /// this would win over the decorator: <see cref="EnsureInPlace"/> refuses to start then.
     /// </summary>
-    internal static CookieRedactor CreateCookieRedactor(IConfiguration? configuration)
+    public static void Decorate(IServiceCollection services)
     {
-        var sessionCookie = configuration?[$"{Configuration.BffOptions.SectionName}:Cookie:Name"];
-        return new CookieRedactor(
-            [string.IsNullOrWhiteSpace(sessionCookie) ? Configuration.CookieSettings.DefaultName : sessionCookie, Configuration.CookieSettings.DefaultName],
-            [
-                WithoutCookiePrefix(Configuration.CookieNames.SignInCorrelationPrefix),
-                WithoutCookiePrefix(Configuration.CookieNames.SignInNoncePrefix),
-                ".AspNetCore.Correlation.",
-                ".AspNetCore.OpenIdConnect.Nonce.",
-            ]);
+        services.AddLogging();
+        var hosts = services.LastOrDefault(d => d.ServiceType == typeof(ILoggerFactory) && !d.IsKeyedService)!;
+        services.Add(ServiceDescriptor.Singleton<ILoggerFactory>(sp => new BffLoggerFactory(
+            (ILoggerFactory)(hosts.ImplementationInstance
+                ?? hosts.ImplementationFactory?.Invoke(sp)
+                ?? ActivatorUtilities.CreateInstance(sp, hosts.ImplementationType!)),
+            CookieRedactor.FromConfiguration(sp.GetService<IConfiguration>()),
+            // As the container would: an instance the host registered is the host's to dispose.
+            ownsInner: hosts.ImplementationInstance is null)));
     }
 
-    private static string WithoutCookiePrefix(string name) =>
-        name.StartsWith("__Secure-", StringComparison.Ordinal) ? name["__Secure-".Length..]
-        : name.StartsWith("__Host-", StringComparison.Ordinal) ? name["__Host-".Length..]
-        : name;
+    /// <summary>
+    /// Refuses an application whose <see cref="ILoggerFactory"/> is not the decorator: one registered after AddBff
+    /// (<c>EnableRedaction()</c>, <c>UseSerilog()</c> or a test's) would write the secrets the decorator blanks.
+    /// </summary>
+    public static void EnsureInPlace(IServiceProvider services)
+    {
+        if (services.GetRequiredService<ILoggerFactory>() is not BffLoggerFactory)
+        {
+            throw new InvalidOperationException(
+                "The application's ILoggerFactory was registered after AddBff (for example by EnableRedaction() or UseSerilog()), so "
+                + "the gateway cannot keep URL query values and cookie data out of its logs. Register it before calling AddBff.");
+        }
+    }
 
     public ILogger CreateLogger(string categoryName) =>
         new RedactingLogger(
             inner.CreateLogger(categoryName),
             cookies,
-            dropStartupRefusal: categoryName == HostCategory,
             hideHeaderValues: categoryName.StartsWith(HttpClientCategoryPrefix, StringComparison.Ordinal));
 
     public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 
-    public void Dispose() => inner.Dispose();
-
-    private static bool IsStartupRefusal(Exception? exception) => exception switch
+    public void Dispose()
     {
-        OptionsValidationException => true,
-        AggregateException aggregate => aggregate.InnerExceptions.All(e => e is OptionsValidationException),
-        _ => false,
-    };
+        if (ownsInner)
+        {
+            inner.Dispose();
+        }
+    }
 
-    private sealed class RedactingLogger(ILogger inner, CookieRedactor cookies, bool dropStartupRefusal, bool hideHeaderValues) : ILogger
+    private sealed class RedactingLogger(ILogger inner, CookieRedactor cookies, bool hideHeaderValues) : ILogger
     {
         public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
 
@@ -103,7 +109,7 @@ internal sealed class BffLoggerFactory(ILoggerFactory inner, CookieRedactor cook
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!inner.IsEnabled(logLevel) || (dropStartupRefusal && IsStartupRefusal(exception)))
+            if (!inner.IsEnabled(logLevel))
             {
                 return;
             }
@@ -196,7 +202,7 @@ internal sealed class RedactedLogState : IReadOnlyList<KeyValuePair<string, obje
     public KeyValuePair<string, object?> this[int index] => _values[index];
 
     /// <summary>False (and null) when neither the message nor any value holds a query value to blank: the common case, without allocation.</summary>
-    public static bool TryCreate(string message, IReadOnlyList<KeyValuePair<string, object?>>? values, CookieRedactor cookies, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RedactedLogState? state)
+    public static bool TryCreate(string message, IReadOnlyList<KeyValuePair<string, object?>>? values, CookieRedactor cookies, [NotNullWhen(true)] out RedactedLogState? state)
     {
         var redactedMessage = UrlQueryRedactor.Redact(cookies.Redact(message));
         KeyValuePair<string, object?>[]? redactedValues = null;

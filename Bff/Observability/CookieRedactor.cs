@@ -34,6 +34,25 @@ internal sealed partial class CookieRedactor
         _markers = SearchValues.Create([.. _names, .. _prefixes, "cookie"], StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// The session cookie's configured name, read from configuration itself: the options are validated at start-up, and
+    /// resolving them here (the logger factory comes first) would report a refused setting before the others.
+    /// The sign-in cookies' prefixes without their <c>__Secure-</c>/<c>__Host-</c> part, so either spelling is matched,
+    /// and ASP.NET Core's own defaults.
+    /// </summary>
+    public static CookieRedactor FromConfiguration(IConfiguration? configuration)
+    {
+        var sessionCookie = configuration?[$"{Configuration.BffOptions.SectionName}:Cookie:Name"];
+        return new CookieRedactor(
+            [string.IsNullOrWhiteSpace(sessionCookie) ? Configuration.CookieSettings.DefaultName : sessionCookie, Configuration.CookieSettings.DefaultName],
+            [
+                WithoutCookiePrefix(Configuration.CookieNames.SignInCorrelationPrefix),
+                WithoutCookiePrefix(Configuration.CookieNames.SignInNoncePrefix),
+                ".AspNetCore.Correlation.",
+                ".AspNetCore.OpenIdConnect.Nonce.",
+            ]);
+    }
+
     /// <summary>Returns <paramref name="text"/> itself when there is nothing to blank (no allocation).</summary>
     public string Redact(string text)
     {
@@ -116,6 +135,11 @@ internal sealed partial class CookieRedactor
         result.Append(text, copied, text.Length - copied);
         return result.ToString();
     }
+
+    private static string WithoutCookiePrefix(string name) =>
+        name.StartsWith("__Secure-", StringComparison.Ordinal) ? name["__Secure-".Length..]
+        : name.StartsWith("__Host-", StringComparison.Ordinal) ? name["__Host-".Length..]
+        : name;
 
     private static int EndOfToken(string text, int from, bool stopAtEquals)
     {

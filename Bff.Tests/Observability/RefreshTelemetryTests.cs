@@ -222,12 +222,12 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
             Volatile.Write(ref _heldElsewhere, 1);
         }
 
-        public ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) =>
+        public ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) =>
             Interlocked.Exchange(ref _heldElsewhere, 0) == 1
-                ? ValueTask.FromResult<IAsyncDisposable?>(null)
-                : ValueTask.FromResult<IAsyncDisposable?>(new Lease());
+                ? ValueTask.FromResult<IRefreshLease?>(null)
+                : ValueTask.FromResult<IRefreshLease?>(new Lease());
 
-        public async ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken)
+        public async ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken)
         {
             if (Interlocked.Exchange(ref _otherReplicaRefresh, null) is { } otherReplicaRefresh)
             {
@@ -235,8 +235,12 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
             }
         }
 
-        private sealed class Lease : IAsyncDisposable
+        private sealed class Lease : IRefreshLease
         {
+            public void Keep()
+            {
+            }
+
             public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }
     }

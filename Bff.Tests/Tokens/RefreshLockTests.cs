@@ -112,7 +112,7 @@ public sealed class RefreshLockTests : IAsyncLifetime
 
         public void ReleaseWaiters() => _release.TrySetResult();
 
-        public async ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken)
+        public async ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken)
         {
             LastTtl = ttl;
             if (HeldElsewhere)
@@ -129,14 +129,18 @@ public sealed class RefreshLockTests : IAsyncLifetime
             return new Lease(this, sessionId);
         }
 
-        public async ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken)
+        public async ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken)
         {
             WaitStarted.TrySetResult();
             await _release.Task.WaitAsync(cancellationToken);
         }
 
-        private sealed class Lease(ScriptedRefreshLock owner, string sessionId) : IAsyncDisposable
+        private sealed class Lease(ScriptedRefreshLock owner, string sessionId) : IRefreshLease
         {
+            public void Keep()
+            {
+            }
+
             public ValueTask DisposeAsync()
             {
                 owner.Released.Enqueue(sessionId);

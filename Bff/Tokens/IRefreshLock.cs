@@ -25,27 +25,42 @@ internal interface IRefreshLock
     /// Takes the refresh lock of one session, or returns <c>null</c> when someone else holds it. Disposing the result
     /// releases it; <paramref name="ttl"/> bounds how long a crashed holder can block others.
     /// </summary>
-    ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken);
+    ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Waits for the holder elsewhere a little: until it releases the lock or about one
-    /// <see cref="RefreshCoordinator.PollInterval"/> has passed, whichever comes first.
+    /// Waits for the holder elsewhere a little: until it releases the lock or <paramref name="atMost"/> has passed,
+    /// whichever comes first.
     /// </summary>
-    ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken);
+    ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken);
+}
+
+/// <summary>A held refresh lock. Disposing it releases the lock unless <see cref="Keep"/> was called.</summary>
+internal interface IRefreshLease : IAsyncDisposable
+{
+    /// <summary>
+    /// Leaves the lock to expire by itself instead of releasing it: the refresh spent the session's refresh token but
+    /// could neither save its successor nor remove the session, so no one may spend the old one again meanwhile.
+    /// </summary>
+    void Keep();
 }
 
 /// <summary>The single-replica lock: <see cref="RefreshCoordinator"/> already serialises refreshes in this process.</summary>
 internal sealed class InProcessRefreshLock(TimeProvider timeProvider) : IRefreshLock
 {
-    private static readonly ValueTask<IAsyncDisposable?> Granted = new(new Lease());
+    private static readonly ValueTask<IRefreshLease?> Granted = new(new Lease());
 
-    public ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) => Granted;
+    public ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) => Granted;
 
-    public ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken) =>
-        new(Task.Delay(RefreshCoordinator.PollInterval, timeProvider, cancellationToken));
+    public ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken) =>
+        new(Task.Delay(atMost, timeProvider, cancellationToken));
 
-    private sealed class Lease : IAsyncDisposable
+    private sealed class Lease : IRefreshLease
     {
+        public void Keep()
+        {
+            // Nothing to keep: one process, and its flights are already one at a time per session.
+        }
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -16,6 +16,9 @@ internal static class TokensExtensions
         services.AddSingleton<TokenEndpointClient>();
         services.AddSingleton<RefreshWindow>();
         services.AddSingleton<ResourceTokenCache>();
+        services.AddSingleton<SpentRefreshTokens>();
+        services.AddSingleton<SessionRefresher>();
+        services.AddSingleton<ReplicaRefreshWait>();
         services.AddSingleton<RefreshCoordinator>();
         services.AddSingleton<UserTokenProvider>();
         services.AddSingleton<ClientTokenCache>();

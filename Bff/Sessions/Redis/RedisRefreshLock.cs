@@ -15,12 +15,11 @@ namespace Bff.Sessions.Redis;
 /// write or release is announced over pub/sub, or after one poll interval, and then reads Redis too.
 /// When Redis cannot be reached the lock reports "held elsewhere": the coordinator's next read of the store fails
 /// and the request gets a 503, and nothing is sent to the provider without the lock. A holder whose new tokens could
-/// not be saved does not release the lock (see <see cref="RedisSessionStore.HasPendingRemoval"/>).
+/// not be saved, nor its session removed, keeps the lock (<see cref="IRefreshLease.Keep"/>): it expires by itself.
 /// </para>
 /// </summary>
 internal sealed class RedisRefreshLock(
     RedisConnection connection,
-    RedisSessionStore store,
     SessionCache cache,
     SessionInvalidation invalidation,
     TimeProvider timeProvider,
@@ -31,7 +30,7 @@ internal sealed class RedisRefreshLock(
         return 0
         """;
 
-    public async ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken)
+    public async ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var owner = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         try
@@ -53,15 +52,15 @@ internal sealed class RedisRefreshLock(
         return new Lease(this, sessionId, owner);
     }
 
-    public async ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken)
+    public async ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken)
     {
-        await invalidation.WaitForChangeAsync(sessionId, RefreshCoordinator.PollInterval, timeProvider, cancellationToken);
+        await invalidation.WaitForChangeAsync(sessionId, atMost, timeProvider, cancellationToken);
         cache.Evict(sessionId);
     }
 
-    private async ValueTask ReleaseAsync(string sessionId, string owner)
+    private async ValueTask ReleaseAsync(string sessionId, string owner, bool kept)
     {
-        if (store.HasPendingRemoval(sessionId))
+        if (kept)
         {
             // The refresh spent the refresh token but its successor could not be saved, nor the session removed: keep
             // other replicas from spending the old one again until the removal has gone through (the lease expires).
@@ -82,11 +81,14 @@ internal sealed class RedisRefreshLock(
         }
     }
 
-    private sealed class Lease(RedisRefreshLock owner, string sessionId, string token) : IAsyncDisposable
+    private sealed class Lease(RedisRefreshLock owner, string sessionId, string token) : IRefreshLease
     {
         private int _released;
+        private volatile bool _kept;
+
+        public void Keep() => _kept = true;
 
         public ValueTask DisposeAsync() =>
-            Interlocked.Exchange(ref _released, 1) == 0 ? owner.ReleaseAsync(sessionId, token) : ValueTask.CompletedTask;
+            Interlocked.Exchange(ref _released, 1) == 0 ? owner.ReleaseAsync(sessionId, token, _kept) : ValueTask.CompletedTask;
     }
 }

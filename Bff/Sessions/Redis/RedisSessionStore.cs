@@ -93,14 +93,12 @@ internal sealed class RedisSessionStore(
     /// Sessions this replica was asked to remove while Redis could not be reached (logout, or a refresh whose new
     /// tokens could not be saved, leaving a spent refresh token in the store). They are gone for this replica at once
     /// and are deleted from Redis as soon as it answers again, before another replica can spend that refresh token
-    /// (the refresh lock is left to expire meanwhile, see <see cref="HasPendingRemoval"/>).
+    /// (the refresh holder leaves the refresh lock to expire meanwhile, see <see cref="Tokens.IRefreshLease.Keep"/>).
     /// </summary>
     private readonly ConcurrentDictionary<string, byte> _pendingRemovals = new(StringComparer.Ordinal);
     private int _retrying;
 
     private RedisKeys Keys => connection.Keys;
-
-    public bool HasPendingRemoval(string sessionId) => _pendingRemovals.ContainsKey(sessionId);
 
     public ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken)
     {

@@ -227,13 +227,10 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
                 ? ValueTask.FromResult<IRefreshLease?>(null)
                 : ValueTask.FromResult<IRefreshLease?>(new Lease());
 
-        public async ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken)
-        {
-            if (Interlocked.Exchange(ref _otherReplicaRefresh, null) is { } otherReplicaRefresh)
-            {
-                await otherReplicaRefresh();
-            }
-        }
+        public RefreshAnnouncement Listen(string sessionId) =>
+            Interlocked.Exchange(ref _otherReplicaRefresh, null) is { } otherReplicaRefresh
+                ? new RefreshAnnouncement(otherReplicaRefresh())
+                : RefreshAnnouncement.Never;
 
         private sealed class Lease : IRefreshLease
         {

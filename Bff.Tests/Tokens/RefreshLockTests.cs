@@ -64,6 +64,30 @@ public sealed class RefreshLockTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_lost_announcement_from_the_other_replica_delays_the_request_by_a_recheck_not_for_ever()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: TimeSpan.FromSeconds(30));
+        var otherReplicas = OtherReplicaRefreshed(session);
+        _lock.HeldElsewhere = true;
+
+        var call = browser.GetWithCsrfAsync("/api/orders");
+        await _lock.WaitStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await _host.Store.ReplaceAsync(otherReplicas, CancellationToken.None);
+
+        // No announcement ever comes; only time passes, a re-check at a time.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!call.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            _host.Time.Advance(ReplicaRefreshWait.RecheckInterval);
+            await Task.WhenAny(call, Task.Delay(25));
+        }
+
+        var echo = await ProxyTestHost.EchoAsync(await call);
+        Assert.Equal("Bearer " + otherReplicas.Tokens.AccessToken, echo.Header("Authorization"));
+        Assert.Equal(0, _host.Idp.RefreshRequests);
+    }
+
+    [Fact]
     public async Task When_the_other_holder_goes_away_without_refreshing_the_request_refreshes_itself()
     {
         var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: TimeSpan.FromSeconds(30));
@@ -129,10 +153,10 @@ public sealed class RefreshLockTests : IAsyncLifetime
             return new Lease(this, sessionId);
         }
 
-        public async ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken)
+        public RefreshAnnouncement Listen(string sessionId)
         {
             WaitStarted.TrySetResult();
-            await _release.Task.WaitAsync(cancellationToken);
+            return new RefreshAnnouncement(_release.Task);
         }
 
         private sealed class Lease(ScriptedRefreshLock owner, string sessionId) : IRefreshLease

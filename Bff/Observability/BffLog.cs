@@ -180,6 +180,12 @@ internal static partial class BffLog
     [LoggerMessage(3027, LogLevel.Error, "The refreshed ID token of session {SessionId} was refused ({Reason}): the provider's whole token response is discarded, nothing of it is forwarded, and the session ends.")]
     public static partial void RefreshedIdTokenRefused(ILogger logger, string sessionId, string reason);
 
+    [LoggerMessage(3028, LogLevel.Debug, "Session {SessionId} waits for the refresh another replica holds the lock for.")]
+    public static partial void RefreshWaiting(ILogger logger, string sessionId);
+
+    [LoggerMessage(3029, LogLevel.Debug, "No word from the replica refreshing session {SessionId} within {Seconds} s: reading the session again.")]
+    public static partial void RefreshWaitRechecked(ILogger logger, string sessionId, double seconds);
+
     // Proxy
     [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header.")]
     public static partial void CsrfHeaderMissing(ILogger logger, string method, string routeId);

@@ -6,16 +6,17 @@ namespace Bff.Tokens;
 /// The seam for multi-replica deployments. Within one process <see cref="RefreshCoordinator"/> already lets only one
 /// refresh per session run at a time, so the default <see cref="InProcessRefreshLock"/> grants every request. A store
 /// shared by replicas (Redis) registers its own implementation, for example <c>SET key token NX PX ttl</c> with a
-/// compare-and-delete release, and a wait on a pub/sub release message or a short poll. For each refresh flight the
-/// coordinator then:
+/// compare-and-delete release, and an announcement over pub/sub when the holder saved or released. For each refresh
+/// flight the coordinator then:
 /// </para>
 /// <list type="number">
 /// <item>calls <see cref="TryAcquireAsync"/>; once it holds the lock it re-reads the session from the store (another
 /// replica may have refreshed meanwhile: those tokens are used and the provider is not called), otherwise refreshes
 /// and writes the new tokens before releasing the lock;</item>
-/// <item>when the lock is held elsewhere (<c>null</c>), alternates <see cref="WaitAsync"/> and re-reading the session
-/// until its <see cref="TokenSet.Version"/> changes (that replica's result), for at most
-/// <see cref="RefreshCoordinator.LockTtl"/>; if the holder went away without writing, it tries to acquire again.</item>
+/// <item>when the lock is held elsewhere (<c>null</c>), <see cref="Listen"/>s, re-reads the session and waits for the
+/// announcement (or a fallback re-check) until its <see cref="TokenSet.Version"/> changes (that replica's result), for
+/// at most <see cref="RefreshCoordinator.LockTtl"/>; if the holder released the lock without writing, or went away,
+/// it tries to acquire again.</item>
 /// </list>
 /// Session ids given to the lock are <see cref="Sessions.SessionKey.Hash"/> values, never the cookie value.
 /// </summary>
@@ -28,10 +29,11 @@ internal interface IRefreshLock
     ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Waits for the holder elsewhere a little: until it releases the lock or <paramref name="atMost"/> has passed,
-    /// whichever comes first.
+    /// Starts listening for the holder elsewhere to announce that it saved the session or released the lock. Called
+    /// before each re-read of the session; an announcement may be lost (a dropped connection), so the waiter re-reads
+    /// on a timer too.
     /// </summary>
-    ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken);
+    RefreshAnnouncement Listen(string sessionId);
 }
 
 /// <summary>A held refresh lock. Disposing it releases the lock unless <see cref="Keep"/> was called.</summary>
@@ -45,14 +47,13 @@ internal interface IRefreshLease : IAsyncDisposable
 }
 
 /// <summary>The single-replica lock: <see cref="RefreshCoordinator"/> already serialises refreshes in this process.</summary>
-internal sealed class InProcessRefreshLock(TimeProvider timeProvider) : IRefreshLock
+internal sealed class InProcessRefreshLock : IRefreshLock
 {
     private static readonly ValueTask<IRefreshLease?> Granted = new(new Lease());
 
     public ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) => Granted;
 
-    public ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken) =>
-        new(Task.Delay(atMost, timeProvider, cancellationToken));
+    public RefreshAnnouncement Listen(string sessionId) => RefreshAnnouncement.Never;
 
     private sealed class Lease : IRefreshLease
     {

@@ -5,9 +5,10 @@ using static Bff.Observability.TelemetryNames;
 namespace Bff.Tokens;
 
 /// <summary>
-/// What a flight does while another replica holds the session's refresh lock: re-read the session until its token
-/// version changes (that replica's result), for at most <see cref="RefreshCoordinator.LockTtl"/>. Every wait counts
-/// in the lock-wait metric.
+/// What a flight does while another replica holds the session's refresh lock: listen for that replica's announcement
+/// (over Redis pub/sub), re-read the session, and wait for the announcement before reading again, until the session's
+/// token version changes (that replica's result), for at most <see cref="RefreshCoordinator.LockTtl"/>. A lost
+/// announcement costs one <see cref="RecheckInterval"/>. Every wait counts in the lock-wait metric.
 /// </summary>
 internal sealed class ReplicaRefreshWait(
     ISessionStore store,
@@ -17,37 +18,33 @@ internal sealed class ReplicaRefreshWait(
     BffMetrics metrics,
     ILogger<ReplicaRefreshWait> logger)
 {
-    /// <summary>How often a flight waiting for another replica's refresh re-reads the session.</summary>
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
-    private static readonly int MaxWaits = (int)(RefreshCoordinator.LockTtl / PollInterval);
+    /// <summary>How long a waiting flight trusts the announcement to come before it re-reads the session anyway.</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Returns the other replica's result, or no result when the caller should try to take the lock again (with
-    /// <c>Latest</c>, the session as last read).
+    /// <c>Latest</c>, the session as last read): the holder released the lock without a new version, or the wait
+    /// outlived the lock's lifetime.
     /// </summary>
     public async Task<(RefreshResult? Settled, UserSession Latest)> AwaitAsync(
         UserSession seen, string sessionId, TokenTarget target, CancellationToken cancellationToken)
     {
         var waitStarted = timeProvider.GetTimestamp();
+        BffLog.RefreshWaiting(logger, seen.LogId);
         try
         {
             var deadline = timeProvider.GetUtcNow() + RefreshCoordinator.LockTtl;
-            for (var wait = 0; wait < MaxWaits && timeProvider.GetUtcNow() < deadline; wait++)
+            var heard = false;
+            while (true)
             {
-                await refreshLock.WaitAsync(sessionId, PollInterval, cancellationToken);
+                using var announcement = refreshLock.Listen(sessionId);
                 var lookup = await store.FindAsync(seen.Key, cancellationToken);
                 switch (lookup.Status)
                 {
                     case SessionLookupStatus.Unavailable:
                         return (RefreshResult.StoreUnavailable(target, RefreshErrors.ReadFailed), seen);
-                    case SessionLookupStatus.Found:
+                    case SessionLookupStatus.Found when lookup.Session!.Tokens.Version != seen.Tokens.Version:
                         var current = lookup.Session!;
-                        if (current.Tokens.Version == seen.Tokens.Version)
-                        {
-                            continue;
-                        }
-
                         BffLog.RefreshedElsewhere(logger, current.LogId);
                         var tokens = current.Tokens;
                         if (target.IsDefault && !refreshWindow.IsDue(tokens, timeProvider.GetUtcNow()))
@@ -57,13 +54,37 @@ internal sealed class ReplicaRefreshWait(
 
                         // The other replica rotated the refresh token for another target: refresh ourselves, with the new one.
                         return (null, current);
+                    case SessionLookupStatus.Found:
+                        break;
                     default:
                         return (RefreshResult.SessionGone(target), seen);
                 }
-            }
 
-            BffLog.RefreshLockWaitExpired(logger, seen.LogId);
-            return (null, seen);
+                if (heard)
+                {
+                    // Word came but the tokens did not change: the holder gave up (or it was about another change of the
+                    // session). Try the lock; if it is still held, this wait starts again.
+                    return (null, seen);
+                }
+
+                var remaining = deadline - timeProvider.GetUtcNow();
+                if (remaining <= TimeSpan.Zero)
+                {
+                    BffLog.RefreshLockWaitExpired(logger, seen.LogId);
+                    return (null, seen);
+                }
+
+                var interval = remaining < RecheckInterval ? remaining : RecheckInterval;
+                try
+                {
+                    await announcement.Heard.WaitAsync(interval, timeProvider, cancellationToken);
+                    heard = true;
+                }
+                catch (TimeoutException)
+                {
+                    BffLog.RefreshWaitRechecked(logger, seen.LogId, interval.TotalSeconds);
+                }
+            }
         }
         finally
         {

@@ -11,8 +11,9 @@ namespace Bff.Sessions.Redis;
 /// (a holder that outlived its lease must not release the next holder's lock).
 /// <para>
 /// Taking the lock evicts this replica's cached copy of the session, so the <see cref="RefreshCoordinator"/> reads
-/// what Redis holds (another replica may have refreshed a moment ago). A waiting replica wakes when the holder's
-/// write or release is announced over pub/sub, or after one poll interval, and then reads Redis too.
+/// what Redis holds (another replica may have refreshed a moment ago). A waiting replica listens before each read and
+/// wakes when the holder's write or release is announced over pub/sub (<see cref="SessionInvalidation"/>), and then
+/// reads Redis too; a lost announcement costs one fallback re-check (<see cref="ReplicaRefreshWait.RecheckInterval"/>).
 /// When Redis cannot be reached the lock reports "held elsewhere": the coordinator's next read of the store fails
 /// and the request gets a 503, and nothing is sent to the provider without the lock. A holder whose new tokens could
 /// not be saved, nor its session removed, keeps the lock (<see cref="IRefreshLease.Keep"/>): it expires by itself.
@@ -22,7 +23,6 @@ internal sealed class RedisRefreshLock(
     RedisConnection connection,
     SessionCache cache,
     SessionInvalidation invalidation,
-    TimeProvider timeProvider,
     ILogger<RedisRefreshLock> logger) : IRefreshLock
 {
     private const string ReleaseScript = """
@@ -52,10 +52,13 @@ internal sealed class RedisRefreshLock(
         return new Lease(this, sessionId, owner);
     }
 
-    public async ValueTask WaitAsync(string sessionId, TimeSpan atMost, CancellationToken cancellationToken)
+    public RefreshAnnouncement Listen(string sessionId)
     {
-        await invalidation.WaitForChangeAsync(sessionId, atMost, timeProvider, cancellationToken);
+        var listener = invalidation.Listen(sessionId);
+
+        // The next read goes to Redis: a cached copy may predate an announcement that was lost.
         cache.Evict(sessionId);
+        return new RefreshAnnouncement(listener.Task, () => invalidation.StopListening(sessionId, listener));
     }
 
     private async ValueTask ReleaseAsync(string sessionId, string owner, bool kept)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Bff.Authentication;
 using Bff.Errors;
 using Bff.Observability;
 using static Bff.Observability.TelemetryNames;
@@ -20,7 +21,7 @@ internal sealed class ClientTokenCache(
     BffMetrics metrics,
     ILogger<ClientTokenCache> logger)
 {
-    private static readonly TimeSpan FlightBudget = RefreshCoordinator.LockTtl;
+    private static readonly TimeSpan FlightBudget = ProviderHttp.Timeout + TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<TokenTarget, CachedToken> _tokens = new();
     private readonly SingleFlight<TokenTarget, TokenResult> _flights = new();

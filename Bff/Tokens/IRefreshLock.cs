@@ -1,3 +1,5 @@
+using Bff.Sessions;
+
 namespace Bff.Tokens;
 
 /// <summary>
@@ -14,9 +16,9 @@ namespace Bff.Tokens;
 /// replica may have refreshed meanwhile: those tokens are used and the provider is not called), otherwise refreshes
 /// and writes the new tokens before releasing the lock;</item>
 /// <item>when the lock is held elsewhere (<c>null</c>), <see cref="Listen"/>s, re-reads the session and waits for the
-/// announcement (or a fallback re-check) until its <see cref="TokenSet.Version"/> changes (that replica's result), for
-/// at most <see cref="RefreshCoordinator.LockTtl"/>; if the holder released the lock without writing, or went away,
-/// it tries to acquire again.</item>
+/// announcement (or a fallback re-check) until its <see cref="TokenSet.Version"/> changes (that replica's result); if
+/// the holder released the lock without writing, or went quiet, it tries to acquire again. A call whose access token
+/// has not expired does not wait at all: it uses that token.</item>
 /// </list>
 /// Session ids given to the lock are <see cref="Sessions.SessionKey.Hash"/> values, never the cookie value.
 /// </summary>
@@ -36,9 +38,25 @@ internal interface IRefreshLock
     RefreshAnnouncement Listen(string sessionId);
 }
 
-/// <summary>A held refresh lock. Disposing it releases the lock unless <see cref="Keep"/> was called.</summary>
+/// <summary>
+/// A held refresh lock: a short lease its holder renews while it calls the provider and saves, so that a holder that
+/// died frees the session within one lease. Disposing it releases the lock unless <see cref="Keep"/> was called.
+/// </summary>
 internal interface IRefreshLease : IAsyncDisposable
 {
+    /// <summary>
+    /// False once the lease ran out without being renewed (the holder was frozen, or the store was unreachable for a
+    /// whole lease) or another holder took the lock: from then on nothing may be spent or saved under it.
+    /// </summary>
+    bool IsHeld { get; }
+
+    /// <summary>
+    /// Saves refreshed tokens, fenced: only while this lease holds the lock (or no one does) and the store still holds
+    /// the token version they replace (<see cref="TokenSet.Version"/> - 1), so a holder that comes back late cannot
+    /// overwrite a newer save. Not cancellable: the provider has already spent the old refresh token.
+    /// </summary>
+    ValueTask<LeasedSave> SaveAsync(UserSession session);
+
     /// <summary>
     /// Leaves the lock to expire by itself instead of releasing it: the refresh spent the session's refresh token but
     /// could neither save its successor nor remove the session, so no one may spend the old one again meanwhile.
@@ -46,17 +64,40 @@ internal interface IRefreshLease : IAsyncDisposable
     void Keep();
 }
 
-/// <summary>The single-replica lock: <see cref="RefreshCoordinator"/> already serialises refreshes in this process.</summary>
-internal sealed class InProcessRefreshLock : IRefreshLock
+internal enum LeasedSave
 {
-    private static readonly ValueTask<IRefreshLease?> Granted = new(new Lease());
+    Saved,
 
-    public ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) => Granted;
+    /// <summary>The session was removed meanwhile (logout, back-channel logout).</summary>
+    NotFound,
+
+    /// <summary>The store did not answer; the tokens may be saved later under the same lease.</summary>
+    Unavailable,
+
+    /// <summary>Another holder took the lock or saved newer tokens: these tokens must never be saved.</summary>
+    LeaseLost,
+}
+
+/// <summary>The single-replica lock: <see cref="RefreshCoordinator"/> already serialises refreshes in this process.</summary>
+internal sealed class InProcessRefreshLock(ISessionStore store) : IRefreshLock
+{
+    public ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) =>
+        new(new Lease(store));
 
     public RefreshAnnouncement Listen(string sessionId) => RefreshAnnouncement.Never;
 
-    private sealed class Lease : IRefreshLease
+    private sealed class Lease(ISessionStore store) : IRefreshLease
     {
+        public bool IsHeld => true;
+
+        public async ValueTask<LeasedSave> SaveAsync(UserSession session) =>
+            await store.ReplaceAsync(session, CancellationToken.None) switch
+            {
+                StoreOutcome.Ok => LeasedSave.Saved,
+                StoreOutcome.NotFound => LeasedSave.NotFound,
+                _ => LeasedSave.Unavailable,
+            };
+
         public void Keep()
         {
             // Nothing to keep: one process, and its flights are already one at a time per session.

@@ -25,14 +25,19 @@ internal sealed class RefreshCoordinator(
     IRefreshLock refreshLock,
     SessionRefresher refresher,
     ReplicaRefreshWait otherReplica,
+    UnsavedRefreshes unsaved,
     TimeProvider timeProvider,
     BffMetrics metrics,
     ILogger<RefreshCoordinator> logger)
 {
-    /// <summary>Longer than one token call (<see cref="ProviderHttp.Timeout"/>) plus the store write.</summary>
-    public static readonly TimeSpan LockTtl = ProviderHttp.Timeout + TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The refresh lock's lease: short, so that a holder that died frees the session quickly, and renewed by a live
+    /// holder for as long as its provider call and save take.
+    /// </summary>
+    public static readonly TimeSpan LockTtl = TimeSpan.FromSeconds(5);
 
-    private static readonly TimeSpan FlightBudget = LockTtl + LockTtl;
+    /// <summary>One token call (<see cref="ProviderHttp.Timeout"/>) and the waits for another replica's lease around it.</summary>
+    private static readonly TimeSpan FlightBudget = ProviderHttp.Timeout + LockTtl + LockTtl;
 
     private readonly SingleFlight<string, RefreshResult> _flights = new(StringComparer.Ordinal);
 
@@ -85,13 +90,29 @@ internal sealed class RefreshCoordinator(
         using var budget = new CancellationTokenSource(FlightBudget, timeProvider);
         var cancellationToken = budget.Token;
         var sessionId = SessionKey.Hash(seen.Key);
+        long? waitStarted = null;
         try
         {
             while (true)
             {
+                if (unsaved.IsPending(seen.Key))
+                {
+                    // This replica holds the session's only valid tokens, waiting for the store: nothing to spend.
+                    return RefreshResult.StoreUnavailable(target, RefreshErrors.SaveFailed);
+                }
+
                 var lease = await refreshLock.TryAcquireAsync(sessionId, LockTtl, cancellationToken);
                 if (lease is null)
                 {
+                    if (target.IsDefault && seen.Tokens.AccessTokenExpiresAt > timeProvider.GetUtcNow())
+                    {
+                        // Another replica is renewing it (or died holding the lock): the token still works until it
+                        // expires, so the call does not wait for that replica.
+                        BffLog.RefreshLockedElsewhere(logger, seen.LogId);
+                        return RefreshResult.Ready(seen, target, "Bearer " + seen.Tokens.AccessToken, new(Outcomes.LockedElsewhere));
+                    }
+
+                    waitStarted ??= timeProvider.GetTimestamp();
                     var (settled, latest) = await otherReplica.AwaitAsync(seen, sessionId, target, cancellationToken);
                     if (settled is not null)
                     {
@@ -102,16 +123,20 @@ internal sealed class RefreshCoordinator(
                     continue;
                 }
 
-                await using (lease)
-                {
-                    return await refresher.RefreshAsync(seen, target, lease, cancellationToken);
-                }
+                return await refresher.RefreshAsync(seen, target, lease, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
         {
             BffLog.RefreshTimedOut(logger, seen.LogId);
             return RefreshResult.ProviderUnavailable(target, TokenEndpointClient.Cooldown, RefreshErrors.Timeout);
+        }
+        finally
+        {
+            if (waitStarted is { } started)
+            {
+                metrics.RefreshLockWaited(timeProvider.GetElapsedTime(started));
+            }
         }
     }
 }

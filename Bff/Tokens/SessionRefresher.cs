@@ -9,7 +9,8 @@ namespace Bff.Tokens;
 /// Refresh and save, under the session's refresh lock: re-read the session from the store (someone may have
 /// refreshed already, in a flight that just ended or on another replica), and only if its token is still due call the
 /// provider and save the new tokens with <see cref="TokenSet.Version"/> + 1. A session whose refresh token is rejected
-/// or spent is ended here.
+/// or spent is ended here. The lease is the caller's to hold until this returns; it is released here, unless the
+/// new tokens wait for the store (<see cref="UnsavedRefreshes"/> takes it over).
 /// </summary>
 internal sealed class SessionRefresher(
     ISessionStore store,
@@ -18,21 +19,41 @@ internal sealed class SessionRefresher(
     ResourceTokenCache resourceTokens,
     RefreshWindow refreshWindow,
     SpentRefreshTokens spent,
+    UnsavedRefreshes unsaved,
     TimeProvider timeProvider,
     BffMetrics metrics,
     ILogger<SessionRefresher> logger)
 {
     public async Task<RefreshResult> RefreshAsync(UserSession seen, TokenTarget target, IRefreshLease lease, CancellationToken cancellationToken)
     {
+        var handedOver = false;
+        try
+        {
+            var (result, kept) = await RefreshUnderLeaseAsync(seen, target, lease, cancellationToken);
+            handedOver = kept;
+            return result;
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                await lease.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task<(RefreshResult Result, bool LeaseHandedOver)> RefreshUnderLeaseAsync(
+        UserSession seen, TokenTarget target, IRefreshLease lease, CancellationToken cancellationToken)
+    {
         var lookup = await store.FindAsync(seen.Key, cancellationToken);
         if (lookup.Status == SessionLookupStatus.Unavailable)
         {
-            return RefreshResult.StoreUnavailable(target, RefreshErrors.ReadFailed);
+            return (RefreshResult.StoreUnavailable(target, RefreshErrors.ReadFailed), false);
         }
 
         if (lookup.Session is not { } current)
         {
-            return RefreshResult.SessionGone(target);
+            return (RefreshResult.SessionGone(target), false);
         }
 
         var now = timeProvider.GetUtcNow();
@@ -44,30 +65,37 @@ internal sealed class SessionRefresher(
                 BffLog.RefreshedElsewhere(logger, current.LogId);
             }
 
-            return RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere));
+            return (RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere)), false);
         }
 
         if (!target.IsDefault && resourceTokens.TryGet(current.Key, target, now, refreshWindow, out var cached))
         {
-            return RefreshResult.Ready(current, target, cached, new(Outcomes.RefreshedElsewhere));
+            return (RefreshResult.Ready(current, target, cached, new(Outcomes.RefreshedElsewhere)), false);
         }
 
         if (spent.IsSpent(current.Key, tokens.Version))
         {
             // Replaying a redeemed refresh token looks like token theft to the provider, which may revoke the grant.
-            return await EndSessionAsync(current, target, lease, "its refresh token was already spent",
-                new(Outcomes.Rejected, RefreshErrors.RefreshTokenSpent), SessionEndReasons.RefreshRejected);
+            return (await EndSessionAsync(current, target, lease, "its refresh token was already spent",
+                new(Outcomes.Rejected, RefreshErrors.RefreshTokenSpent), SessionEndReasons.RefreshRejected), false);
         }
 
         if (tokens.RefreshToken is null)
         {
             if (target.IsDefault && tokens.AccessTokenExpiresAt > now)
             {
-                return RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.NoRefreshToken));
+                return (RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.NoRefreshToken)), false);
             }
 
-            return await EndSessionAsync(current, target, lease, "no refresh token to renew its access token",
-                new(Outcomes.NoRefreshToken), SessionEndReasons.Expired);
+            return (await EndSessionAsync(current, target, lease, "no refresh token to renew its access token",
+                new(Outcomes.NoRefreshToken), SessionEndReasons.Expired), false);
+        }
+
+        if (!lease.IsHeld)
+        {
+            // The lease ran out before the provider was called (this process was frozen, or the store unreachable):
+            // another replica may hold the lock by now, so this one must not spend the refresh token.
+            return (RefreshResult.StoreUnavailable(target, RefreshErrors.ReadFailed), false);
         }
 
         var refusedFor = resourceTokens.RefusedFor(current.Key, target, now);
@@ -78,8 +106,8 @@ internal sealed class SessionRefresher(
         {
             case TokenCallStatus.GrantRejected:
                 BffLog.RefreshRejected(logger, current.LogId);
-                return await EndSessionAsync(current, target, lease, "the provider rejected its refresh token",
-                    new(Outcomes.Rejected, RefreshErrors.InvalidGrant), SessionEndReasons.RefreshRejected);
+                return (await EndSessionAsync(current, target, lease, "the provider rejected its refresh token",
+                    new(Outcomes.Rejected, RefreshErrors.InvalidGrant), SessionEndReasons.RefreshRejected), false);
             case TokenCallStatus.Unavailable or TokenCallStatus.Refused or TokenCallStatus.ClientRejected:
                 var errorType = call.Status switch
                 {
@@ -97,10 +125,10 @@ internal sealed class SessionRefresher(
                 {
                     // Renewing early failed, but the token still works: use it rather than fail the call.
                     BffLog.RefreshDeferred(logger, current.LogId);
-                    return RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.ProviderUnavailable, errorType));
+                    return (RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.ProviderUnavailable, errorType)), false);
                 }
 
-                return RefreshResult.ProviderUnavailable(target, call.RetryAfter > TimeSpan.Zero ? call.RetryAfter : TokenEndpointClient.Cooldown, errorType);
+                return (RefreshResult.ProviderUnavailable(target, call.RetryAfter > TimeSpan.Zero ? call.RetryAfter : TokenEndpointClient.Cooldown, errorType), false);
         }
 
         var issued = call.Tokens!;
@@ -112,9 +140,9 @@ internal sealed class SessionRefresher(
             && await idTokenValidator.ValidateAsync(idToken, current.Subject, tokens.IdToken, CancellationToken.None) is { } refusal)
         {
             BffLog.RefreshedIdTokenRefused(logger, current.LogId, refusal.Reason);
-            return await EndSessionAsync(current, target, lease, "the refreshed ID token was refused",
+            return (await EndSessionAsync(current, target, lease, "the refreshed ID token was refused",
                 new(Outcomes.Rejected, refusal.Mismatch ? RefreshErrors.IdTokenMismatch : RefreshErrors.IdTokenInvalid),
-                SessionEndReasons.RefreshRejected);
+                SessionEndReasons.RefreshRejected), false);
         }
 
         var expiresAt = now + issued.Lifetime;
@@ -142,23 +170,19 @@ internal sealed class SessionRefresher(
         {
             session = current with { Tokens = renewed };
 
-            // Not cancellable: the provider has already spent the old refresh token, so this write must finish.
-            var saved = await store.ReplaceAsync(session, CancellationToken.None);
-            if (saved == StoreOutcome.NotFound)
+            // Fenced by the lease, and not cancellable: the provider has already spent the old refresh token.
+            switch (await lease.SaveAsync(session))
             {
-                return RefreshResult.SessionGone(target);
-            }
-
-            if (saved == StoreOutcome.Unavailable)
-            {
-                // Fail closed: never forward tokens that were not saved, and never replay the spent refresh token.
-                BffLog.RefreshNotSaved(logger, current.LogId);
-                if (await RemoveSpentSessionAsync(current, lease))
-                {
-                    metrics.SessionEnded(SessionEndReasons.RefreshRejected);
-                }
-
-                return RefreshResult.StoreUnavailable(target, RefreshErrors.SaveFailed);
+                case LeasedSave.NotFound:
+                    return (RefreshResult.SessionGone(target), false);
+                case LeasedSave.LeaseLost:
+                    unsaved.Drop(session, "another holder took the refresh lock or saved newer tokens");
+                    return (RefreshResult.StoreUnavailable(target, RefreshErrors.SaveFailed), false);
+                case LeasedSave.Unavailable:
+                    // Never forward tokens that were not saved, and never end the session for it: these are its only
+                    // valid tokens now. They are saved once the store answers, under the same lease.
+                    unsaved.Keep(session, lease);
+                    return (RefreshResult.StoreUnavailable(target, RefreshErrors.SaveFailed), true);
             }
 
             BffLog.TokensRefreshed(logger, current.LogId, renewed.Version, target.ToString());
@@ -170,7 +194,7 @@ internal sealed class SessionRefresher(
             resourceTokens.Set(current.Key, target, new CachedToken(authorization, expiresAt, issued.Lifetime));
         }
 
-        return RefreshResult.Ready(session, target, authorization, new(Outcomes.Refreshed));
+        return (RefreshResult.Ready(session, target, authorization, new(Outcomes.Refreshed)), false);
     }
 
     /// <param name="endReason">The <see cref="SessionEndReasons"/> value counted when the session is removed.</param>

@@ -17,6 +17,7 @@ internal static class TokensExtensions
         services.AddSingleton<RefreshWindow>();
         services.AddSingleton<ResourceTokenCache>();
         services.AddSingleton<SpentRefreshTokens>();
+        services.AddSingleton<UnsavedRefreshes>();
         services.AddSingleton<SessionRefresher>();
         services.AddSingleton<ReplicaRefreshWait>();
         services.AddSingleton<RefreshCoordinator>();

@@ -1,3 +1,4 @@
+using Bff.Observability;
 using Bff.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

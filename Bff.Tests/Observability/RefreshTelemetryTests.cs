@@ -23,9 +23,11 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
     private static readonly TimeSpan Expiring = TimeSpan.FromSeconds(30);
 
     private readonly TelemetryCapture _telemetry = new();
-    private readonly HeldElsewhereLock _lock = new();
+    private readonly HeldElsewhereLock _lock;
     private ProxyTestHost _host = null!;
     private ObservedSessionStore _store = null!;
+
+    public RefreshTelemetryTests() => _lock = new HeldElsewhereLock(() => _store);
 
     public async Task InitializeAsync()
     {
@@ -147,6 +149,8 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
     public async Task A_flight_that_waits_for_another_replicas_refresh_counts_a_lock_wait_and_uses_its_tokens()
     {
         var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: Expiring);
+        // Only an expired token waits for another replica's refresh.
+        _host.Time.Advance(Expiring);
         // The other replica, holding the lock, saves its refreshed tokens while this one waits.
         _lock.HoldElsewhere(async () =>
         {
@@ -211,7 +215,7 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
     /// to take it fails and the next wait runs the other replica's refresh. Otherwise it grants every flight, as the
     /// single-process lock does.
     /// </summary>
-    private sealed class HeldElsewhereLock : IRefreshLock
+    private sealed class HeldElsewhereLock(Func<ISessionStore> store) : IRefreshLock
     {
         private int _heldElsewhere;
         private Func<Task>? _otherReplicaRefresh;
@@ -222,21 +226,32 @@ public sealed class RefreshTelemetryTests : IAsyncLifetime
             Volatile.Write(ref _heldElsewhere, 1);
         }
 
-        public ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) =>
+        public ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken) =>
             Interlocked.Exchange(ref _heldElsewhere, 0) == 1
-                ? ValueTask.FromResult<IAsyncDisposable?>(null)
-                : ValueTask.FromResult<IAsyncDisposable?>(new Lease());
+                ? ValueTask.FromResult<IRefreshLease?>(null)
+                : ValueTask.FromResult<IRefreshLease?>(new Lease(store()));
 
-        public async ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken)
+        public RefreshAnnouncement Listen(string sessionId) =>
+            Interlocked.Exchange(ref _otherReplicaRefresh, null) is { } otherReplicaRefresh
+                ? new RefreshAnnouncement(otherReplicaRefresh())
+                : RefreshAnnouncement.Never;
+
+        private sealed class Lease(ISessionStore store) : IRefreshLease
         {
-            if (Interlocked.Exchange(ref _otherReplicaRefresh, null) is { } otherReplicaRefresh)
+            public bool IsHeld => true;
+
+            public async ValueTask<LeasedSave> SaveAsync(UserSession session) =>
+                await store.ReplaceAsync(session, CancellationToken.None) switch
+                {
+                    StoreOutcome.Ok => LeasedSave.Saved,
+                    StoreOutcome.NotFound => LeasedSave.NotFound,
+                    _ => LeasedSave.Unavailable,
+                };
+
+            public void Keep()
             {
-                await otherReplicaRefresh();
             }
-        }
 
-        private sealed class Lease : IAsyncDisposable
-        {
             public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }
     }

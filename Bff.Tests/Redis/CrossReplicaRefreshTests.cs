@@ -1,3 +1,4 @@
+using Bff.Redis;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
@@ -18,7 +19,8 @@ namespace Bff.Tests.Redis;
 /// </summary>
 public sealed class CrossReplicaRefreshTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Expiring = TimeSpan.FromSeconds(30);
+    // Expired, not merely expiring: a replica uses a token that still works rather than wait for another's refresh.
+    private static readonly TimeSpan Expiring = TimeSpan.FromSeconds(-1);
     private static readonly TimeSpan OneHour = TimeSpan.FromHours(1);
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
@@ -107,36 +109,54 @@ public sealed class CrossReplicaRefreshTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_refresh_whose_new_tokens_cannot_be_saved_fails_closed_and_the_spent_refresh_token_is_never_replayed()
+    public async Task A_refresh_whose_new_tokens_cannot_be_saved_keeps_them_until_Redis_is_back_and_the_session_survives()
     {
         var (a, b) = (StartReplica(), StartReplica());
-        // Redis goes down (saving its data, as a restart with persistence would) while the provider redeems the refresh
-        // token: the new tokens cannot be written, and neither can the session's removal.
+        // Redis goes down (saving its data, as a restart with persistence would) after the provider redeemed the
+        // refresh token and before the gateway saves the new tokens.
         var provider = new RotatingProviderWithReuseDetection(() =>
         {
             _set.Redis.StopAsync(keepData: true).GetAwaiter().GetResult();
             return null;
         });
-        var (browser, _) = await SignInWithExpiringTokenAsync(a);
+        var (browser, signedIn) = await SignInWithExpiringTokenAsync(a);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
         Idp.RefreshBehavior = provider.Answer;
 
         var failed = await browser.GetWithCsrfAsync(a.Url("/api/orders"));
-        await _set.Redis.StartAsync();
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
         Assert.NotNull(failed.Headers.RetryAfter);
+        Assert.Contains("\"session_store_unavailable\"", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Empty(_api.Received);
+        Assert.DoesNotContain(a.Logs.Lines, l => l.EventId.Id == 1002);
 
-        // Redis is back, with the session and its spent refresh token. Neither replica presents that token again:
-        // the session has ended.
-        Assert.True(await ReplicaSet.EventuallyAsync(
-            async () => (await browser.GetWithCsrfAsync(b.Url("/api/orders"))).StatusCode == HttpStatusCode.Unauthorized,
-            Deadline));
-        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetWithCsrfAsync(a.Url("/api/orders"))).StatusCode);
+        await _set.Redis.StartAsync();
+
+        // The kept tokens are saved once Redis answers; both replicas serve them, and the session never ended.
+        var statuses = new List<HttpStatusCode>();
+        Assert.True(await ReplicaSet.EventuallyAsync(async () =>
+        {
+            var response = await browser.GetWithCsrfAsync(a.Url("/api/orders"));
+            statuses.Add(response.StatusCode);
+            return response.StatusCode == HttpStatusCode.OK;
+        }, Deadline));
+        Assert.DoesNotContain(HttpStatusCode.Unauthorized, statuses);
+        // The other replica reconnects on its own schedule.
+        UserSession? saved = null;
+        Assert.True(await ReplicaSet.EventuallyAsync(async () =>
+        {
+            var lookup = await b.Services.GetRequiredService<ISessionStore>().FindAsync(browser.CookieValue(ProxyTestHost.CookieName)!, CancellationToken.None);
+            saved = lookup.Session;
+            return saved is not null;
+        }, Deadline));
+        Assert.Equal(signedIn.Tokens.Version + 1, saved!.Tokens.Version);
+        Assert.NotEqual(signedIn.Tokens.RefreshToken, saved.Tokens.RefreshToken);
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync(b.Url("/api/orders")));
+        Assert.Equal("Bearer " + saved.Tokens.AccessToken, echo.Header("Authorization"));
         Assert.False(provider.ReuseDetected, "the spent refresh token was presented again");
         Assert.Equal(1, Idp.RefreshRequests);
-        Assert.Empty(_api.Received);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
     }
 
     [Fact]
@@ -176,10 +196,62 @@ public sealed class CrossReplicaRefreshTests : IAsyncLifetime
         Assert.Equal(1, Idp.RefreshRequests);
     }
 
+    [Fact]
+    public async Task A_replica_that_died_holding_the_refresh_lock_neither_freezes_the_session_nor_makes_it_spend_a_token_twice()
+    {
+        var (a, b) = (StartReplica(), StartReplica());
+        var provider = new RotatingProviderWithReuseDetection(() => null);
+        var (browser, signedIn) = await SignInWithExpiringTokenAsync(a);
+        var key = browser.CookieValue(ProxyTestHost.CookieName)!;
+        var store = a.Services.GetRequiredService<ISessionStore>();
+        Idp.RefreshBehavior = provider.Answer;
+
+        // A third replica took the session's refresh lock and died: its lease is neither renewed nor released.
+        var lockKey = a.Services.GetRequiredService<RedisConnection>().Keys.RefreshLock(SessionKey.Hash(key));
+        await _set.Redis.CommandAsync($"SET {lockKey} dead-replica PX {(long)RefreshCoordinator.LockTtl.TotalMilliseconds}");
+
+        // While the access token has not expired, both replicas use it at once rather than wait for that lock.
+        var stillValid = DateTimeOffset.FromUnixTimeMilliseconds((DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30)).ToUnixTimeMilliseconds());
+        await store.ReplaceAsync(signedIn with { Tokens = signedIn.Tokens with { AccessTokenExpiresAt = stillValid } }, CancellationToken.None);
+        Assert.True(await ReplicaSet.EventuallyAsync(
+            async () => (await StoredSessionAsync(b, browser)).Tokens.AccessTokenExpiresAt == stillValid, Deadline));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var duringLease = await BurstAsync(a, b, browser, count: 10);
+        var answeredIn = clock.Elapsed;
+
+        foreach (var response in duringLease)
+        {
+            var echo = await ProxyTestHost.EchoAsync(response);
+            Assert.Equal("Bearer " + signedIn.Tokens.AccessToken, echo.Header("Authorization"));
+        }
+
+        Assert.True(answeredIn < RefreshCoordinator.LockTtl, $"the calls waited {answeredIn} for the dead replica's lock");
+        Assert.Equal(0, Idp.RefreshRequests);
+
+        // Once the token has expired, calls wait for the dead replica's lease to run out (it is short), then one
+        // replica refreshes, once.
+        var expired = DateTimeOffset.FromUnixTimeMilliseconds((DateTimeOffset.UtcNow - TimeSpan.FromSeconds(1)).ToUnixTimeMilliseconds());
+        await store.ReplaceAsync(signedIn with { Tokens = signedIn.Tokens with { AccessTokenExpiresAt = expired } }, CancellationToken.None);
+        Assert.True(await ReplicaSet.EventuallyAsync(
+            async () => (await StoredSessionAsync(b, browser)).Tokens.AccessTokenExpiresAt == expired, Deadline));
+        var afterLease = await BurstAsync(b, a, browser, count: 10);
+
+        var refreshed = await StoredSessionAsync(a, browser);
+        Assert.Equal(signedIn.Tokens.Version + 1, refreshed.Tokens.Version);
+        foreach (var response in afterLease)
+        {
+            var echo = await ProxyTestHost.EchoAsync(response);
+            Assert.Equal("Bearer " + refreshed.Tokens.AccessToken, echo.Header("Authorization"));
+        }
+
+        Assert.Equal(1, Idp.RefreshRequests);
+        Assert.False(provider.ReuseDetected, "a spent refresh token was presented again");
+    }
+
     private GatewayReplica StartReplica() => _set.Start(ProxyTestHost.RouteSettings(_api.Address));
 
     /// <summary>
-    /// A session whose one-hour access token is 30 s from its expiry, so inside the refresh window (a freshly issued
+    /// A session whose one-hour access token has just expired, so inside the refresh window (a freshly issued
     /// 30-second token would not be: the window is at most half the token's lifetime).
     /// </summary>
     private async Task<(BrowserClient Browser, UserSession Session)> SignInWithExpiringTokenAsync(GatewayReplica replica)

@@ -10,7 +10,9 @@ namespace Bff.Tests.Tokens;
 /// <summary>The seam a shared session store uses to coordinate refreshes across replicas.</summary>
 public sealed class RefreshLockTests : IAsyncLifetime
 {
-    private readonly ScriptedRefreshLock _lock = new();
+    private readonly ScriptedRefreshLock _lock;
+
+    public RefreshLockTests() => _lock = new ScriptedRefreshLock(() => _host.Store);
     private ProxyTestHost _host = null!;
 
     public async Task InitializeAsync() =>
@@ -46,9 +48,25 @@ public sealed class RefreshLockTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task While_another_replica_holds_the_lock_a_token_that_has_not_expired_is_used_without_waiting()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: TimeSpan.FromSeconds(30));
+        _host.Time.Advance(TimeSpan.FromSeconds(20));
+        _lock.HeldElsewhere = true;
+
+        // The other holder never answers (it died holding the lock): no announcement, no time passing.
+        var echo = await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/api/orders").WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal("Bearer " + session.Tokens.AccessToken, echo.Header("Authorization"));
+        Assert.False(_lock.WaitStarted.Task.IsCompleted, "the request waited for the other replica");
+        Assert.Equal(0, _host.Idp.RefreshRequests);
+    }
+
+    [Fact]
     public async Task While_another_replica_holds_the_lock_the_request_waits_for_its_result()
     {
         var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: TimeSpan.FromSeconds(30));
+        _host.Time.Advance(TimeSpan.FromSeconds(30));
         var otherReplicas = OtherReplicaRefreshed(session);
         _lock.HeldElsewhere = true;
 
@@ -65,9 +83,35 @@ public sealed class RefreshLockTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_lost_announcement_from_the_other_replica_delays_the_request_by_a_recheck_not_for_ever()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: TimeSpan.FromSeconds(30));
+        _host.Time.Advance(TimeSpan.FromSeconds(30));
+        var otherReplicas = OtherReplicaRefreshed(session);
+        _lock.HeldElsewhere = true;
+
+        var call = browser.GetWithCsrfAsync("/api/orders");
+        await _lock.WaitStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await _host.Store.ReplaceAsync(otherReplicas, CancellationToken.None);
+
+        // No announcement ever comes; only time passes, a re-check at a time.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!call.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            _host.Time.Advance(ReplicaRefreshWait.RecheckInterval);
+            await Task.WhenAny(call, Task.Delay(25));
+        }
+
+        var echo = await ProxyTestHost.EchoAsync(await call);
+        Assert.Equal("Bearer " + otherReplicas.Tokens.AccessToken, echo.Header("Authorization"));
+        Assert.Equal(0, _host.Idp.RefreshRequests);
+    }
+
+    [Fact]
     public async Task When_the_other_holder_goes_away_without_refreshing_the_request_refreshes_itself()
     {
         var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: TimeSpan.FromSeconds(30));
+        _host.Time.Advance(TimeSpan.FromSeconds(30));
         _lock.HeldElsewhere = true;
 
         var call = browser.GetWithCsrfAsync("/api/orders");
@@ -95,7 +139,7 @@ public sealed class RefreshLockTests : IAsyncLifetime
     };
 
     /// <summary>A lock whose other holders the test plays.</summary>
-    private sealed class ScriptedRefreshLock : IRefreshLock
+    private sealed class ScriptedRefreshLock(Func<ISessionStore> store) : IRefreshLock
     {
         private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -113,7 +157,7 @@ public sealed class RefreshLockTests : IAsyncLifetime
 
         public void ReleaseWaiters() => _release.TrySetResult();
 
-        public async ValueTask<IAsyncDisposable?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken)
+        public async ValueTask<IRefreshLease?> TryAcquireAsync(string sessionId, TimeSpan ttl, CancellationToken cancellationToken)
         {
             LastTtl = ttl;
             if (HeldElsewhere)
@@ -127,17 +171,31 @@ public sealed class RefreshLockTests : IAsyncLifetime
             }
 
             Acquired.Enqueue(sessionId);
-            return new Lease(this, sessionId);
+            return new Lease(this, sessionId, store());
         }
 
-        public async ValueTask WaitAsync(string sessionId, CancellationToken cancellationToken)
+        public RefreshAnnouncement Listen(string sessionId)
         {
             WaitStarted.TrySetResult();
-            await _release.Task.WaitAsync(cancellationToken);
+            return new RefreshAnnouncement(_release.Task);
         }
 
-        private sealed class Lease(ScriptedRefreshLock owner, string sessionId) : IAsyncDisposable
+        private sealed class Lease(ScriptedRefreshLock owner, string sessionId, ISessionStore store) : IRefreshLease
         {
+            public bool IsHeld => true;
+
+            public async ValueTask<LeasedSave> SaveAsync(UserSession session) =>
+                await store.ReplaceAsync(session, CancellationToken.None) switch
+                {
+                    StoreOutcome.Ok => LeasedSave.Saved,
+                    StoreOutcome.NotFound => LeasedSave.NotFound,
+                    _ => LeasedSave.Unavailable,
+                };
+
+            public void Keep()
+            {
+            }
+
             public ValueTask DisposeAsync()
             {
                 owner.Released.Enqueue(sessionId);

@@ -143,8 +143,7 @@ internal static partial class BffLog
     [LoggerMessage(3014, LogLevel.Warning, "Token requests pause for {Seconds} s after the provider failed.")]
     public static partial void TokenCallsPaused(ILogger logger, int seconds);
 
-    [LoggerMessage(3015, LogLevel.Error, "Session {SessionId} was refreshed but the session store could not save the new tokens; the session is ended so its spent refresh token is never replayed.")]
-    public static partial void RefreshNotSaved(ILogger logger, string sessionId);
+    // 3015 (new tokens not saved, so the session was ended) became 3030 to 3032: the tokens are kept and saved later.
 
     [LoggerMessage(3016, LogLevel.Debug, "Session {SessionId} was refreshed by another request or replica; its tokens are used as they are.")]
     public static partial void RefreshedElsewhere(ILogger logger, string sessionId);
@@ -179,6 +178,24 @@ internal static partial class BffLog
     // 3017 (a refreshed ID token that named another user, a warning) became 3027, which covers every refused one.
     [LoggerMessage(3027, LogLevel.Error, "The refreshed ID token of session {SessionId} was refused ({Reason}): the provider's whole token response is discarded, nothing of it is forwarded, and the session ends.")]
     public static partial void RefreshedIdTokenRefused(ILogger logger, string sessionId, string reason);
+
+    [LoggerMessage(3028, LogLevel.Debug, "Session {SessionId} waits for the refresh another replica holds the lock for.")]
+    public static partial void RefreshWaiting(ILogger logger, string sessionId);
+
+    [LoggerMessage(3029, LogLevel.Debug, "No word from the replica refreshing session {SessionId} within {Seconds} s: reading the session again.")]
+    public static partial void RefreshWaitRechecked(ILogger logger, string sessionId, double seconds);
+
+    [LoggerMessage(3030, LogLevel.Warning, "Session {SessionId} was refreshed but the session store could not save the new tokens: they are kept in memory under the refresh lock and saved as soon as the store answers; its calls get 503 meanwhile.")]
+    public static partial void RefreshSaveDeferred(ILogger logger, string sessionId);
+
+    [LoggerMessage(3031, LogLevel.Information, "The new tokens of session {SessionId} were saved after {Attempts} attempt(s).")]
+    public static partial void RefreshSaveCompleted(ILogger logger, string sessionId, int attempts);
+
+    [LoggerMessage(3032, LogLevel.Error, "The new tokens of session {SessionId} were dropped unsaved: {Reason}. Its stored refresh token is spent; the session ends at its next refresh.")]
+    public static partial void RefreshedTokensDropped(ILogger logger, string sessionId, string reason);
+
+    [LoggerMessage(3033, LogLevel.Debug, "Another replica is refreshing session {SessionId}; its access token has not expired and is used meanwhile.")]
+    public static partial void RefreshLockedElsewhere(ILogger logger, string sessionId);
 
     // Proxy
     [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header.")]

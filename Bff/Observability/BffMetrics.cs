@@ -39,6 +39,7 @@ internal sealed class BffMetrics
     private readonly Counter<long> _refreshes;
     private readonly Histogram<double> _refreshDuration;
     private readonly Counter<long> _refreshLockWaits;
+    private readonly Counter<long> _refreshesUnsaved;
     private readonly Histogram<double> _refreshLockWaitDuration;
     private readonly Counter<long> _csrfRejections;
     private readonly Counter<long> _proxyErrors;
@@ -61,6 +62,7 @@ internal sealed class BffMetrics
         _refreshes = Meter.CreateCounter<long>(Instruments.Refreshes, "{refresh}", "Token refresh flights (one per session or client target, however many requests wait), by grant and outcome.");
         _refreshDuration = Meter.CreateHistogram(Instruments.RefreshDuration, "s", "Duration of token refresh flights, by grant and outcome.", advice: ProviderCallBuckets);
         _refreshLockWaits = Meter.CreateCounter<long>(Instruments.RefreshLockWaits, "{wait}", "Refresh flights that waited for another replica's refresh of the same session.");
+        _refreshesUnsaved = Meter.CreateCounter<long>(Instruments.RefreshesUnsaved, "{refresh}", "Refreshed tokens dropped unsaved because their holder lost the refresh lock before the session store could save them.");
         _refreshLockWaitDuration = Meter.CreateHistogram(Instruments.RefreshLockWaitDuration, "s", "How long refresh flights waited for another replica's refresh.", advice: ProviderCallBuckets);
         _csrfRejections = Meter.CreateCounter<long>(Instruments.CsrfRejections, "{request}", "Requests refused for lack of the X-CSRF header, by endpoint or route.");
         _proxyErrors = Meter.CreateCounter<long>(Instruments.ProxyErrors, "{error}", "Proxied requests the gateway could not forward or complete (API unreachable, timed out, failed mid-way) or refused for an ambiguous path, by kind and route.");
@@ -121,6 +123,8 @@ internal sealed class BffMetrics
         _refreshLockWaits.Add(1);
         _refreshLockWaitDuration.Record(waited.TotalSeconds);
     }
+
+    public void RefreshUnsaved() => _refreshesUnsaved.Add(1);
 
     /// <param name="endpoint">The gateway endpoint path (e.g. <c>/bff/user</c>) or the proxy route id.</param>
     public void CsrfRejected(string endpoint) =>

@@ -1,3 +1,4 @@
+using Bff.Configuration;
 using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;

@@ -43,6 +43,7 @@ internal static class TelemetryNames
         public const string RefreshDuration = "bff.token.refresh.duration";
         public const string RefreshLockWaits = "bff.token.refresh.lock_waits";
         public const string RefreshLockWaitDuration = "bff.token.refresh.lock_wait.duration";
+        public const string RefreshesUnsaved = "bff.token.refresh.unsaved";
         public const string CsrfRejections = "bff.csrf.rejections";
         public const string ProxyErrors = "bff.proxy.errors";
         public const string SessionStoreDuration = "bff.session_store.operation.duration";
@@ -118,6 +119,12 @@ internal static class TelemetryNames
         /// just finished), and used them without calling the provider.
         /// </summary>
         public const string RefreshedElsewhere = "refreshed_elsewhere";
+
+        /// <summary>
+        /// Another replica holds the session's refresh lock and the access token has not expired: it was used without
+        /// waiting for that replica.
+        /// </summary>
+        public const string LockedElsewhere = "locked_elsewhere";
 
         /// <summary>The refresh token can no longer be used (see <see cref="RefreshErrors"/>): the session ends.</summary>
         public const string Rejected = "rejected";

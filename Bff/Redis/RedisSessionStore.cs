@@ -1,5 +1,6 @@
 using Bff.Provider;
 using Bff.Sessions;
+using Bff.Tokens;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Bff.Observability;
@@ -87,21 +88,32 @@ internal sealed class RedisSessionStore(
         return 1
         """;
 
+    // KEYS: session, refresh lock. ARGV: value, token version, ttl ms, lock owner.
+    // The fenced save of a refresh: -2: another holder has the lock. 0: the session is gone. -1: the stored tokens are
+    // not the ones this refresh replaced (a holder that came back late must not overwrite a newer save). 1: saved.
+    private const string ReplaceRefreshedScript = """
+        local holder = redis.call('GET', KEYS[2])
+        if holder and holder ~= ARGV[4] then return -2 end
+        local current = string.match(redis.call('GETRANGE', KEYS[1], 0, 19), '^(%d+):')
+        if not current then return 0 end
+        if tonumber(current) ~= tonumber(ARGV[2]) - 1 then return -1 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+        return 1
+        """;
+
     /// <summary>How often removals that failed are tried again while Redis is unreachable.</summary>
     private static readonly TimeSpan RemovalRetryInterval = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
-    /// Sessions this replica was asked to remove while Redis could not be reached (logout, or a refresh whose new
-    /// tokens could not be saved, leaving a spent refresh token in the store). They are gone for this replica at once
+    /// Sessions this replica was asked to remove while Redis could not be reached (logout, or a refresh that found its
+    /// refresh token rejected or spent, leaving that token in the store). They are gone for this replica at once
     /// and are deleted from Redis as soon as it answers again, before another replica can spend that refresh token
-    /// (the refresh lock is left to expire meanwhile, see <see cref="HasPendingRemoval"/>).
+    /// (the refresh holder leaves the refresh lock to expire meanwhile, see <see cref="Tokens.IRefreshLease.Keep"/>).
     /// </summary>
     private readonly ConcurrentDictionary<string, byte> _pendingRemovals = new(StringComparer.Ordinal);
     private int _retrying;
 
     private RedisKeys Keys => connection.Keys;
-
-    public bool HasPendingRemoval(string sessionId) => _pendingRemovals.ContainsKey(sessionId);
 
     public ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken)
     {
@@ -202,6 +214,44 @@ internal sealed class RedisSessionStore(
         {
             BffLog.SessionStoreFailed(logger, "replace", ex.GetType().Name);
             return StoreOutcome.Unavailable;
+        }
+        finally
+        {
+            cache.Evict(id);
+        }
+    }
+
+    /// <summary>
+    /// Saves the tokens of a refresh made under the refresh lock held by <paramref name="lockOwner"/>: only while that
+    /// lock is still its (or no one's) and the store holds the version the refresh replaced.
+    /// </summary>
+    public async ValueTask<LeasedSave> ReplaceRefreshedAsync(UserSession session, string lockOwner)
+    {
+        var id = SessionKey.Hash(session.Key);
+        cache.Evict(id);
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            RedisValue[] values =
+            [
+                StoredValue(id, session),
+                session.Tokens.Version,
+                TimeToLive(session.ExpiresAt, timeProvider.GetUtcNow()),
+                lockOwner,
+            ];
+            var result = (int)await database.ScriptEvaluateAsync(ReplaceRefreshedScript, [Keys.Session(id), Keys.RefreshLock(id)], values);
+            if (result > 0)
+            {
+                await invalidation.PublishAsync(database, id);
+                return LeasedSave.Saved;
+            }
+
+            return result == 0 ? LeasedSave.NotFound : LeasedSave.LeaseLost;
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "save refreshed tokens", ex.GetType().Name);
+            return LeasedSave.Unavailable;
         }
         finally
         {

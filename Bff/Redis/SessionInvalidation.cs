@@ -34,23 +34,15 @@ internal sealed class SessionInvalidation(RedisConnection connection, SessionCac
     public Task PublishAsync(IDatabase database, string sessionId) =>
         database.PublishAsync(connection.Keys.SessionChanges, _replicaId + "|" + sessionId, CommandFlags.FireAndForget);
 
-    /// <summary>Waits until a message about <paramref name="sessionId"/> arrives (from any replica) or <paramref name="timeout"/> passes.</summary>
-    public async ValueTask WaitForChangeAsync(string sessionId, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
-    {
-        var waiter = _waiters.GetOrAdd(sessionId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        try
-        {
-            await waiter.Task.WaitAsync(timeout, timeProvider, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            // A lost message costs one poll interval.
-        }
-        finally
-        {
-            _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(sessionId, waiter));
-        }
-    }
+    /// <summary>
+    /// Completes the returned source when a message about <paramref name="sessionId"/> arrives (from any replica),
+    /// until <see cref="StopListening"/>. One listener per session: a replica refreshes each session in one flight.
+    /// </summary>
+    public TaskCompletionSource Listen(string sessionId) =>
+        _waiters.GetOrAdd(sessionId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void StopListening(string sessionId, TaskCompletionSource listener) =>
+        _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(sessionId, listener));
 
     private async Task SubscribeAsync()
     {

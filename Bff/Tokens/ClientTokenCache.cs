@@ -21,10 +21,10 @@ internal sealed class ClientTokenCache(
     BffMetrics metrics,
     ILogger<ClientTokenCache> logger)
 {
-    private static readonly TimeSpan FlightBudget = RefreshCoordinator.LockTtl;
+    private static readonly TimeSpan FlightBudget = ProviderHttp.Timeout + TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<TokenTarget, CachedToken> _tokens = new();
-    private readonly ConcurrentDictionary<TokenTarget, Task<TokenResult>> _flights = new();
+    private readonly SingleFlight<TokenTarget, TokenResult> _flights = new();
 
     /// <summary>Targets the provider refused (say <c>invalid_scope</c>), until when not to ask again.</summary>
     private readonly ConcurrentDictionary<TokenTarget, DateTimeOffset> _refusals = new();
@@ -46,49 +46,13 @@ internal sealed class ClientTokenCache(
         return false;
     }
 
-    private Task<TokenResult> Join(TokenTarget target)
-    {
-        while (true)
-        {
-            if (_flights.TryGetValue(target, out var running))
-            {
-                return running;
-            }
+    private Task<TokenResult> Join(TokenTarget target) =>
+        _flights.Join(target, this, static (target, cache) => cache.FetchAsync(target));
 
-            var completion = new TaskCompletionSource<TokenResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (_flights.TryAdd(target, completion.Task))
-            {
-                _ = FetchAsync(target, completion);
-                return completion.Task;
-            }
-        }
-    }
-
-    private async Task FetchAsync(TokenTarget target, TaskCompletionSource<TokenResult> completion)
-    {
-        TokenResult result = default;
-        Exception? failure = null;
-        try
-        {
-            result = TryGetCached(target, out var authorization)
-                ? TokenResult.Header(authorization)
-                : await RequestAsync(target);
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-
-        _flights.TryRemove(new KeyValuePair<TokenTarget, Task<TokenResult>>(target, completion.Task));
-        if (failure is not null)
-        {
-            completion.TrySetException(failure);
-        }
-        else
-        {
-            completion.TrySetResult(result);
-        }
-    }
+    private Task<TokenResult> FetchAsync(TokenTarget target) =>
+        TryGetCached(target, out var authorization)
+            ? Task.FromResult(TokenResult.Header(authorization))
+            : RequestAsync(target);
 
     private async Task<TokenResult> RequestAsync(TokenTarget target)
     {

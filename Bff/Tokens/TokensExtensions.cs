@@ -19,6 +19,10 @@ internal static class TokensExtensions
             ?? sp.GetRequiredService<InProcessRefreshLock>());
         services.AddSingleton<RefreshWindow>();
         services.AddSingleton<ResourceTokenCache>();
+        services.AddSingleton<SpentRefreshTokens>();
+        services.AddSingleton<UnsavedRefreshes>();
+        services.AddSingleton<SessionRefresher>();
+        services.AddSingleton<ReplicaRefreshWait>();
         services.AddSingleton<RefreshCoordinator>();
         services.AddSingleton<UserTokenProvider>();
         services.AddSingleton<ClientTokenCache>();

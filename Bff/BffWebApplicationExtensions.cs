@@ -12,7 +12,9 @@ public static class BffWebApplicationExtensions
     /// <summary>
     /// The gateway's middleware, in its order: forwarded headers from trusted proxies and the public-origin check
     /// (first, so everything after sees the corrected request), HSTS outside Development, Problem Details for the
-    /// gateway's own endpoints, tracing of sign-in and sign-out, and the OpenID Connect callbacks with their rate limit.
+    /// gateway's own endpoints, tracing of sign-in and sign-out, the OpenID Connect callbacks with their rate limit, and
+    /// authorization (the policies of proxied routes and endpoints, evaluated on the session's user after the
+    /// anti-forgery check).
     /// Call it before other middleware that reads the request's scheme, host or client address.
     /// </summary>
     /// <param name="app">The application.</param>
@@ -25,6 +27,7 @@ public static class BffWebApplicationExtensions
         app.UseBffEndpointResponses();
         app.UseBffOperationTracing();
         app.UseBffAuthentication();
+        app.UseBffAuthorization();
         return app;
     }
 

@@ -189,6 +189,15 @@ public sealed class BffOptionsValidatorTests
         Assert.Empty(Failures(options, "Development"));
     }
 
+    [Fact]
+    public void A_configured_policy_without_a_requirement_is_refused_naming_it()
+    {
+        var options = Valid();
+        options.Authorization.Policies["ops"] = new AuthorizationPolicySettings();
+
+        Assert.Contains("Bff:Authorization:Policies:ops has no requirement: give it RequireClaims:<type>, RequireScopes or RequireRole.", Failures(options));
+    }
+
     private static BffOptions Valid() => new()
     {
         Authority = "https://idp.example.com",

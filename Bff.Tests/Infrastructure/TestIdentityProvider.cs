@@ -58,6 +58,9 @@ public sealed class TestIdentityProvider : IDisposable
 
     public IReadOnlyCollection<string> RevokedTokens => _revokedTokens.ToArray();
 
+    /// <summary>The <c>scope</c> of code and refresh token responses; null: none (granted as requested).</summary>
+    public string? GrantedScope { get; set; }
+
     /// <summary>Lifetime of issued access tokens (expires_in).</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
@@ -337,7 +340,7 @@ public sealed class TestIdentityProvider : IDisposable
                 ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
                 ["refresh_token"] = refreshToken,
                 ["id_token"] = CreateIdToken(issued.Shape),
-            });
+            }.WithScope(GrantedScope));
         }
 
         if (grant == "refresh_token")
@@ -371,7 +374,7 @@ public sealed class TestIdentityProvider : IDisposable
                 ["token_type"] = "Bearer",
                 ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
                 ["refresh_token"] = rotated,
-            });
+            }.WithScope(GrantedScope));
         }
 
         if (grant == "client_credentials")
@@ -426,6 +429,20 @@ public sealed class TestIdentityProvider : IDisposable
     };
 
     private sealed record IssuedCode(IdTokenShape Shape, string[] Resources);
+}
+
+internal static class TokenResponseScope
+{
+    /// <summary>Adds <c>scope</c> only when there is one: providers that grant what was asked leave it out.</summary>
+    public static JsonObject WithScope(this JsonObject response, string? scope)
+    {
+        if (scope is not null)
+        {
+            response["scope"] = scope;
+        }
+
+        return response;
+    }
 }
 
 /// <summary>What the ID token for a code looks like; tests bend one property to make it invalid.</summary>

@@ -12,6 +12,8 @@ internal static class AuthorizationExtensions
     public static IServiceCollection AddBffAuthorization(this IServiceCollection services)
     {
         services.AddAuthorization();
+        services.ConfigureOptions<ConfiguredPolicies>();
+        services.AddSingleton<IAuthorizationHandler, GrantedScopesHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, RefusalAnswer>();
         return services;
     }

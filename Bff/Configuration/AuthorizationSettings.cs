@@ -1,0 +1,29 @@
+namespace Bff.Configuration;
+
+/// <summary>Authorization policies declared in configuration (<c>Bff:Authorization</c>).</summary>
+public sealed class AuthorizationSettings
+{
+    /// <summary>Policies by name, usable as a route's <c>AuthorizationPolicy</c> or with <c>RequireAuthorization(name)</c>.</summary>
+    public IDictionary<string, AuthorizationPolicySettings> Policies { get; set; } =
+        new Dictionary<string, AuthorizationPolicySettings>(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// One policy (<c>Bff:Authorization:Policies:&lt;name&gt;</c>): every requirement given must hold, and the user must be
+/// signed in.
+/// </summary>
+public sealed class AuthorizationPolicySettings
+{
+    /// <summary>Claim type → accepted values: the user has a claim of each type with one of its values.</summary>
+    public IDictionary<string, IList<string>> RequireClaims { get; set; } = new Dictionary<string, IList<string>>(StringComparer.Ordinal);
+
+    /// <summary>Scopes that must all have been granted to the session's access token.</summary>
+    public IList<string> RequireScopes { get; set; } = [];
+
+    /// <summary>Roles, one of which the user must have (the session's <c>role</c> claims).</summary>
+    public IList<string> RequireRole { get; set; } = [];
+
+    /// <summary>A list setting's entries, each also read as a comma-separated list.</summary>
+    internal static IEnumerable<string> Entries(IEnumerable<string>? values) =>
+        (values ?? []).SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.TrimEntries));
+}

@@ -8,6 +8,16 @@ public sealed class AuthorizationSettings
         new Dictionary<string, AuthorizationPolicySettings>(StringComparer.OrdinalIgnoreCase);
 }
 
+/// <summary>What <c>/bff/user</c> shows page script (<c>Bff:UserEndpoint</c>).</summary>
+public sealed class UserEndpointSettings
+{
+    /// <summary>
+    /// The claim types <c>/bff/user</c> shares; empty: every claim the session keeps. Claims the gateway holds for
+    /// authorization (group ids, tenant ids) need not reach page script.
+    /// </summary>
+    public IList<string> Claims { get; set; } = [];
+}
+
 /// <summary>
 /// One policy (<c>Bff:Authorization:Policies:&lt;name&gt;</c>): every requirement given must hold, and the user must be
 /// signed in.

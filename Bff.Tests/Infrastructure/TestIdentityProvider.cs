@@ -58,6 +58,9 @@ public sealed class TestIdentityProvider : IDisposable
 
     public IReadOnlyCollection<string> RevokedTokens => _revokedTokens.ToArray();
 
+    /// <summary>What the userinfo endpoint answers; null: the provider has none (not in discovery).</summary>
+    public JsonObject? UserInfo { get; set; }
+
     /// <summary>The <c>scope</c> of code and refresh token responses; null: none (granted as requested).</summary>
     public string? GrantedScope { get; set; }
 
@@ -251,6 +254,9 @@ public sealed class TestIdentityProvider : IDisposable
                 return new ResponseMessage { StatusCode = RevocationStatus };
             }));
 
+        _server.Given(Request.Create().WithPath("/userinfo"))
+            .RespondWith(Response.Create().WithCallback(_ => UserInfo is { } info ? Json(200, info.DeepClone()) : new ResponseMessage { StatusCode = 404 }));
+
         _server.Given(Request.Create().WithPath("/par").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
             {
@@ -281,6 +287,11 @@ public sealed class TestIdentityProvider : IDisposable
             ["code_challenge_methods_supported"] = new JsonArray("S256"),
             ["backchannel_logout_supported"] = true,
         };
+        if (UserInfo is not null)
+        {
+            doc["userinfo_endpoint"] = Authority + "/userinfo";
+        }
+
         if (AdvertisePar)
         {
             doc["pushed_authorization_request_endpoint"] = Authority + "/par";

@@ -1,5 +1,7 @@
 using Bff.Errors;
 using Bff.Observability;
+using Bff.Sessions;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 
@@ -23,6 +25,12 @@ internal sealed class RefusalAnswer(BffMetrics metrics, ILogger<RefusalAnswer> l
         }
 
         var endpoint = AuthorizedEndpoint.NameOf(context);
+        if (authorizeResult.AuthorizationFailure?.FailedRequirements.Any(r => r is ClaimsAuthorizationRequirement { ClaimType: "groups" }) == true
+            && ClaimMapping.HasGroupsOverage(context.User))
+        {
+            BffLog.GroupPolicyNotEvaluable(logger, endpoint);
+        }
+
         BffLog.AuthorizationRefused(logger, context.Request.Method, endpoint, Describe(authorizeResult.AuthorizationFailure));
         metrics.AuthorizationRefused(endpoint);
         return BffProblem.WriteAsync(context, BffError.Forbidden);

@@ -8,6 +8,19 @@ public sealed class AuthorizationSettings
         new Dictionary<string, AuthorizationPolicySettings>(StringComparer.OrdinalIgnoreCase);
 }
 
+/// <summary>Claims copied from where providers nest them, and from userinfo (<c>Bff:Claims</c>).</summary>
+public sealed class ClaimsSettings
+{
+    /// <summary>
+    /// Claim type → paths in the ID token (or userinfo) whose values become claims of that type at sign-in: a top-level
+    /// claim's whole name, or dot-separated steps into a JSON claim (<c>realm_access.roles</c>).
+    /// </summary>
+    public IDictionary<string, IList<string>> Map { get; set; } = new Dictionary<string, IList<string>>(StringComparer.Ordinal);
+
+    /// <summary>Whether sign-in also reads the userinfo endpoint and adds its claims (its <c>sub</c> must match the ID token's).</summary>
+    public bool FromUserInfo { get; set; }
+}
+
 /// <summary>What <c>/bff/user</c> shows page script (<c>Bff:UserEndpoint</c>).</summary>
 public sealed class UserEndpointSettings
 {

@@ -94,6 +94,7 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         ValidateSessionCaps(options.Session, failures);
 
         ValidateAuthorization(options.Authorization, failures);
+        ValidateClaimMap(options.Claims, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -265,6 +266,18 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             if (AuthorizationPolicySettings.Entries(policy.RequireRole).Any(string.IsNullOrEmpty))
             {
                 failures.Add($"{key}:RequireRole needs non-empty role names.");
+            }
+        }
+    }
+
+    private static void ValidateClaimMap(ClaimsSettings settings, List<string> failures)
+    {
+        foreach (var (type, paths) in settings.Map)
+        {
+            var entries = AuthorizationPolicySettings.Entries(paths).ToList();
+            if (entries.Count == 0 || entries.Any(p => p.Length == 0 || p.StartsWith('.') || p.EndsWith('.')))
+            {
+                failures.Add($"Bff:Claims:Map:{type} needs one or more paths into the ID token, such as [\"realm_access.roles\"] or [\"https://example.com/roles\"].");
             }
         }
     }

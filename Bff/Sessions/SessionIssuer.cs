@@ -74,7 +74,11 @@ internal sealed class SessionIssuer(
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
             ProviderSessionId = principal.FindFirst("sid")?.Value,
-            Claims = [.. principal.Claims.Where(c => !OmittedClaims.Contains(c.Type)).Select(c => new SessionClaim(c.Type, c.Value))],
+            Claims = [
+                .. principal.Claims.Where(c => !OmittedClaims.Contains(c.Type)).SelectMany(ClaimMapping.Expand)
+                    .Concat(ClaimMapping.Apply(principal, options.Value.Claims.Map))
+                    .Distinct(),
+            ],
             CreatedAt = now,
             AbsoluteExpiresAt = now + settings.AbsoluteTimeout,
             IdleExpiresAt = now + settings.IdleTimeout,

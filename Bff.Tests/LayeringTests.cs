@@ -16,7 +16,7 @@ public sealed partial class LayeringTests
         ["(root)"],
         ["Hosting"],
         ["Endpoints", "Proxy", "LocalApis", "Spa", "Redis"],
-        ["Authentication", "Tokens", "Csrf"],
+        ["Authentication", "Authorization", "Tokens", "Csrf"],
         ["Sessions"],
         ["Provider"],
         ["Errors"],
@@ -108,6 +108,15 @@ public sealed partial class LayeringTests
                 yield return (folder, word.Value);
             }
         }
+
+        // A type named through its namespace (Observability.BffLog, Bff.Tokens.TokenSet): the name itself follows a dot.
+        foreach (Match qualified in Qualified().Matches(code))
+        {
+            if (types.TryGetValue(qualified.Groups["type"].Value, out var folder) && folder == qualified.Groups["folder"].Value)
+            {
+                yield return (folder, qualified.Groups["type"].Value);
+            }
+        }
     }
 
     /// <summary>The text without comments and string literals, plus the targets of <c>cref</c>s (a compile-time reference too).</summary>
@@ -175,8 +184,15 @@ public sealed partial class LayeringTests
     [GeneratedRegex(@"//[^\n]*|/\*.*?\*/|@""(?:""""|[^""])*""|\$?""(?:\\.|[^""\\\n])*""", RegexOptions.Singleline)]
     private static partial Regex CommentOrString();
 
-    [GeneratedRegex(@"\b[A-Z]\w*\b")]
+    /// <summary>
+    /// A name that may be a type: not a member access (<c>options.UserEndpoint</c>) nor a member's declaration or
+    /// initialisation (<c>UserEndpoint { get; set; }</c>, <c>UserEndpoint = …</c>), which share names with types.
+    /// </summary>
+    [GeneratedRegex(@"(?<![\w.])[A-Z]\w*\b(?!\s*(?:\{\s*(?:get|set|init)\b|=(?![=>])))")]
     private static partial Regex Identifier();
+
+    [GeneratedRegex(@"(?<![\w.])(?:Bff\.)?(?<folder>[A-Z]\w*)\.(?<type>[A-Z]\w*)")]
+    private static partial Regex Qualified();
 
     /// <summary>A row of the README's table: <c>| `Folder` | `A`, `B` |</c>.</summary>
     [GeneratedRegex(@"^\|\s*`(?<folder>[^`]+)`\s*\|\s*(?<imports>[^|]*)\|")]

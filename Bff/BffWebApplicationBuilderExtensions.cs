@@ -1,4 +1,5 @@
 using Bff.Authentication;
+using Bff.Authorization;
 using Bff.Configuration;
 using Bff.Hosting;
 using Bff.LocalApis;
@@ -50,6 +51,7 @@ public static class BffWebApplicationBuilderExtensions
         services.AddBffSessions();
         services.AddBffRedisSessions();
         services.AddBffAuthentication();
+        services.AddBffAuthorization();
         services.AddBffTokens();
         services.AddBffProxy(builder.Configuration);
         services.AddBffLocalApis();

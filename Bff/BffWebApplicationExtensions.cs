@@ -13,10 +13,11 @@ public static class BffWebApplicationExtensions
     /// <summary>
     /// The gateway's middleware, in its order: forwarded headers from trusted proxies and the public-origin check
     /// (first, so everything after sees the corrected request), HSTS outside Development, Problem Details for the
-    /// gateway's own endpoints, tracing of sign-in and sign-out, and the OpenID Connect callbacks with their rate limit.
-    /// Call it before other middleware that reads the request's scheme, host or client address. Throws
-    /// <see cref="InvalidOperationException"/> when an <see cref="ILoggerFactory"/> was registered after AddBff, since
-    /// its lines would escape the gateway's log redaction.
+    /// gateway's own endpoints, tracing of sign-in and sign-out, the OpenID Connect callbacks with their rate limit, and
+    /// authorization (the policies of proxied routes and endpoints, evaluated on the session's user after the
+    /// anti-forgery check). Call it before other middleware that reads the request's scheme, host or client address.
+    /// Throws <see cref="InvalidOperationException"/> when an <see cref="ILoggerFactory"/> was registered after AddBff,
+    /// since its lines would escape the gateway's log redaction.
     /// </summary>
     /// <param name="app">The application.</param>
     /// <returns>The same application, for chaining.</returns>
@@ -29,6 +30,7 @@ public static class BffWebApplicationExtensions
         app.UseBffEndpointResponses();
         app.UseBffOperationTracing();
         app.UseBffAuthentication();
+        app.UseBffAuthorization();
         return app;
     }
 

@@ -86,6 +86,11 @@ public sealed class DemoComposition : IAsyncLifetime
                 "--ReverseProxy:Routes:api:ClusterId=demo-api",
                 "--ReverseProxy:Routes:api:Match:Path=/api/{**catch-all}",
                 "--ReverseProxy:Routes:api:Metadata:Bff.Token=User",
+                "--ReverseProxy:Routes:alice-only:ClusterId=demo-api",
+                "--ReverseProxy:Routes:alice-only:Match:Path=/api/alice-only/whoami",
+                "--ReverseProxy:Routes:alice-only:AuthorizationPolicy=alice-only",
+                "--ReverseProxy:Routes:alice-only:Transforms:0:PathPattern=/api/whoami",
+                "--Bff:Authorization:Policies:alice-only:RequireClaims:sub:0=d7a3c1e0-alice",
                 $"--ReverseProxy:Clusters:demo-api:Destinations:api:Address={ApiUrl.AbsoluteUri}",
             ],
             new Dictionary<string, string> { ["Bff__ClientSecret"] = clientSecret });

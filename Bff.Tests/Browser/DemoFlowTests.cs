@@ -124,6 +124,34 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
         });
     }
 
+    [Fact]
+    public async Task Only_alice_may_call_the_alice_only_route_and_bob_sees_a_clear_refusal()
+    {
+        await using var bobContext = await NewContextAsync();
+        var bob = await bobContext.NewPageAsync();
+        await using var aliceContext = await NewContextAsync();
+        var alice = await aliceContext.NewPageAsync();
+        await RunTracedAsync(bobContext, nameof(Only_alice_may_call_the_alice_only_route_and_bob_sees_a_clear_refusal), async () =>
+        {
+            await SignInAsync(bob, "bob", "bob");
+            await bob.Locator("#call-alice-only").ClickAsync();
+            await bob.Locator("#api-error[data-code='forbidden']").WaitForAsync();
+            Assert.Contains("only Alice may", await bob.Locator("#api-error").TextContentAsync() ?? "", StringComparison.Ordinal);
+            await bob.ScreenshotAsync(new() { Path = Path.Combine(demo.ArtifactsDirectory, "bob-refused.png"), FullPage = true });
+
+            // Bob's own API route still works: the policy is on the one route.
+            await bob.Locator("#call-api").ClickAsync();
+            await bob.Locator("#token-verdict").WaitForAsync();
+            Assert.True(await bob.Locator("#api-error").IsHiddenAsync());
+
+            await SignInAsync(alice, "alice", "alice");
+            await alice.Locator("#call-alice-only").ClickAsync();
+            await alice.Locator("#token-verdict").WaitForAsync();
+            Assert.Equal(AliceSubject, await alice.Locator("#api-sub").TextContentAsync());
+            Assert.True(await alice.Locator("#api-error").IsHiddenAsync());
+        });
+    }
+
     private async Task<IBrowserContext> NewContextAsync()
     {
         var context = await demo.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1100, Height = 900 } });

@@ -189,6 +189,24 @@ public sealed class BffOptionsValidatorTests
         Assert.Empty(Failures(options, "Development"));
     }
 
+    [Fact]
+    public void A_configured_policy_without_a_requirement_is_refused_naming_it()
+    {
+        var options = Valid();
+        options.Authorization.Policies["ops"] = new AuthorizationPolicySettings();
+
+        Assert.Contains("Bff:Authorization:Policies:ops has no requirement: give it RequireClaims:<type>, RequireScopes or RequireRole.", Failures(options));
+    }
+
+    [Fact]
+    public void A_claim_map_entry_without_a_usable_path_is_refused_naming_it()
+    {
+        var options = Valid();
+        options.Claims.Map["role"] = ["realm_access."];
+
+        Assert.Contains(Failures(options), f => f.StartsWith("Bff:Claims:Map:role needs one or more paths", StringComparison.Ordinal));
+    }
+
     private static BffOptions Valid() => new()
     {
         Authority = "https://idp.example.com",

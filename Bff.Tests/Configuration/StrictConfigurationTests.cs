@@ -258,6 +258,28 @@ public sealed partial class StrictConfigurationTests
         return setting.TakesChildren && documented.StartsWith(setting.Key + ":", StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void A_policy_in_configuration_is_read_as_written_and_a_malformed_one_is_refused_naming_the_key()
+    {
+        Assert.Empty(Refusals(
+            ("Bff:Authorization:Policies:ops:RequireClaims:groups:0", "ops"),
+            ("Bff:Authorization:Policies:ops:RequireClaims:groups:1", "sre"),
+            ("Bff:Authorization:Policies:writers:RequireScopes:0", "orders:write"),
+            ("Bff:Authorization:Policies:staff:RequireRole", "staff,admin")));
+
+        var misspelt = Refusals(("Bff:Authorization:Policies:ops:RequireClaim:groups:0", "ops"));
+        Assert.True(misspelt.Any(f => f.StartsWith("Bff:Authorization:Policies:ops:RequireClaim", StringComparison.Ordinal)
+                && f.Contains("did you mean Bff:Authorization:Policies:ops:RequireClaims", StringComparison.Ordinal)), string.Join('\n', misspelt));
+        Assert.Contains(Refusals(("Bff:Authorization:Policies:ops:RequireClaims:groups", "")),
+            f => f.StartsWith("Bff:Authorization:Policies:ops", StringComparison.Ordinal));
+        Assert.Contains(Refusals(("Bff:Authorization:Policies:writers:RequireScopes:0", "orders write")),
+            f => f.StartsWith("Bff:Authorization:Policies:writers:RequireScopes needs OAuth scopes", StringComparison.Ordinal));
+        Assert.Contains(Refusals(("Bff:Authorization:Policies:Default:RequireRole:0", "staff")),
+            f => f.StartsWith("Bff:Authorization:Policies:Default: 'Default' is a name YARP reserves", StringComparison.Ordinal));
+        Assert.Contains(Refusals(("Bff:Authorization:Policies:ops:RequireRole:admin", "true")),
+            f => f.StartsWith("Bff:Authorization:Policies:ops:RequireRole", StringComparison.Ordinal));
+    }
+
     private static List<string> ReadmeKeys()
     {
         var readme = File.ReadAllLines(Path.Combine(DemoComposition.RepositoryRoot, "README.md"));
@@ -314,6 +336,17 @@ public sealed partial class StrictConfigurationTests
 
             var key = prefix + ":" + property.Name;
             var value = property.GetValue(defaults);
+            if (DictionaryValue(property.PropertyType) is { } entryType && IsSettingsClass(entryType))
+            {
+                // Named entries of a settings class (Bff:Authorization:Policies:<name>:…): the README writes the name so.
+                foreach (var nested in Settings(key + ":<name>", entryType, Activator.CreateInstance(entryType)!))
+                {
+                    yield return nested;
+                }
+
+                continue;
+            }
+
             if (IsSettingsClass(property.PropertyType))
             {
                 foreach (var nested in Settings(key, property.PropertyType, value ?? Activator.CreateInstance(property.PropertyType)!))

@@ -42,6 +42,32 @@ public sealed class UserEndpointTests : IDisposable
     }
 
     [Fact]
+    public async Task With_a_claim_allowlist_only_the_listed_claims_reach_page_script()
+    {
+        using var idp = new TestIdentityProvider();
+        using var gateway = new GatewayFactory(idp, new Dictionary<string, string?>
+        {
+            ["Bff:UserEndpoint:Claims:0"] = "sub",
+            ["Bff:UserEndpoint:Claims:1"] = "name",
+        });
+        using var browser = gateway.CreateBrowser();
+        await browser.SignInAsync(idp, shape: token => token.Claims = new Dictionary<string, object>
+        {
+            ["name"] = "Alice Example",
+            ["groups"] = "3f2a9c1e-internal-group-id",
+            ["tid"] = "tenant-0042",
+        });
+
+        var body = await (await browser.GetWithCsrfAsync("/bff/user")).Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(body);
+
+        var types = json.RootElement.GetProperty("claims").EnumerateArray().Select(c => c.GetProperty("type").GetString()).ToList();
+        Assert.Equal(["name", "sub"], types.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("3f2a9c1e", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("tenant-0042", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Anonymous_caller_gets_401_problem_not_a_redirect()
     {
         using var browser = _gateway.CreateBrowser();

@@ -58,6 +58,12 @@ public sealed class TestIdentityProvider : IDisposable
 
     public IReadOnlyCollection<string> RevokedTokens => _revokedTokens.ToArray();
 
+    /// <summary>What the userinfo endpoint answers; null: the provider has none (not in discovery).</summary>
+    public JsonObject? UserInfo { get; set; }
+
+    /// <summary>The <c>scope</c> of code and refresh token responses; null: none (granted as requested).</summary>
+    public string? GrantedScope { get; set; }
+
     /// <summary>Lifetime of issued access tokens (expires_in).</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
@@ -248,6 +254,9 @@ public sealed class TestIdentityProvider : IDisposable
                 return new ResponseMessage { StatusCode = RevocationStatus };
             }));
 
+        _server.Given(Request.Create().WithPath("/userinfo"))
+            .RespondWith(Response.Create().WithCallback(_ => UserInfo is { } info ? Json(200, info.DeepClone()) : new ResponseMessage { StatusCode = 404 }));
+
         _server.Given(Request.Create().WithPath("/par").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
             {
@@ -278,6 +287,11 @@ public sealed class TestIdentityProvider : IDisposable
             ["code_challenge_methods_supported"] = new JsonArray("S256"),
             ["backchannel_logout_supported"] = true,
         };
+        if (UserInfo is not null)
+        {
+            doc["userinfo_endpoint"] = Authority + "/userinfo";
+        }
+
         if (AdvertisePar)
         {
             doc["pushed_authorization_request_endpoint"] = Authority + "/par";
@@ -337,7 +351,7 @@ public sealed class TestIdentityProvider : IDisposable
                 ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
                 ["refresh_token"] = refreshToken,
                 ["id_token"] = CreateIdToken(issued.Shape),
-            });
+            }.WithScope(GrantedScope));
         }
 
         if (grant == "refresh_token")
@@ -371,7 +385,7 @@ public sealed class TestIdentityProvider : IDisposable
                 ["token_type"] = "Bearer",
                 ["expires_in"] = (int)AccessTokenLifetime.TotalSeconds,
                 ["refresh_token"] = rotated,
-            });
+            }.WithScope(GrantedScope));
         }
 
         if (grant == "client_credentials")
@@ -426,6 +440,20 @@ public sealed class TestIdentityProvider : IDisposable
     };
 
     private sealed record IssuedCode(IdTokenShape Shape, string[] Resources);
+}
+
+internal static class TokenResponseScope
+{
+    /// <summary>Adds <c>scope</c> only when there is one: providers that grant what was asked leave it out.</summary>
+    public static JsonObject WithScope(this JsonObject response, string? scope)
+    {
+        if (scope is not null)
+        {
+            response["scope"] = scope;
+        }
+
+        return response;
+    }
 }
 
 /// <summary>What the ID token for a code looks like; tests bend one property to make it invalid.</summary>

@@ -42,7 +42,10 @@ internal sealed class LocalApiTestHost : IAsyncDisposable
 
     public InMemorySessionStore Store => _app.Services.GetRequiredService<InMemorySessionStore>();
 
-    public static async Task<LocalApiTestHost> StartAsync(Action<IServiceCollection>? services = null)
+    public static async Task<LocalApiTestHost> StartAsync(
+        Action<IServiceCollection>? services = null,
+        Action<WebApplication>? endpoints = null,
+        IDictionary<string, string?>? extraSettings = null)
     {
         var idp = new TestIdentityProvider();
         var api = await UpstreamApi.StartAsync();
@@ -59,6 +62,11 @@ internal sealed class LocalApiTestHost : IAsyncDisposable
         settings["Bff:ClientSecret"] = TestIdentityProvider.ClientSecret;
         settings["Bff:RequireHttpsMetadata"] = "false";
         settings["Bff:PublicOrigin"] = "https://localhost";
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
         builder.Configuration.AddInMemoryCollection(settings);
 
         // Captured for assertions, not printed.
@@ -91,6 +99,7 @@ internal sealed class LocalApiTestHost : IAsyncDisposable
         });
 
         app.MapControllers().RequireBffSession();
+        endpoints?.Invoke(app);
 
         await app.StartAsync();
         return host;
@@ -114,7 +123,8 @@ internal sealed class LocalApiTestHost : IAsyncDisposable
     public BrowserClient CreateBrowser() => new(_app.GetTestServer().CreateHandler(), new Uri("https://localhost"));
 
     /// <summary>A signed-in browser whose session is put straight into the store (no sign-in round trip).</summary>
-    public async Task<(BrowserClient Browser, UserSession Session)> SignedInBrowserAsync(string subject = "alice", TimeSpan? tokenLifetime = null)
+    public async Task<(BrowserClient Browser, UserSession Session)> SignedInBrowserAsync(
+        string subject = "alice", TimeSpan? tokenLifetime = null, IEnumerable<SessionClaim>? claims = null)
     {
         var now = Time.GetUtcNow();
         var session = new UserSession
@@ -122,7 +132,7 @@ internal sealed class LocalApiTestHost : IAsyncDisposable
             Key = SessionKey.Create(),
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
-            Claims = [new SessionClaim("sub", subject), new SessionClaim("name", subject + " example")],
+            Claims = [new SessionClaim("sub", subject), new SessionClaim("name", subject + " example"), .. claims ?? []],
             CreatedAt = now,
             AbsoluteExpiresAt = now.AddHours(8),
             IdleExpiresAt = now.AddMinutes(30),

@@ -131,7 +131,7 @@ internal sealed class ProxyTestHost : IAsyncDisposable
 
     /// <summary>A signed-in browser whose session is put straight into the store (no sign-in round trip).</summary>
     public async Task<(BrowserClient Browser, UserSession Session)> SignedInBrowserAsync(
-        string subject = "alice", TimeSpan? tokenLifetime = null, bool withRefreshToken = true)
+        string subject = "alice", TimeSpan? tokenLifetime = null, bool withRefreshToken = true, IEnumerable<SessionClaim>? claims = null)
     {
         var now = Time.GetUtcNow();
         var session = new UserSession
@@ -139,7 +139,7 @@ internal sealed class ProxyTestHost : IAsyncDisposable
             Key = SessionKey.Create(),
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
-            Claims = [new SessionClaim("sub", subject)],
+            Claims = [new SessionClaim("sub", subject), .. claims ?? []],
             CreatedAt = now,
             AbsoluteExpiresAt = now.AddHours(8),
             IdleExpiresAt = now.AddMinutes(30),

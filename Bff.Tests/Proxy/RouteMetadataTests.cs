@@ -11,8 +11,8 @@ public sealed class RouteMetadataTests : IDisposable
     public void Dispose() => _idp.Dispose();
 
     [Theory]
-    [InlineData("Bff.Token", "Users", "Route 'api': metadata 'Bff.Token' has unknown value 'Users'; use User, Client, UserOrClient or None")]
-    [InlineData("Bff.Token", "1", "Route 'api': metadata 'Bff.Token' has unknown value '1'; use User, Client, UserOrClient or None")]
+    [InlineData("Bff.Token", "Users", "Route 'api': metadata 'Bff.Token' has unknown value 'Users'; use User, Client, UserOrClient, UserOrNone or None")]
+    [InlineData("Bff.Token", "1", "Route 'api': metadata 'Bff.Token' has unknown value '1'; use User, Client, UserOrClient, UserOrNone or None")]
     [InlineData("Bff.Csrf", "yes", "Route 'api': metadata 'Bff.Csrf' has unknown value 'yes'; use true or false")]
     [InlineData("Bff.Tokens", "User", "Route 'api': metadata 'Bff.Tokens' is not known; use Bff.Token, Bff.Csrf, Bff.CsrfOff, Bff.Scope, Bff.Resource, Bff.SetCookie or Bff.KeepRequestHeaders")]
     [InlineData("Bff.SetCookie", "Sometimes", "Route 'api': metadata 'Bff.SetCookie' has unknown value 'Sometimes'; use Drop or Allow")]
@@ -145,7 +145,7 @@ public sealed class RouteMetadataTests : IDisposable
 
         Assert.Equal(1, process.ExitCode);
         var output = await stderr;
-        Assert.Contains("Route 'api': metadata 'Bff.Token' has unknown value 'Users'; use User, Client, UserOrClient or None", output, StringComparison.Ordinal);
+        Assert.Contains("Route 'api': metadata 'Bff.Token' has unknown value 'Users'; use User, Client, UserOrClient, UserOrNone or None", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         _ = await stdout;
     }

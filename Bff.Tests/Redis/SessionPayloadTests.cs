@@ -199,6 +199,20 @@ public sealed class SessionPayloadTests
         };
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_granted_scope_comes_back_with_or_without_a_known_lifetime(bool lifetimeKnown)
+    {
+        var session = Session(Jwt(6, 40, 300, 256), null, null);
+        session = session with { Tokens = session.Tokens with { Scope = "openid orders:write", AccessTokenLifetime = lifetimeKnown ? TimeSpan.FromMinutes(5) : null } };
+
+        Assert.True(_payloads.TryUnprotect(session.Key, SessionId, _payloads.Protect(SessionId, session), out var read));
+
+        Assert.Equal("openid orders:write", read!.Tokens.Scope);
+        Assert.Equal(session.Tokens.AccessTokenLifetime, read.Tokens.AccessTokenLifetime);
+    }
+
     private static void AssertSame(UserSession expected, UserSession actual)
     {
         Assert.Equal(expected.Key, actual.Key);

@@ -89,8 +89,16 @@ internal sealed class OidcEvents(
         }
     }
 
-    public override Task TokenResponseReceived(TokenResponseReceivedContext context) =>
-        signingKeys.EnsureKeyKnownAsync(context.TokenEndpointResponse.IdToken, context.HttpContext.RequestAborted);
+    public override Task TokenResponseReceived(TokenResponseReceivedContext context)
+    {
+        // Kept with the session: policies with RequireScopes check what was granted, not what was asked for.
+        if (!string.IsNullOrWhiteSpace(context.TokenEndpointResponse.Scope) && context.Properties is { } properties)
+        {
+            properties.Items[SessionIssuer.GrantedScopeItem] = context.TokenEndpointResponse.Scope;
+        }
+
+        return signingKeys.EnsureKeyKnownAsync(context.TokenEndpointResponse.IdToken, context.HttpContext.RequestAborted);
+    }
 
     public override Task TokenValidated(TokenValidatedContext context)
     {

@@ -66,7 +66,13 @@ internal sealed class OidcOptionsSetup(
         // The tokens reach the TicketReceived event, which moves them into the server-side session.
         options.SaveTokens = true;
         options.MapInboundClaims = false;
-        options.GetClaimsFromUserInfoEndpoint = false;
+        // Bff:Claims:FromUserInfo: the handler reads userinfo after the code exchange and refuses a response whose sub
+        // is not the ID token's (OpenID Connect Core 5.3.2); its claims are all kept, duplicates dropped at sign-in.
+        options.GetClaimsFromUserInfoEndpoint = bff.Claims.FromUserInfo;
+        if (bff.Claims.FromUserInfo)
+        {
+            Microsoft.AspNetCore.Authentication.ClaimActionCollectionMapExtensions.MapAll(options.ClaimActions);
+        }
         options.SignInScheme = SessionAuthenticationHandler.SchemeName;
         options.SignOutScheme = SessionAuthenticationHandler.SchemeName;
         options.BackchannelTimeout = TimeSpan.FromSeconds(10);

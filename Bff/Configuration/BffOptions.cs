@@ -56,6 +56,15 @@ public sealed class BffOptions
 
     /// <summary>How sign-out identifies the user to the provider (<c>Bff:Logout</c>).</summary>
     public LogoutSettings Logout { get; set; } = new();
+
+    /// <summary>Authorization policies declared in configuration (<c>Bff:Authorization</c>).</summary>
+    public AuthorizationSettings Authorization { get; set; } = new();
+
+    /// <summary>What <c>/bff/user</c> shows page script (<c>Bff:UserEndpoint</c>).</summary>
+    public UserEndpointSettings UserEndpoint { get; set; } = new();
+
+    /// <summary>Claims copied from where providers nest them, and from userinfo (<c>Bff:Claims</c>).</summary>
+    public ClaimsSettings Claims { get; set; } = new();
     /// <summary>
     /// The origin browsers use (<c>https://app.example.com</c>): only requests for its host are served, and redirect
     /// URIs, cookie flags and forwarded headers are built from it. Required outside Development (see <see cref="PublicOrigin"/>).

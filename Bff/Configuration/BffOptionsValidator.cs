@@ -93,6 +93,9 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         ValidateForwardedHeadersBreadth(options.ForwardedHeaders, failures);
         ValidateSessionCaps(options.Session, failures);
 
+        ValidateAuthorization(options.Authorization, failures);
+        ValidateClaimMap(options.Claims, failures);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -224,6 +227,58 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         if (session.MaxInMemorySessions < 1)
         {
             failures.Add($"Bff:Session:MaxInMemorySessions must be at least 1 (it is {session.MaxInMemorySessions}); the default is {SessionSettings.DefaultMaxInMemorySessions}.");
+        }
+    }
+
+    /// <summary>
+    /// A configured policy must say something (a policy with no requirement would admit every signed-in user under a
+    /// name that suggests otherwise), every value must be usable, and YARP's reserved names are not policy names.
+    /// </summary>
+    private static void ValidateAuthorization(AuthorizationSettings settings, List<string> failures)
+    {
+        foreach (var (name, policy) in settings.Policies)
+        {
+            var key = "Bff:Authorization:Policies:" + name;
+            if (name.Equals("Default", StringComparison.OrdinalIgnoreCase) || name.Equals("Anonymous", StringComparison.OrdinalIgnoreCase))
+            {
+                failures.Add($"{key}: '{name}' is a name YARP reserves for a route's AuthorizationPolicy (Default: any signed-in user; Anonymous: anyone); choose another name.");
+            }
+
+            if (policy is null || (policy.RequireClaims.Count == 0 && policy.RequireScopes.Count == 0 && policy.RequireRole.Count == 0))
+            {
+                failures.Add($"{key} has no requirement: give it RequireClaims:<type>, RequireScopes or RequireRole.");
+                continue;
+            }
+
+            foreach (var (type, values) in policy.RequireClaims)
+            {
+                if (!AuthorizationPolicySettings.Entries(values).Any() || AuthorizationPolicySettings.Entries(values).Any(string.IsNullOrEmpty))
+                {
+                    failures.Add($"{key}:RequireClaims:{type} needs one or more non-empty values (for example [\"ops\", \"sre\"]).");
+                }
+            }
+
+            if (AuthorizationPolicySettings.Entries(policy.RequireScopes).Any(s => s.Length == 0 || s.Any(char.IsWhiteSpace)))
+            {
+                failures.Add($"{key}:RequireScopes needs OAuth scopes, one per entry, without spaces (for example [\"orders:write\"]).");
+            }
+
+            if (AuthorizationPolicySettings.Entries(policy.RequireRole).Any(string.IsNullOrEmpty))
+            {
+                failures.Add($"{key}:RequireRole needs non-empty role names.");
+            }
+        }
+    }
+
+    private static void ValidateClaimMap(ClaimsSettings settings, List<string> failures)
+    {
+        foreach (var (type, paths) in settings.Map)
+        {
+            var entries = AuthorizationPolicySettings.Entries(paths).ToList();
+            if (entries.Count == 0 || entries.Any(p => p.Length == 0 || p.StartsWith('.') || p.EndsWith('.')))
+            {
+                failures.Add($"Bff:Claims:Map:{type} needs one or more paths into the ID token, such as [\"realm_access.roles\"] or [\"https://example.com/roles\"].");
+            }
         }
     }
 }

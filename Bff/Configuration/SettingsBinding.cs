@@ -70,6 +70,9 @@ internal static class SettingsBinding
                 case SettingsShape.SettingKind.List when setting.Element?.Type == typeof(string) && !string.IsNullOrWhiteSpace(child.Value):
                     AddEntries(property, settings, child.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                     break;
+                case SettingsShape.SettingKind.Dictionary when property.GetValue(settings) is System.Collections.IDictionary named:
+                    AddWhatTheBinderSkipsIn(child, named, setting.Element!);
+                    break;
                 case SettingsShape.SettingKind.Value when setting.ArraySeparator is { } separator && child.GetChildren().Any():
                     // One value from appsettings.json and an array from variables (or the reverse) add up, each entry once.
                     var entries = child.GetChildren().Select(c => c.Value).Prepend(child.Value)
@@ -77,6 +80,35 @@ internal static class SettingsBinding
                         .Distinct(StringComparer.Ordinal);
                     property.SetValue(settings, string.Join(separator, entries));
                     break;
+            }
+        }
+    }
+
+    /// <summary>The same for named entries (<c>Bff:Authorization:Policies:&lt;name&gt;</c>): settings classes and lists.</summary>
+    private static void AddWhatTheBinderSkipsIn(IConfigurationSection section, System.Collections.IDictionary entries, SettingsShape.Setting element)
+    {
+        foreach (var entry in section.GetChildren())
+        {
+            var existing = entries.Contains(entry.Key) ? entries[entry.Key] : null;
+            if (element.Kind == SettingsShape.SettingKind.Class && existing is not null)
+            {
+                AddWhatTheBinderSkips(entry, existing);
+            }
+            else if (element.Kind == SettingsShape.SettingKind.List && (element.Element?.Type ?? typeof(string)) == typeof(string)
+                && !string.IsNullOrWhiteSpace(entry.Value))
+            {
+                var values = entry.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (existing is ICollection<string> { IsReadOnly: false } list)
+                {
+                    foreach (var value in values)
+                    {
+                        list.Add(value);
+                    }
+                }
+                else if (existing is null)
+                {
+                    entries[entry.Key] = new List<string>(values);
+                }
             }
         }
     }

@@ -2,7 +2,9 @@ using Bff.Csrf;
 using Bff.Errors;
 using Bff.Observability;
 using Bff.Sessions;
+using Bff.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Bff.Endpoints;
 
@@ -19,7 +21,7 @@ internal static class UserEndpoint
     public const string Path = "/bff/user";
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult, RetryAfterProblem>> HandleAsync(
-        HttpContext context, SessionResolver resolver, BffMetrics metrics)
+        HttpContext context, SessionResolver resolver, BffMetrics metrics, IOptions<BffOptions> options)
     {
         if (!CsrfHeader.IsPresent(context.Request))
         {
@@ -33,7 +35,7 @@ internal static class UserEndpoint
             case SessionLookupStatus.Found:
                 var session = lookup.Session!;
                 return TypedResults.Ok(new UserResponse(
-                    session.Claims,
+                    Shared(session.Claims, options.Value.UserEndpoint.Claims),
                     session.ExpiresAt,
                     session.AbsoluteExpiresAt,
                     LogoutEndpoint.UrlFor(session)));
@@ -42,5 +44,17 @@ internal static class UserEndpoint
             default:
                 return BffProblem.Result(BffError.Unauthenticated);
         }
+    }
+
+    /// <summary>The session's claims of the types <c>Bff:UserEndpoint:Claims</c> lists (all of them when it lists none).</summary>
+    private static IReadOnlyList<SessionClaim> Shared(IReadOnlyList<SessionClaim> claims, IList<string> allowed)
+    {
+        if (allowed.Count == 0)
+        {
+            return claims;
+        }
+
+        var types = AuthorizationPolicySettings.Entries(allowed);
+        return [.. claims.Where(c => types.Contains(c.Type, StringComparer.Ordinal))];
     }
 }

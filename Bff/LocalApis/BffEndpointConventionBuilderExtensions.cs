@@ -14,8 +14,9 @@ public static class BffEndpointConventionBuilderExtensions
     /// Calls to downstream APIs take their token from <see cref="IBffAccessTokens"/>.
     /// <para>
     /// Works on minimal-API endpoints, groups (<c>MapGroup</c>) and controllers (<c>MapControllers()</c>). Authorization
-    /// policies (<c>RequireAuthorization</c>) are evaluated by the authorization middleware, before this guard has set
-    /// the user: check roles and claims in the handler instead (<c>Results.Forbid()</c> answers 403 <c>forbidden</c>).
+    /// policies (<c>RequireAuthorization("policy")</c>, <c>[Authorize(Policy = …)]</c>) are evaluated on the session's
+    /// user after the anti-forgery check and the session lookup: a signed-in user the policy refuses gets 403
+    /// <c>forbidden</c> and the handler does not run.
     /// </para>
     /// </summary>
     /// <typeparam name="TBuilder">The endpoint convention builder.</typeparam>
@@ -33,6 +34,7 @@ public static class BffEndpointConventionBuilderExtensions
             // Fail closed: an endpoint the guard cannot wrap must not be served unguarded.
             var inner = endpoint.RequestDelegate
                 ?? throw new InvalidOperationException($"RequireBffSession cannot guard the endpoint '{endpoint.DisplayName}': it has no request delegate.");
+            endpoint.Metadata.Add(BffSessionEndpoint.Instance);
             LocalApiGuard? guard = null;
             endpoint.RequestDelegate = context =>
             {

@@ -255,4 +255,11 @@ internal static partial class BffLog
 
     [LoggerMessage(5061, LogLevel.Warning, "Bff:ForwardedHeaders:KnownNetworks trusts {Network}, a very broad network: every client in it can set X-Forwarded-For/-Proto/-Host. List only the ingress controller's network.")]
     public static partial void ForwardedNetworkVeryBroad(ILogger logger, string network);
+
+    // Authorization
+    [LoggerMessage(6001, LogLevel.Information, "Refused {Method} on {Endpoint}: the signed-in user does not meet its authorization policy ({FailedRequirements}); answered 403 and nothing was forwarded.")]
+    public static partial void AuthorizationRefused(ILogger logger, string method, string endpoint, string failedRequirements);
+
+    [LoggerMessage(6002, LogLevel.Warning, "A group policy on {Endpoint} cannot be evaluated: the provider left this user's groups out of the ID token because there are too many (Entra ID groups overage, '_claim_names'), and the gateway does not look them up; refused with 403. Use app roles ('roles'), or have the provider emit only the application's groups.")]
+    public static partial void GroupPolicyNotEvaluable(ILogger logger, string endpoint);
 }

@@ -49,6 +49,7 @@ internal sealed class BffMetrics
     private readonly Counter<long> _rejectedSessionCookies;
     private readonly Counter<long> _sessionCapEvictions;
     private readonly Counter<long> _sessionCapRefusals;
+    private readonly Counter<long> _authorizationRefusals;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -72,6 +73,7 @@ internal sealed class BffMetrics
         _rejectedSessionCookies = Meter.CreateCounter<long>(Instruments.RejectedSessionCookies, "{cookie}", "Requests whose session cookie named no session (unknown) or was not a session key (malformed), by kind.");
         _sessionCapEvictions = Meter.CreateCounter<long>(Instruments.SessionCapEvictions, "{session}", "Sessions ended because a new sign-in took their user over Bff:Session:MaxPerSubject, by cap.");
         _sessionCapRefusals = Meter.CreateCounter<long>(Instruments.SessionCapRefusals, "{sign_in}", "Sign-ins refused because the in-memory store held Bff:Session:MaxInMemorySessions sessions, by cap.");
+        _authorizationRefusals = Meter.CreateCounter<long>(Instruments.AuthorizationRefusals, "{request}", "Requests of signed-in users refused with 403 by an authorization policy (never forwarded), by route or local endpoint.");
 
         if (activeSessions is not null)
         {
@@ -185,4 +187,8 @@ internal sealed class BffMetrics
     /// <param name="cap">One of <see cref="SessionCaps"/>.</param>
     public void SessionCapRefused(string cap) =>
         _sessionCapRefusals.Add(1, new KeyValuePair<string, object?>(Attributes.SessionCap, cap));
+
+    /// <param name="route">The YARP route id, or the local endpoint's route template.</param>
+    public void AuthorizationRefused(string route) =>
+        _authorizationRefusals.Add(1, new KeyValuePair<string, object?>(Attributes.Route, route));
 }

@@ -52,6 +52,7 @@ internal static class TelemetryNames
         public const string RejectedSessionCookies = "bff.sessions.rejected_cookies";
         public const string SessionCapEvictions = "bff.sessions.cap_evictions";
         public const string SessionCapRefusals = "bff.sessions.cap_refusals";
+        public const string AuthorizationRefusals = "bff.authorization.refusals";
     }
 
     public static class Attributes

@@ -35,7 +35,7 @@ internal enum TokenCallStatus
 }
 
 /// <summary>Tokens from a successful token-endpoint call.</summary>
-internal sealed record IssuedTokens(string AccessToken, TimeSpan Lifetime, string? RefreshToken, string? IdToken);
+internal sealed record IssuedTokens(string AccessToken, TimeSpan Lifetime, string? RefreshToken, string? IdToken, string? Scope = null);
 
 internal readonly record struct TokenCallResult(TokenCallStatus Status, IssuedTokens? Tokens, TimeSpan RetryAfter = default)
 {
@@ -152,7 +152,7 @@ internal sealed class TokenEndpointClient(
                 var lifetime = response.ExpiresIn > 0 ? TimeSpan.FromSeconds(response.ExpiresIn) : DefaultLifetime;
                 return new TokenCallResult(
                     TokenCallStatus.Succeeded,
-                    new IssuedTokens(response.AccessToken, lifetime, NullIfEmpty(response.RefreshToken), NullIfEmpty(response.IdentityToken)));
+                    new IssuedTokens(response.AccessToken, lifetime, NullIfEmpty(response.RefreshToken), NullIfEmpty(response.IdentityToken), NullIfEmpty(response.Scope)));
             }
 
             var error = status == 0 ? null : OAuthError(response);

@@ -37,6 +37,12 @@ internal sealed record TokenSet
 
     public string? IdToken { get; init; }
 
+    /// <summary>
+    /// The scopes the provider granted to the access token (its token response's <c>scope</c>), space-separated; null
+    /// when it did not say, which RFC 6749 §5.1 lets it do when it granted what was requested.
+    /// </summary>
+    public string? Scope { get; init; }
+
     /// <summary>Incremented by every refresh; lets concurrent writers detect that someone else already refreshed.</summary>
     public long Version { get; init; }
 
@@ -49,6 +55,7 @@ internal sealed record TokenSet
             && AccessTokenLifetime == other.AccessTokenLifetime
             && string.Equals(RefreshToken, other.RefreshToken, StringComparison.Ordinal)
             && string.Equals(IdToken, other.IdToken, StringComparison.Ordinal)
+            && string.Equals(Scope, other.Scope, StringComparison.Ordinal)
             && Version == other.Version);
 
     public override int GetHashCode() => HashCode.Combine(_accessToken, AccessTokenExpiresAt, Version);

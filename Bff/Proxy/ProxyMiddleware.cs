@@ -114,9 +114,12 @@ internal sealed class ProxyMiddleware(
             case SessionLookupStatus.Unavailable:
                 return ValueTask.FromResult(TokenResult.Fail(BffError.SessionStoreUnavailable, StoreRetryAfter));
             default:
-                return policy.Token == RouteToken.UserOrClient
-                    ? clientTokens.GetAsync(policy.Target, context.RequestAborted)
-                    : ValueTask.FromResult(TokenResult.Fail(BffError.Unauthenticated));
+                return policy.Token switch
+                {
+                    RouteToken.UserOrClient => clientTokens.GetAsync(policy.Target, context.RequestAborted),
+                    RouteToken.UserOrNone => ValueTask.FromResult(TokenResult.None),
+                    _ => ValueTask.FromResult(TokenResult.Fail(BffError.Unauthenticated)),
+                };
         }
     }
 

@@ -18,6 +18,9 @@ internal enum RouteToken
 
     /// <summary>No token: any Authorization header is removed.</summary>
     None,
+
+    /// <summary>The user's token when signed in, else no token at all (a public API with personalised extras).</summary>
+    UserOrNone,
 }
 
 /// <summary>
@@ -107,7 +110,7 @@ internal sealed class RoutePolicy
             {
                 if (!TryParseToken(value, out token))
                 {
-                    problems?.Add($"Route '{id}': metadata '{TokenKey}' has unknown value '{value}'; use User, Client, UserOrClient or None");
+                    problems?.Add($"Route '{id}': metadata '{TokenKey}' has unknown value '{value}'; use User, Client, UserOrClient, UserOrNone or None");
                 }
             }
             else if (Is(key, CsrfKey))

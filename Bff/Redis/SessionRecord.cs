@@ -13,6 +13,9 @@ namespace Bff.Redis;
 /// </summary>
 internal static class SessionRecord
 {
+    /// <summary>Written in the lifetime's place when the lifetime is unknown but a granted scope follows.</summary>
+    private const long UnknownLifetime = 0;
+
     private const byte NoToken = 0;
     private const byte TextToken = 1;
     private const byte SegmentedToken = 2;
@@ -46,6 +49,16 @@ internal static class SessionRecord
         {
             WriteSigned(writer, (long)lifetime.TotalMilliseconds);
         }
+        else if (tokens.Scope is not null)
+        {
+            WriteSigned(writer, UnknownLifetime);
+        }
+
+        // Appended after the lifetime (0 when unknown), so payloads written without it still read (with no scope).
+        if (tokens.Scope is { } scope)
+        {
+            WriteString(writer, scope);
+        }
     }
 
     /// <summary>False when the record is malformed or was written for another session id.</summary>
@@ -77,6 +90,12 @@ internal static class SessionRecord
         var idToken = reader.Token();
         var version = reader.Signed();
         long? lifetimeMilliseconds = reader.Ok && !reader.AtEnd ? reader.Signed() : null;
+        var scope = reader.Ok && !reader.AtEnd ? reader.String() : null;
+        if (lifetimeMilliseconds == UnknownLifetime && scope is not null)
+        {
+            lifetimeMilliseconds = null;
+        }
+
         if (!reader.Ok || !reader.AtEnd || lifetimeMilliseconds <= 0 || publicId is null || subject is null || accessToken is null
             || !TryTime(createdAt, out var created) || !TryTime(absoluteExpiresAt, out var absolute)
             || !TryTime(idleExpiresAt, out var idle) || !TryTime(accessTokenExpiresAt, out var accessExpires))
@@ -102,6 +121,7 @@ internal static class SessionRecord
                 IdToken = idToken,
                 Version = version,
                 AccessTokenLifetime = lifetimeMilliseconds is { } milliseconds ? TimeSpan.FromMilliseconds(milliseconds) : null,
+                Scope = scope,
             },
         };
         return true;

@@ -41,6 +41,9 @@ internal sealed class SessionIssuer(
         "nonce", "at_hash", "c_hash", "s_hash", "exp", "iat", "nbf", "aud", "azp", "iss", "jti", "sid", "auth_time",
     };
 
+    /// <summary>Where the sign-in's token response put the scopes it granted (<see cref="TokenSet.Scope"/>).</summary>
+    public const string GrantedScopeItem = "bff.granted_scope";
+
     public async Task<(SessionIssueOutcome Outcome, UserSession? Session)> IssueAsync(
         HttpContext context, ClaimsPrincipal principal, AuthenticationProperties properties)
     {
@@ -62,6 +65,7 @@ internal sealed class SessionIssuer(
             AccessTokenLifetime = accessTokenExpiresAt > now ? TimeSpan.FromSeconds(Math.Round((accessTokenExpiresAt - now).TotalSeconds)) : null,
             RefreshToken = properties.GetTokenValue(OpenIdConnectParameterNames.RefreshToken),
             IdToken = properties.GetTokenValue(OpenIdConnectParameterNames.IdToken),
+            Scope = properties.Items.TryGetValue(GrantedScopeItem, out var granted) && !string.IsNullOrWhiteSpace(granted) ? granted : null,
         };
 
         var session = new UserSession
@@ -70,7 +74,11 @@ internal sealed class SessionIssuer(
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
             ProviderSessionId = principal.FindFirst("sid")?.Value,
-            Claims = [.. principal.Claims.Where(c => !OmittedClaims.Contains(c.Type)).Select(c => new SessionClaim(c.Type, c.Value))],
+            Claims = [
+                .. principal.Claims.Where(c => !OmittedClaims.Contains(c.Type)).SelectMany(ClaimMapping.Expand)
+                    .Concat(ClaimMapping.Apply(principal, options.Value.Claims.Map))
+                    .Distinct(),
+            ],
             CreatedAt = now,
             AbsoluteExpiresAt = now + settings.AbsoluteTimeout,
             IdleExpiresAt = now + settings.IdleTimeout,

@@ -156,6 +156,8 @@ internal sealed class SessionRefresher(
                 AccessTokenLifetime = issued.Lifetime,
                 RefreshToken = issued.RefreshToken ?? tokens.RefreshToken,
                 IdToken = issued.IdToken ?? tokens.IdToken,
+                // RFC 6749 §6: a refresh response without scope granted what the original grant had.
+                Scope = issued.Scope ?? tokens.Scope,
                 Version = tokens.Version + 1,
             };
         }

@@ -51,9 +51,11 @@ function renderSignedIn(user: BffUser): void {
   const apiResult = el('div', { id: 'api-result' }, []);
   const apiError = el('p', { id: 'api-error', className: 'error', hidden: true }, '');
   const callApi = el('button', { id: 'call-api', className: 'primary' }, 'Call the API through the gateway');
+  const callAliceOnly = el('button', { id: 'call-alice-only' }, "Call Alice's API");
   const signOut = el('button', { id: 'sign-out' }, 'Sign out');
 
   callApi.addEventListener('click', () => void callWhoAmI(callApi, apiResult, apiError, user, remaining));
+  callAliceOnly.addEventListener('click', () => void callWhoAmI(callAliceOnly, apiResult, apiError, user, remaining, '/api/alice-only/whoami'));
   signOut.addEventListener('click', () => {
     if (isGatewayLogoutUrl(user.logoutUrl)) {
       window.location.assign(user.logoutUrl);
@@ -66,7 +68,7 @@ function renderSignedIn(user: BffUser): void {
     el('section', { id: 'signed-in', className: 'card' }, [
       el('h2', {}, ['Signed in as ', el('span', { id: 'user-name' }, name)]),
       el('p', {}, ['Session ends in ', remaining, el('span', { className: 'muted' }, ' (it slides while you use the app)')]),
-      el('div', { className: 'actions' }, [callApi, signOut]),
+      el('div', { className: 'actions' }, [callApi, callAliceOnly, signOut]),
       apiError,
       apiResult,
     ]),
@@ -78,13 +80,20 @@ function renderSignedIn(user: BffUser): void {
   startCountdown(user, remaining);
 }
 
-async function callWhoAmI(button: HTMLButtonElement, target: HTMLElement, error: HTMLElement, user: BffUser, remaining: HTMLElement): Promise<void> {
+async function callWhoAmI(button: HTMLButtonElement, target: HTMLElement, error: HTMLElement, user: BffUser, remaining: HTMLElement, path = '/api/whoami'): Promise<void> {
   button.disabled = true;
   error.hidden = true;
   try {
-    const result = await bff.api<unknown>('/api/whoami');
+    delete error.dataset.code;
+    const result = await bff.api<unknown>(path);
     if (result.kind === 'signed-out') {
       return; // onSignedOut has already switched the page.
+    }
+    if (result.kind === 'error' && result.status === 403 && result.code === 'forbidden') {
+      // The gateway's authorization policy refused the call; the API never saw it.
+      showError(error, `${displayName(user.claims)} may not call this API: only Alice may. The gateway refused it (403) without forwarding it.`);
+      error.dataset.code = 'forbidden';
+      return;
     }
     if (result.kind === 'error') {
       showError(error, result.message);

@@ -1,0 +1,90 @@
+using Bff.Authorization;
+using Bff.Csrf;
+using Bff.Errors;
+using Bff.LocalApis;
+using Bff.Observability;
+using Bff.Proxy;
+using Bff.Sessions;
+using Microsoft.AspNetCore.Authorization;
+
+namespace Bff.Hosting;
+
+/// <summary>
+/// Runs just before ASP.NET Core's authorization middleware, for proxied routes and <c>RequireBffSession</c> endpoints
+/// that carry an authorization policy (YARP's <c>AuthorizationPolicy</c>, <c>RequireAuthorization</c>,
+/// <c>[Authorize]</c>): the anti-forgery rule first, as the route or endpoint would apply it, so a cross-site request
+/// learns nothing from a 403 it could not have made; then the session, whose claims become <c>HttpContext.User</c> for
+/// the policy (the lookup is remembered: the proxy and the guard do not read the store again). Requests without a
+/// policy pass untouched. Composition: it needs to know both kinds of endpoint.
+/// </summary>
+internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionResolver sessions, BffMetrics metrics, ILogger<AuthorizationGateMiddleware> logger)
+{
+    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        if (endpoint is null
+            || (endpoint.Metadata.GetMetadata<IAuthorizeData>() is null && endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is null))
+        {
+            return next(context);
+        }
+
+        string name;
+        bool requireCsrf;
+        if (endpoint.Metadata.GetMetadata<RoutePolicy>() is { } route)
+        {
+            (name, requireCsrf) = (route.RouteId, route.RequireCsrf);
+        }
+        else if (endpoint.Metadata.GetMetadata<BffSessionEndpoint>() is not null)
+        {
+            (name, requireCsrf) = (AuthorizedEndpoint.NameOf(context), true);
+        }
+        else
+        {
+            // An endpoint of the application's own that is not a local API: ASP.NET Core's rules, as the app set them.
+            return next(context);
+        }
+
+        AuthorizedEndpoint.Set(context, name);
+        if (requireCsrf && ForgeryCheck.Refuse(context.Request, name, logger) is { } forgery)
+        {
+            metrics.CsrfRejected(name);
+            return BffProblem.WriteAsync(context, forgery);
+        }
+
+        return WithSessionAsync(context);
+    }
+
+    private async Task WithSessionAsync(HttpContext context)
+    {
+        var lookup = await sessions.ResolveAsync(context);
+        switch (lookup.Status)
+        {
+            case SessionLookupStatus.Found:
+                context.User = lookup.Session!.Principal;
+                break;
+            case SessionLookupStatus.Unavailable:
+                await BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: StoreRetryAfter);
+                return;
+        }
+
+        // No session: the policy decides. One that requires a user is answered 401 unauthenticated by the session
+        // scheme's challenge; one that allows anonymous calls lets the request through.
+        await next(context);
+    }
+}
+
+internal static class AuthorizationGateExtensions
+{
+    /// <summary>
+    /// The gate (<see cref="AuthorizationGateMiddleware"/>), then ASP.NET Core's authorization middleware. In the
+    /// gateway's own pipeline rather than added by WebApplication at its start, where it would run before the
+    /// public-origin check and the anti-forgery rule.
+    /// </summary>
+    public static IApplicationBuilder UseBffAuthorization(this IApplicationBuilder app)
+    {
+        app.UseMiddleware<AuthorizationGateMiddleware>();
+        return app.UseAuthorization();
+    }
+}

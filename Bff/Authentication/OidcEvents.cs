@@ -38,6 +38,7 @@ internal sealed class OidcEvents(
     {
         // The handler protects the properties into the state after this event, so the stamp travels inside it.
         attempts.Stamp(context.Properties, context.Options.RemoteAuthenticationTimeout);
+        SignInParameters.Apply(context.Properties, context.ProtocolMessage);
 
         // Read now, not at start-up: routes reload, and a sign-in names the resources of the routes it will be used on.
         var resources = RequestedResources();

@@ -176,6 +176,15 @@ internal sealed class OidcEvents(
                 BffLog.SignInResourcesRefused(logger, string.Join(' ', resources));
             }
 
+            if (SignInParameters.IsSilentSignIn(context.Properties) && SignInParameters.IsNoProviderSession(providerError))
+            {
+                // A silent sign-in that found no usable provider session is an answer, not a failure: the SPA reads it
+                // from its own URL and offers an interactive sign-in.
+                http.SetBffOutcome(TelemetryNames.Outcomes.NoProviderSession);
+                http.Response.Redirect(SignInParameters.SilentResultUrl(context.Properties!.RedirectUri));
+                return;
+            }
+
             var error = providerError is "access_denied" or "login_required" or "consent_required" or "interaction_required"
                 ? BffError.LoginDenied
                 : BffError.LoginFailed;

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace Bff.Authentication;
@@ -21,6 +22,10 @@ internal sealed class SignInParameters
 
     /// <summary>In <see cref="AuthenticationProperties.Items"/> (the protected state) when the sign-in asked for <c>prompt=none</c>.</summary>
     public const string SilentItem = "bff.silent";
+
+    /// <summary>The query parameter a silent sign-in without a provider session adds to the return URL, and its value.</summary>
+    public const string SilentResultParameter = "bff_login";
+    public const string SilentResultNone = "none";
 
     private const string ParametersKey = "bff.sign_in_parameters";
 
@@ -112,6 +117,21 @@ internal sealed class SignInParameters
 
     public static bool IsSilentSignIn(AuthenticationProperties? properties) =>
         properties?.Items.ContainsKey(SilentItem) == true;
+
+    /// <summary>The provider's answers to <c>prompt=none</c> that mean "the user would have to interact" (OpenID Connect Core 3.1.2.6).</summary>
+    public static bool IsNoProviderSession(string providerError) =>
+        providerError is "login_required" or "interaction_required" or "consent_required" or "account_selection_required";
+
+    /// <summary>
+    /// Where a silent sign-in that found no provider session lands: its (already validated) return URL with
+    /// <c>bff_login=none</c> added to the query, in front of any fragment.
+    /// </summary>
+    public static string SilentResultUrl(string? returnUrl)
+    {
+        var target = ReturnUrl.TryNormalize(returnUrl, out var normalized) ? normalized : ReturnUrl.Default;
+        var withResult = QueryHelpers.AddQueryString(target, SilentResultParameter, SilentResultNone);
+        return ReturnUrl.TryNormalize(withResult, out var result) ? result : ReturnUrl.Default + "?" + SilentResultParameter + "=" + SilentResultNone;
+    }
 
     private static bool IsValid(string name, string value, OpenIdConnectConfiguration provider) => name switch
     {

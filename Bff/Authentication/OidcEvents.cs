@@ -22,7 +22,8 @@ internal sealed class OidcEvents(
     ISignInResources signInResources,
     IOptions<BffOptions> bffOptions,
     BffMetrics metrics,
-    ILogger<OidcEvents> logger) : OpenIdConnectEvents
+    ILogger<OidcEvents> logger,
+    ProviderMetadata metadata) : OpenIdConnectEvents
 {
     /// <summary>Set in <see cref="AuthenticationProperties.Items"/> when a sign-in is a restart, so a restart happens once.</summary>
     public const string RestartedItem = "bff.restarted";
@@ -55,6 +56,37 @@ internal sealed class OidcEvents(
         context.ProtocolMessage is ResourceIndicatorMessage { Resources.Count: > 0 } message
             ? PushedResourceRequest.PushAsync(context, message, logger)
             : Task.CompletedTask;
+
+    /// <summary>
+    /// RFC 9207: the first thing done with a callback, success or error, before its state is read or its code redeemed.
+    /// A provider that advertises <c>authorization_response_iss_parameter_supported</c> must name itself; one that
+    /// sends <c>iss</c> anyway must name itself too. Another name means the response came from (or was meant for)
+    /// another provider: a mix-up attack would otherwise have the gateway redeem that code here.
+    /// </summary>
+    public override async Task MessageReceived(MessageReceivedContext context)
+    {
+        var provider = await metadata.GetAsync(context.HttpContext.RequestAborted);
+        if (!provider.Succeeded)
+        {
+            context.Fail("The provider's metadata is unavailable; the callback's issuer cannot be checked.");
+            return;
+        }
+
+        var configuration = provider.Configuration!;
+        var advertised = configuration.AuthorizationResponseIssParameterSupported;
+        var iss = context.ProtocolMessage?.Iss;
+        if (iss is null && !advertised)
+        {
+            return;
+        }
+
+        // Simple string comparison, as RFC 9207 section 2.4 requires: no trailing-slash leniency here.
+        if (!string.Equals(iss, configuration.Issuer, StringComparison.Ordinal))
+        {
+            BffLog.AuthorizationResponseIssuerRejected(logger, iss is null ? "is missing" : "names another issuer", advertised);
+            context.Fail("The authorization response's issuer is not the provider's.");
+        }
+    }
 
     /// <summary>
     /// Runs after the state's correlation cookie matched and before the code is redeemed: a state is redeemed once,

@@ -124,6 +124,41 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
         });
     }
 
+    [Fact]
+    public async Task Silent_sign_in_returns_to_the_page_signed_out_and_later_signs_a_known_user_in_without_a_prompt()
+    {
+        await using var context = await NewContextAsync();
+        var page = await context.NewPageAsync();
+        var providerPages = new List<string>();
+        page.FrameNavigated += (_, frame) =>
+        {
+            if (frame == page.MainFrame && frame.Url.StartsWith(demo.ProviderUrl.AbsoluteUri, StringComparison.Ordinal))
+            {
+                providerPages.Add(frame.Url);
+            }
+        };
+        await RunTracedAsync(context, nameof(Silent_sign_in_returns_to_the_page_signed_out_and_later_signs_a_known_user_in_without_a_prompt), async () =>
+        {
+            // Nobody is signed in at the provider: back to the page, with the flag and no session, never an error page.
+            var silent = new Uri(demo.GatewayUrl, "bff/login?prompt=none&returnUrl=%2F%3Fview%3Dhome").AbsoluteUri;
+            await page.GotoAsync(silent);
+            await page.WaitForURLAsync(new Uri(demo.GatewayUrl, "?view=home&bff_login=none").AbsoluteUri);
+            await page.Locator("#sign-in").WaitForAsync();
+            Assert.Empty(providerPages);
+            Assert.DoesNotContain(await context.CookiesAsync([demo.GatewayUrl.AbsoluteUri]), c => c.Name == SessionCookie);
+
+            // Once the provider knows the user, a gateway session lost (cookie gone) comes back with no login page.
+            await SignInAsync(page, "alice", "alice");
+            await context.ClearCookiesAsync(new() { Name = SessionCookie });
+            providerPages.Clear();
+            await page.GotoAsync(silent);
+            await page.Locator("#user-name").WaitForAsync();
+            Assert.Equal("Alice Smith", await page.Locator("#user-name").TextContentAsync());
+            Assert.Equal(new Uri(demo.GatewayUrl, "?view=home").AbsoluteUri, page.Url);
+            Assert.Empty(providerPages);
+        });
+    }
+
     private async Task<IBrowserContext> NewContextAsync()
     {
         var context = await demo.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1100, Height = 900 } });

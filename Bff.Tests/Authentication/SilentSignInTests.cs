@@ -104,6 +104,28 @@ public sealed class SilentSignInTests : IDisposable
         Assert.Null(callback.Headers.Location);
     }
 
+    [Theory]
+    [InlineData("error=login_required")]
+    [InlineData("code=some-code")]
+    public async Task A_stale_callback_restarts_the_same_silent_sign_in_with_its_options(string answer)
+    {
+        using var browser = _gateway.CreateBrowser();
+        var state = await StartAsync(browser, "prompt=none&login_hint=alice%40example.com&foo=bar", "/orders");
+        browser.RemoveCookies(c => c.Name.StartsWith("__Host-bff.", StringComparison.Ordinal));
+
+        var callback = await browser.GetAsync($"/signin-oidc?{answer}&state={Uri.EscapeDataString(state)}");
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Equal(
+            "/bff/login?returnUrl=%2Forders&restart=1&prompt=none&login_hint=alice%40example.com",
+            callback.Headers.Location!.OriginalString);
+        var restart = await browser.GetAsync(callback.Headers.Location!.OriginalString);
+        var query = HttpUtility.ParseQueryString(restart.Headers.Location!.Query);
+        Assert.Equal("none", query["prompt"]);
+        Assert.Equal("alice@example.com", query["login_hint"]);
+        Assert.Equal(0, _idp.TokenRequests);
+    }
+
     private async Task<Uri> LoginAsync(BrowserClient browser, string options, string returnUrl)
     {
         var login = await browser.GetAsync($"/bff/login?returnUrl={Uri.EscapeDataString(returnUrl)}&{options}");

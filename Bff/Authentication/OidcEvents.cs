@@ -271,7 +271,7 @@ internal sealed class OidcEvents(
 
         BffLog.StaleCallbackRestarted(logger);
         http.SetBffOutcome(TelemetryNames.Outcomes.Restarted);
-        http.Response.Redirect(SignInPaths.Restart(returnUrl));
+        http.Response.Redirect(SignInPaths.Restart(returnUrl) + SignInParameters.RestartOptions(properties));
     }
 
     private IReadOnlyList<string> RequestedResources() =>

@@ -29,6 +29,8 @@ internal sealed class SignInParameters
 
     private const string ParametersKey = "bff.sign_in_parameters";
 
+    private const string OptionsItem = "bff.sign_in_options";
+
     private const int MaxHintLength = 256;
     private const int MaxAcrLength = 512;
     private const int MaxLocalesLength = 128;
@@ -95,6 +97,9 @@ internal sealed class SignInParameters
         if (_values.Count > 0)
         {
             properties.Parameters[ParametersKey] = _values;
+
+            // Also in the state: a callback that arrives stale restarts the sign-in, and must restart the same one.
+            properties.Items[OptionsItem] = string.Concat(_values.Select(p => "&" + p.Key + "=" + Uri.EscapeDataString(p.Value)));
         }
 
         if (IsSilent)
@@ -114,6 +119,10 @@ internal sealed class SignInParameters
             }
         }
     }
+
+    /// <summary>The options of the sign-in <paramref name="properties"/> belong to, as <c>&amp;name=value</c> pairs to append to a restart URL.</summary>
+    public static string RestartOptions(AuthenticationProperties? properties) =>
+        properties?.Items.TryGetValue(OptionsItem, out var options) == true ? options ?? string.Empty : string.Empty;
 
     public static bool IsSilentSignIn(AuthenticationProperties? properties) =>
         properties?.Items.ContainsKey(SilentItem) == true;

@@ -97,6 +97,9 @@ public sealed class TestIdentityProvider : IDisposable
     /// <summary>Discovery fields left out, as providers that have no such endpoint publish (e.g. <c>revocation_endpoint</c>).</summary>
     public ISet<string> OmittedDiscoveryFields { get; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>Discovery fields added (or replaced), e.g. <c>prompt_values_supported</c>.</summary>
+    public JsonObject ExtraDiscoveryFields { get; } = new();
+
     /// <summary>Registers a code that the token endpoint will redeem for tokens bound to <paramref name="nonce"/>.</summary>
     public string IssueCode(string nonce, string subject = "alice", IDictionary<string, object>? extraClaims = null, Action<IdTokenShape>? shape = null)
     {
@@ -300,6 +303,11 @@ public sealed class TestIdentityProvider : IDisposable
         foreach (var field in OmittedDiscoveryFields)
         {
             doc.Remove(field);
+        }
+
+        foreach (var (name, value) in ExtraDiscoveryFields)
+        {
+            doc[name] = value?.DeepClone();
         }
 
         return doc;

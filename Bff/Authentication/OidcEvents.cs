@@ -22,7 +22,8 @@ internal sealed class OidcEvents(
     ISignInResources signInResources,
     IOptions<BffOptions> bffOptions,
     BffMetrics metrics,
-    ILogger<OidcEvents> logger) : OpenIdConnectEvents
+    ILogger<OidcEvents> logger,
+    ProviderMetadata metadata) : OpenIdConnectEvents
 {
     /// <summary>Set in <see cref="AuthenticationProperties.Items"/> when a sign-in is a restart, so a restart happens once.</summary>
     public const string RestartedItem = "bff.restarted";
@@ -38,6 +39,7 @@ internal sealed class OidcEvents(
     {
         // The handler protects the properties into the state after this event, so the stamp travels inside it.
         attempts.Stamp(context.Properties, context.Options.RemoteAuthenticationTimeout);
+        SignInParameters.Apply(context.Properties, context.ProtocolMessage);
 
         // Read now, not at start-up: routes reload, and a sign-in names the resources of the routes it will be used on.
         var resources = RequestedResources();
@@ -54,6 +56,37 @@ internal sealed class OidcEvents(
         context.ProtocolMessage is ResourceIndicatorMessage { Resources.Count: > 0 } message
             ? PushedResourceRequest.PushAsync(context, message, logger)
             : Task.CompletedTask;
+
+    /// <summary>
+    /// RFC 9207: the first thing done with a callback, success or error, before its state is read or its code redeemed.
+    /// A provider that advertises <c>authorization_response_iss_parameter_supported</c> must name itself; one that
+    /// sends <c>iss</c> anyway must name itself too. Another name means the response came from (or was meant for)
+    /// another provider: a mix-up attack would otherwise have the gateway redeem that code here.
+    /// </summary>
+    public override async Task MessageReceived(MessageReceivedContext context)
+    {
+        var provider = await metadata.GetAsync(context.HttpContext.RequestAborted);
+        if (!provider.Succeeded)
+        {
+            context.Fail("The provider's metadata is unavailable; the callback's issuer cannot be checked.");
+            return;
+        }
+
+        var configuration = provider.Configuration!;
+        var advertised = configuration.AuthorizationResponseIssParameterSupported;
+        var iss = context.ProtocolMessage?.Iss;
+        if (iss is null && !advertised)
+        {
+            return;
+        }
+
+        // Simple string comparison, as RFC 9207 section 2.4 requires: no trailing-slash leniency here.
+        if (!string.Equals(iss, configuration.Issuer, StringComparison.Ordinal))
+        {
+            BffLog.AuthorizationResponseIssuerRejected(logger, iss is null ? "is missing" : "names another issuer", advertised);
+            context.Fail("The authorization response's issuer is not the provider's.");
+        }
+    }
 
     /// <summary>
     /// Runs after the state's correlation cookie matched and before the code is redeemed: a state is redeemed once,
@@ -183,6 +216,15 @@ internal sealed class OidcEvents(
                 BffLog.SignInResourcesRefused(logger, string.Join(' ', resources));
             }
 
+            if (SignInParameters.IsSilentSignIn(context.Properties) && SignInParameters.IsNoProviderSession(providerError))
+            {
+                // A silent sign-in that found no usable provider session is an answer, not a failure: the SPA reads it
+                // from its own URL and offers an interactive sign-in.
+                http.SetBffOutcome(TelemetryNames.Outcomes.NoProviderSession);
+                http.Response.Redirect(SignInParameters.SilentResultUrl(context.Properties!.RedirectUri));
+                return;
+            }
+
             var error = providerError is "access_denied" or "login_required" or "consent_required" or "interaction_required"
                 ? BffError.LoginDenied
                 : BffError.LoginFailed;
@@ -237,7 +279,7 @@ internal sealed class OidcEvents(
 
         BffLog.StaleCallbackRestarted(logger);
         http.SetBffOutcome(TelemetryNames.Outcomes.Restarted);
-        http.Response.Redirect(SignInPaths.Restart(returnUrl));
+        http.Response.Redirect(SignInPaths.Restart(returnUrl) + SignInParameters.RestartOptions(properties));
     }
 
     private IReadOnlyList<string> RequestedResources() =>

@@ -31,7 +31,14 @@ internal static class LoginEndpoint
             return BffProblem.Result(provider.Error!);
         }
 
+        if (!SignInParameters.TryRead(context.Request.Query, provider.Configuration!, out var parameters, out var refused))
+        {
+            context.SetBffFailure(BffError.InvalidLoginParameter);
+            return BffProblem.Result(BffError.InvalidLoginParameter, $"The '{refused}' parameter is malformed, repeated or not supported by the provider.");
+        }
+
         var properties = new AuthenticationProperties { RedirectUri = target };
+        parameters.AddTo(properties);
         if (restart == "1")
         {
             properties.Items[OidcEvents.RestartedItem] = "1";

@@ -256,6 +256,9 @@ internal static partial class BffLog
     [LoggerMessage(5061, LogLevel.Warning, "Bff:ForwardedHeaders:KnownNetworks trusts {Network}, a very broad network: every client in it can set X-Forwarded-For/-Proto/-Host. List only the ingress controller's network.")]
     public static partial void ForwardedNetworkVeryBroad(ILogger logger, string network);
 
+    [LoggerMessage(2060, LogLevel.Warning, "Refused a sign-in callback whose 'iss' {Problem} (RFC 9207 mix-up defence; the provider advertises the parameter: {Advertised}); its code was not redeemed.")]
+    public static partial void AuthorizationResponseIssuerRejected(ILogger logger, string problem, bool advertised);
+
     // Authorization
     [LoggerMessage(6001, LogLevel.Information, "Refused {Method} on {Endpoint}: the signed-in user does not meet its authorization policy ({FailedRequirements}); answered 403 and nothing was forwarded.")]
     public static partial void AuthorizationRefused(ILogger logger, string method, string endpoint, string failedRequirements);

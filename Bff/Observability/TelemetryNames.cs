@@ -109,6 +109,9 @@ internal static class TelemetryNames
         public const string Restarted = "restarted";
         public const string AlreadySignedIn = "already_signed_in";
 
+        /// <summary>A <c>prompt=none</c> sign-in the provider answered "interaction required": back to the SPA, no session.</summary>
+        public const string NoProviderSession = "no_provider_session";
+
         // Token refresh: one value per flight (requests that wait for a flight are not counted), see RefreshErrors
         // for the error.type of the failed ones. A flight that found its session gone records NotFound.
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BffClient, isGatewayLogoutUrl, isLocalPath, loginUrl, problemToError } from './bff';
+import { BffClient, isGatewayLogoutUrl, isLocalPath, loginUrl, problemToError, silentLoginUrl, silentSignInResult } from './bff';
 
 interface Call {
   url: string;
@@ -140,6 +140,20 @@ describe('BffClient.getUser', () => {
 describe('URLs', () => {
   it('builds the login URL with an encoded local return URL', () => {
     expect(loginUrl('/orders?id=1&x=a b#top')).toBe('/bff/login?returnUrl=%2Forders%3Fid%3D1%26x%3Da%20b%23top');
+  });
+
+  it('builds a silent login URL that asks the provider not to show a page', () => {
+    expect(silentLoginUrl('/orders?id=1')).toBe('/bff/login?returnUrl=%2Forders%3Fid%3D1&prompt=none');
+    expect(silentLoginUrl('//evil.example/')).toBe('/bff/login?returnUrl=%2F&prompt=none');
+  });
+
+  it('reads a declined silent sign-in from the URL and removes the flag', () => {
+    expect(silentSignInResult({ pathname: '/orders', search: '?tab=2&bff_login=none', hash: '#top' })).toEqual({
+      declined: true,
+      url: '/orders?tab=2#top',
+    });
+    expect(silentSignInResult({ pathname: '/', search: '?bff_login=none', hash: '' })).toEqual({ declined: true, url: '/' });
+    expect(silentSignInResult({ pathname: '/orders', search: '?tab=2', hash: '' })).toEqual({ declined: false, url: '/orders?tab=2' });
   });
 
   it('never asks the gateway to return somewhere else', () => {

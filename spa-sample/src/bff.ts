@@ -1,6 +1,7 @@
 // The only module that knows the gateway's browser contract:
 //   GET /bff/user (with X-CSRF: 1)      -> 200 user | 401 Problem Details
 //   GET /bff/login?returnUrl=/path      -> full-page navigation to the provider
+//   ...&prompt=none (silent sign-in)    -> back to /path signed in, or to /path?bff_login=none without a session
 //   logoutUrl from /bff/user            -> full-page navigation that ends the session
 //   /api/**  (with X-CSRF: 1)           -> proxied with the user's token; 401 = session gone
 // The page never sees a token: the session cookie is HttpOnly and the gateway keeps the tokens.
@@ -125,6 +126,27 @@ export class BffClient {
 /** The URL of a full-page navigation that signs the user in and brings them back to returnUrl. */
 export function loginUrl(returnUrl: string): string {
   return `/bff/login?returnUrl=${encodeURIComponent(isLocalPath(returnUrl) ? returnUrl : '/')}`;
+}
+
+/** The query flag the gateway adds to returnUrl when a silent sign-in found no session at the provider. */
+export const SILENT_SIGN_IN_FLAG = 'bff_login';
+
+/** A silent sign-in: a top-level navigation (it works with third-party cookies blocked) that never stops at a provider page. */
+export function silentLoginUrl(returnUrl: string): string {
+  return `${loginUrl(returnUrl)}&prompt=none`;
+}
+
+/**
+ * Reads the gateway's answer to a silent sign-in from the page's own URL: `declined` when it carries
+ * `bff_login=none`, and the URL without that flag (to put back in the address bar and to return to after an
+ * interactive sign-in).
+ */
+export function silentSignInResult(location: { pathname: string; search: string; hash: string }): { declined: boolean; url: string } {
+  const params = new URLSearchParams(location.search);
+  const declined = params.getAll(SILENT_SIGN_IN_FLAG).includes('none');
+  params.delete(SILENT_SIGN_IN_FLAG);
+  const search = params.toString();
+  return { declined, url: `${location.pathname}${search ? `?${search}` : ''}${location.hash}` };
 }
 
 /** The gateway's logoutUrl is followed only when it is the gateway's own logout endpoint. */

@@ -1,11 +1,12 @@
 import './style.css';
-import { BffClient, isGatewayLogoutUrl, loginUrl, type BffError, type BffUser } from './bff';
+import { BffClient, isGatewayLogoutUrl, loginUrl, silentLoginUrl, silentSignInResult, type BffError, type BffUser } from './bff';
 import { currentReturnUrl, displayName, formatDuration, isWhoAmI, remainingSeconds, tokenChange, type WhoAmI } from './session';
 
 const app = document.querySelector<HTMLElement>('#app')!;
 let countdown: number | undefined;
 let lastToken: WhoAmI | undefined;
 let refreshesSeen = 0;
+const SILENT_SIGN_IN_TRIED = 'bff.silent-sign-in-tried';
 
 const bff = new BffClient({ onSignedOut: () => renderSignedOut('Your session has ended. Sign in again to continue.') });
 
@@ -18,12 +19,35 @@ async function start(): Promise<void> {
       renderSignedIn(result.user);
       break;
     case 'signed-out':
+      if (trySilentSignIn()) {
+        return;
+      }
       renderSignedOut();
       break;
     case 'error':
       renderFailure(result);
       break;
   }
+}
+
+/**
+ * A returning user whose provider session is still alive is signed in without pressing a button: once per tab, so
+ * that signing out (or a provider that answers but sets no session) never turns into a loop. False when the page
+ * should show "signed out" now.
+ */
+function trySilentSignIn(): boolean {
+  const result = silentSignInResult(window.location);
+  if (result.declined) {
+    window.sessionStorage.setItem(SILENT_SIGN_IN_TRIED, '1');
+    window.history.replaceState(window.history.state, '', result.url);
+    return false;
+  }
+  if (window.sessionStorage.getItem(SILENT_SIGN_IN_TRIED) !== null) {
+    return false;
+  }
+  window.sessionStorage.setItem(SILENT_SIGN_IN_TRIED, '1');
+  window.location.assign(silentLoginUrl(currentReturnUrl(window.location)));
+  return true;
 }
 
 function renderSignedOut(reason?: string): void {

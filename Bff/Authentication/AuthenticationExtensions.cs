@@ -34,7 +34,7 @@ internal static class AuthenticationExtensions
         services.AddSingleton<LogoutTokenValidator>();
         services.AddSingleton<RefreshedIdTokenValidator>();
         services.AddSingleton<TokenRevoker>();
-        services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);
+        services.AddProviderHttpClients();
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         return services;
     }

@@ -71,7 +71,6 @@ internal sealed class RefreshCoordinator(
 
     private static readonly TimeSpan FlightBudget = LockTtl + LockTtl;
     private static readonly int MaxWaits = (int)(LockTtl / PollInterval);
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
 
@@ -414,7 +413,7 @@ internal sealed class RefreshCoordinator(
         new(RefreshOutcome.SessionEnded, target, new(Outcomes.NotFound));
 
     private static RefreshResult StoreUnavailable(TokenTarget target, string errorType) =>
-        new(RefreshOutcome.StoreUnavailable, target, new(Outcomes.StoreUnavailable, errorType), RetryAfter: StoreRetryAfter);
+        new(RefreshOutcome.StoreUnavailable, target, new(Outcomes.StoreUnavailable, errorType));
 
     private static RefreshResult ProviderUnavailable(TokenTarget target, TimeSpan retryAfter, string errorType) =>
         new(RefreshOutcome.ProviderUnavailable, target, new(Outcomes.ProviderUnavailable, errorType), RetryAfter: retryAfter);

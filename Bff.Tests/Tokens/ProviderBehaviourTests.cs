@@ -245,6 +245,38 @@ public sealed class ProviderBehaviourTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refresh_the_provider_does_not_answer_times_out_on_the_gateways_clock_and_is_not_resent()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: ThirtySeconds);
+        _host.Time.Advance(ThirtySeconds + TimeSpan.FromSeconds(1));
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var answer = new ManualResetEventSlim();
+        _host.Idp.RefreshBehavior = _ =>
+        {
+            received.TrySetResult();
+            answer.Wait(TimeSpan.FromSeconds(30)); // a provider that hangs until the test lets it go
+            return Answer("503");
+        };
+
+        try
+        {
+            var call = browser.GetWithCsrfAsync("/api/orders");
+            await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            _host.Time.Advance(Bff.Authentication.ProviderHttp.Timeout);
+
+            // Well before HttpClient's own real-time timeout would have fired: the timeout follows the TimeProvider.
+            var response = await call.WaitAsync(TimeSpan.FromSeconds(8));
+            await ForwardingTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
+            Assert.Equal(1, _host.Idp.RefreshRequests);
+            Assert.Equal(session.Tokens, _host.StoredSession(session.Key)!.Tokens);
+        }
+        finally
+        {
+            answer.Set();
+        }
+    }
+
+    [Fact]
     public async Task A_client_credentials_call_answered_503_is_retried_after_a_short_jittered_delay()
     {
         var (browser, _) = await _host.SignedInBrowserAsync();

@@ -30,6 +30,7 @@ public sealed class TestIdentityProvider : IDisposable
     private readonly ConcurrentDictionary<string, string[]> _authorizedResources = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string[]> _grantResources = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _accessTokenResources = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _transientFailures = new(StringComparer.Ordinal);
     private int _tokenRequests;
     private int _refreshRequests;
     private int _codeCounter;
@@ -81,6 +82,12 @@ public sealed class TestIdentityProvider : IDisposable
     /// server instead would free its port for another test's stub to take.)
     /// </summary>
     public bool Down { get; set; }
+
+    /// <summary>
+    /// The next <paramref name="count"/> requests to <paramref name="path"/> (<c>/.well-known/openid-configuration</c>,
+    /// <c>/jwks</c>, <c>/token</c>, <c>/revoke</c>) are answered 503, as by a provider restarting behind its load balancer.
+    /// </summary>
+    public void FailNext(string path, int count) => _transientFailures[path] = count;
 
     /// <summary>Status code the revocation endpoint answers with.</summary>
     public int RevocationStatus { get; set; } = 200;
@@ -232,18 +239,18 @@ public sealed class TestIdentityProvider : IDisposable
     private void MapEndpoints()
     {
         _server.Given(Request.Create().WithPath("/.well-known/openid-configuration").UsingGet())
-            .RespondWith(Response.Create().WithCallback(_ => Down ? Unavailable() : Json(200, Discovery())));
+            .RespondWith(Response.Create().WithCallback(_ => Down || TakeFailure("/.well-known/openid-configuration") ? Unavailable() : Json(200, Discovery())));
 
         _server.Given(Request.Create().WithPath("/jwks").UsingGet())
-            .RespondWith(Response.Create().WithCallback(_ => Down ? Unavailable() : Json(200, Jwks())));
+            .RespondWith(Response.Create().WithCallback(_ => Down || TakeFailure("/jwks") ? Unavailable() : Json(200, Jwks())));
 
         _server.Given(Request.Create().WithPath("/token").UsingPost())
-            .RespondWith(Response.Create().WithCallback(request => Down ? Unavailable() : TokenEndpoint(request)));
+            .RespondWith(Response.Create().WithCallback(request => Down || TakeFailure("/token") ? Unavailable() : TokenEndpoint(request)));
 
         _server.Given(Request.Create().WithPath("/revoke").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
             {
-                if (Down)
+                if (Down || TakeFailure("/revoke"))
                 {
                     return Unavailable();
                 }
@@ -439,6 +446,19 @@ public sealed class TestIdentityProvider : IDisposable
     }
 
     private static ResponseMessage Unavailable() => new() { StatusCode = 503 };
+
+    private bool TakeFailure(string path)
+    {
+        while (_transientFailures.TryGetValue(path, out var left) && left > 0)
+        {
+            if (_transientFailures.TryUpdate(path, left - 1, left))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static ResponseMessage Json(int status, JsonNode body) => new()
     {

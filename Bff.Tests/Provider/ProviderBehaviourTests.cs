@@ -1,3 +1,4 @@
+using Bff.Provider;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -101,7 +102,7 @@ public sealed class ProviderBehaviourTests : IAsyncLifetime
         await ForwardingTests.AssertProblemAsync(first, (HttpStatusCode)status, error);
         Assert.Empty(_host.Api.Received);
         Assert.Equal(sessionSurvives, _host.StoredSession(session.Key) is not null);
-        Assert.InRange(requestsAfterFirst, 1, 2); // 503 is retried once at once: the provider surely did not act on it
+        Assert.Equal(1, requestsAfterFirst); // never resent, not even a 503: the provider may have rotated the refresh token
         Assert.Equal(requestsAfterFirst, _host.Idp.RefreshRequests);
         if (sessionSurvives)
         {
@@ -225,6 +226,134 @@ public sealed class ProviderBehaviourTests : IAsyncLifetime
         await ForwardingTests.AssertProblemAsync(first, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
         await ForwardingTests.AssertProblemAsync(second, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
         Assert.Single(_host.TokenRequests("client_credentials"));
+    }
+
+    // ---- Transient failures: what is retried, and what never is ----
+
+    [Fact]
+    public async Task A_refresh_answered_503_is_sent_once_even_though_a_second_attempt_would_succeed()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: ThirtySeconds);
+        _host.Time.Advance(ThirtySeconds + TimeSpan.FromSeconds(1));
+        _host.Idp.FailNext("/token", 1);
+
+        var response = await browser.GetWithCsrfAsync("/api/orders");
+
+        // The provider may have rotated the refresh token before failing: sending it again could look like replay.
+        await ForwardingTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
+        Assert.Single(_host.TokenRequests("refresh_token"));
+        Assert.Equal(session.Tokens, _host.StoredSession(session.Key)!.Tokens);
+    }
+
+    [Fact]
+    public async Task A_refresh_the_provider_does_not_answer_times_out_on_the_gateways_clock_and_is_not_resent()
+    {
+        var (browser, session) = await _host.SignedInBrowserAsync(tokenLifetime: ThirtySeconds);
+        _host.Time.Advance(ThirtySeconds + TimeSpan.FromSeconds(1));
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var answer = new ManualResetEventSlim();
+        _host.Idp.RefreshBehavior = _ =>
+        {
+            received.TrySetResult();
+            answer.Wait(TimeSpan.FromSeconds(30)); // a provider that hangs until the test lets it go
+            return Answer("503");
+        };
+
+        try
+        {
+            var call = browser.GetWithCsrfAsync("/api/orders");
+            await received.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            _host.Time.Advance(Bff.Provider.ProviderHttp.Timeout);
+
+            // Well before HttpClient's own real-time timeout would have fired: the timeout follows the TimeProvider.
+            var response = await call.WaitAsync(TimeSpan.FromSeconds(8));
+            await ForwardingTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
+            Assert.Equal(1, _host.Idp.RefreshRequests);
+            Assert.Equal(session.Tokens, _host.StoredSession(session.Key)!.Tokens);
+        }
+        finally
+        {
+            answer.Set();
+        }
+    }
+
+    [Fact]
+    public async Task A_client_credentials_call_answered_503_is_retried_after_a_short_jittered_delay()
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+        _host.Idp.FailNext("/token", 1);
+
+        var call = browser.GetWithCsrfAsync("/client-api/reports");
+        var delay = await _host.Time.NextShortTimerAsync();
+        _host.Time.Advance(delay);
+
+        var echo = await ProxyTestHost.EchoAsync(await call);
+        Assert.StartsWith("Bearer ", echo.Header("Authorization"), StringComparison.Ordinal);
+        Assert.Equal(2, _host.TokenRequests("client_credentials").Count);
+        Assert.InRange(delay, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task A_client_credentials_call_that_keeps_failing_is_tried_three_times_then_pauses()
+    {
+        var (browser, _) = await _host.SignedInBrowserAsync();
+        _host.Idp.ClientCredentialsBehavior = _ => Answer("503");
+
+        var first = await _host.Time.RunThroughShortTimersAsync(() => browser.GetWithCsrfAsync("/client-api/reports"));
+        var second = await browser.GetWithCsrfAsync("/client-api/reports");
+
+        await ForwardingTests.AssertProblemAsync(first, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
+        await ForwardingTests.AssertProblemAsync(second, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
+        Assert.Equal(3, _host.TokenRequests("client_credentials").Count);
+    }
+
+    [Fact]
+    public async Task Discovery_and_signing_keys_answered_503_are_retried_and_the_sign_in_proceeds()
+    {
+        using var idp = new TestIdentityProvider();
+        using var gateway = new GatewayFactory(idp);
+        using var browser = gateway.CreateBrowser();
+        // Two in a row: IdentityModel's document retriever resends a 503 once by itself, so one would not tell.
+        idp.FailNext("/.well-known/openid-configuration", 2);
+        idp.FailNext("/jwks", 2);
+
+        var callback = await browser.SignInAsync(idp);
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetWithCsrfAsync("/bff/user")).StatusCode);
+        Assert.Equal(3, idp.RequestsTo("/.well-known/openid-configuration").Count());
+        Assert.Equal(3, idp.RequestsTo("/jwks").Count());
+    }
+
+    [Fact]
+    public async Task A_code_redemption_answered_503_is_sent_once_even_though_a_second_attempt_would_succeed()
+    {
+        using var idp = new TestIdentityProvider();
+        using var gateway = new GatewayFactory(idp);
+        using var browser = gateway.CreateBrowser();
+        idp.FailNext("/token", 1);
+
+        var callback = await browser.SignInAsync(idp);
+
+        Assert.NotEqual(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Single(idp.RequestsTo("/token"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetWithCsrfAsync("/bff/user")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_revocation_answered_503_is_retried_so_the_refresh_token_is_revoked()
+    {
+        using var idp = new TestIdentityProvider();
+        using var gateway = new GatewayFactory(idp);
+        using var browser = gateway.CreateBrowser();
+        await browser.SignInAsync(idp);
+        idp.FailNext("/revoke", 1);
+
+        var response = await browser.GetAsync(await Endpoints.LogoutEndpointTests.LogoutUrlAsync(browser));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(2, idp.RequestsTo("/revoke").Count());
+        Assert.Contains(idp.RevokedTokens, t => t.StartsWith("rt.alice.", StringComparison.Ordinal));
     }
 
     // ---- Token responses of unusual shape ----

@@ -35,7 +35,7 @@ internal sealed class ProxyTestHost : IAsyncDisposable
 
     private readonly bool _kestrel;
 
-    private ProxyTestHost(TestIdentityProvider idp, UpstreamApi api, GatewayFactory gateway, FakeTimeProvider time, bool kestrel)
+    private ProxyTestHost(TestIdentityProvider idp, UpstreamApi api, GatewayFactory gateway, WatchedTimeProvider time, bool kestrel)
     {
         Idp = idp;
         Api = api;
@@ -50,7 +50,7 @@ internal sealed class ProxyTestHost : IAsyncDisposable
 
     public GatewayFactory Gateway { get; }
 
-    public FakeTimeProvider Time { get; }
+    public WatchedTimeProvider Time { get; }
 
     /// <summary>The gateway's address when it runs on Kestrel.</summary>
     public Uri? Address { get; private set; }
@@ -66,7 +66,7 @@ internal sealed class ProxyTestHost : IAsyncDisposable
     {
         var idp = new TestIdentityProvider(advertisePar);
         var api = await UpstreamApi.StartAsync();
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new WatchedTimeProvider(DateTimeOffset.UtcNow);
         var all = RouteSettings(api.Address);
         if (kestrel)
         {

@@ -78,7 +78,8 @@ public sealed class TargetTokenTests : IAsyncLifetime
         using var browser = _host.CreateBrowser();
         _host.Idp.ClientCredentialsBehavior = _ => TestIdentityProvider.Json(503, new JsonObject { ["error"] = "temporarily_unavailable" });
 
-        var response = await browser.GetWithCsrfAsync("/client-api/catalog");
+        // A client-credentials call is retried after short delays before the gateway gives up.
+        var response = await _host.Time.RunThroughShortTimersAsync(() => browser.GetWithCsrfAsync("/client-api/catalog"));
 
         await ForwardingTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "token_refresh_unavailable");
         Assert.NotNull(response.Headers.RetryAfter);

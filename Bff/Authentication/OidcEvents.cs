@@ -117,7 +117,7 @@ internal sealed class OidcEvents(
                 break;
             default:
                 BffLog.LoginStoreUnavailable(logger);
-                await FailAsync(http, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
+                await FailAsync(http, BffError.SessionStoreUnavailable);
                 break;
         }
     }
@@ -188,11 +188,11 @@ internal sealed class OidcEvents(
                 break;
             case SessionIssueOutcome.StoreUnavailable:
                 BffLog.LoginStoreUnavailable(logger);
-                await FailAsync(http, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
+                await FailAsync(http, BffError.SessionStoreUnavailable);
                 break;
             case SessionIssueOutcome.StoreFull:
                 // Logged and counted by the issuer, at most one line a minute.
-                await FailAsync(http, BffError.SessionCapacityReached, retryAfter: TimeSpan.FromSeconds(60));
+                await FailAsync(http, BffError.SessionCapacityReached);
                 break;
             default:
                 BffLog.LoginFailed(logger, "token response without an access token or subject");

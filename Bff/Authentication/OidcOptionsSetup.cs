@@ -75,7 +75,8 @@ internal sealed class OidcOptionsSetup(
         }
         options.SignInScheme = SessionAuthenticationHandler.SchemeName;
         options.SignOutScheme = SessionAuthenticationHandler.SchemeName;
-        options.BackchannelTimeout = TimeSpan.FromSeconds(10);
+        // Discovery and signing keys are retried on a transient failure; the code redemption is never (ProviderHttp).
+        options.Backchannel = services.GetRequiredService<IHttpClientFactory>().CreateClient(ProviderHttp.BackchannelName);
         options.RemoteAuthenticationTimeout = TimeSpan.FromMinutes(10);
         options.EventsType = typeof(OidcEvents);
 

@@ -23,8 +23,6 @@ internal static class BackchannelLogoutEndpoint
     /// <summary>A logout token is a few hundred bytes to a couple of kilobytes.</summary>
     public const int MaxBodyBytes = 16 * 1024;
 
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
-
     public static async Task<Results<Ok, ProblemHttpResult, RetryAfterProblem>> HandleAsync(
         HttpContext context,
         LogoutTokenValidator validator,
@@ -116,7 +114,7 @@ internal static class BackchannelLogoutEndpoint
         BffLog.BackchannelLogoutFailed(logger, reason);
         context.SetBffFailure(error);
         metrics.BackchannelLogout(TelemetryNames.Outcomes.Unavailable);
-        return BffProblem.WithRetryAfter(error, RetryAfter);
+        return BffProblem.WithRetryAfter(error);
     }
 
     private static bool IsUrlEncodedForm(HttpRequest request) =>

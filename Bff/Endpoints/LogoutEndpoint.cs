@@ -44,7 +44,7 @@ internal static class LogoutEndpoint
         if (lookup.Status == SessionLookupStatus.Unavailable)
         {
             context.SetBffFailure(BffError.SessionStoreUnavailable);
-            return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, TimeSpan.FromSeconds(5));
+            return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable);
         }
 
         if (lookup.Session is not { } session)
@@ -67,7 +67,7 @@ internal static class LogoutEndpoint
         if (removed == StoreOutcome.Unavailable)
         {
             context.SetBffFailure(BffError.SessionStoreUnavailable);
-            return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, TimeSpan.FromSeconds(5));
+            return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable);
         }
 
         cookie.Delete(context.Response);

@@ -40,7 +40,7 @@ internal static class UserEndpoint
                     session.AbsoluteExpiresAt,
                     LogoutEndpoint.UrlFor(session)));
             case SessionLookupStatus.Unavailable:
-                return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable, TimeSpan.FromSeconds(5));
+                return BffProblem.WithRetryAfter(BffError.SessionStoreUnavailable);
             default:
                 return BffProblem.Result(BffError.Unauthenticated);
         }

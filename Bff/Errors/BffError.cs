@@ -2,7 +2,8 @@ namespace Bff.Errors;
 
 /// <summary>
 /// A failure the gateway reports to its caller: a stable machine-readable code, the HTTP status and a human title.
-/// The code is the contract: SPAs switch on it, so it never changes once shipped.
+/// The code is the contract: SPAs switch on it, so it never changes once shipped. A temporary failure also says
+/// when to try again (<see cref="RetryAfter"/>), so that every place answering it sends the same <c>Retry-After</c>.
 /// </summary>
 internal sealed record BffError(string Code, int Status, string Title)
 {
@@ -15,10 +16,10 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError LoginFailed = new("login_failed", StatusCodes.Status400BadRequest, "Sign-in did not complete.");
     public static readonly BffError LoginDenied = new("login_denied", StatusCodes.Status400BadRequest, "The provider did not grant sign-in.");
     public static readonly BffError LoginExpired = new("login_expired", StatusCodes.Status400BadRequest, "The sign-in attempt expired or was already used; start again.");
-    public static readonly BffError ProviderUnavailable = new("provider_unavailable", StatusCodes.Status503ServiceUnavailable, "The identity provider cannot be reached right now.");
+    public static readonly BffError ProviderUnavailable = new("provider_unavailable", StatusCodes.Status503ServiceUnavailable, "The identity provider cannot be reached right now.") { RetryAfter = TimeSpan.FromSeconds(5) };
     public static readonly BffError ProviderMisconfigured = new("provider_misconfigured", StatusCodes.Status502BadGateway, "The identity provider's metadata does not match the configured authority.");
-    public static readonly BffError SessionStoreUnavailable = new("session_store_unavailable", StatusCodes.Status503ServiceUnavailable, "Sessions are temporarily unavailable.");
-    public static readonly BffError TokenRefreshUnavailable = new("token_refresh_unavailable", StatusCodes.Status503ServiceUnavailable, "The access token could not be renewed right now.");
+    public static readonly BffError SessionStoreUnavailable = new("session_store_unavailable", StatusCodes.Status503ServiceUnavailable, "Sessions are temporarily unavailable.") { RetryAfter = TimeSpan.FromSeconds(5) };
+    public static readonly BffError TokenRefreshUnavailable = new("token_refresh_unavailable", StatusCodes.Status503ServiceUnavailable, "The access token could not be renewed right now.") { RetryAfter = TimeSpan.FromSeconds(5) };
     public static readonly BffError OriginMismatch = new("origin_mismatch", StatusCodes.Status403Forbidden, "The request's Origin is not this gateway.");
     public static readonly BffError AmbiguousPath = new("ambiguous_path", StatusCodes.Status400BadRequest, "The path contains encoded separators or dot segments.");
     public static readonly BffError UpstreamUnreachable = new("upstream_unreachable", StatusCodes.Status502BadGateway, "The API could not be reached.");
@@ -30,8 +31,14 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError InternalError = new("internal_error", StatusCodes.Status500InternalServerError, "The gateway failed to handle the request.");
     public static readonly BffError TooManyRequests = new("too_many_requests", StatusCodes.Status429TooManyRequests, "Too many sign-in attempts from this address; try again later.");
     public static readonly BffError InvalidHost = new("invalid_host", StatusCodes.Status400BadRequest, "The request's Host is not this gateway's public origin.");
-    public static readonly BffError SessionCapacityReached = new("session_capacity_reached", StatusCodes.Status503ServiceUnavailable, "The gateway holds as many sessions as it may; try again later.");
+    public static readonly BffError SessionCapacityReached = new("session_capacity_reached", StatusCodes.Status503ServiceUnavailable, "The gateway holds as many sessions as it may; try again later.") { RetryAfter = TimeSpan.FromSeconds(60) };
     public static readonly BffError InvalidLoginParameter = new("invalid_login_parameter", StatusCodes.Status400BadRequest, "A sign-in option is malformed or not supported by the identity provider.");
 
     public string Type => "urn:bff:error:" + Code;
+
+    /// <summary>
+    /// The <c>Retry-After</c> answered with this error when the failure itself gives none (a provider's own
+    /// <c>Retry-After</c>, a rate limiter's window); null for errors that retrying soon cannot fix.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

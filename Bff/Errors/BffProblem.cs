@@ -20,11 +20,14 @@ internal static class BffProblem
         Extensions = { [ErrorMember] = error.Code },
     };
 
-    /// <summary>Writes the problem straight to the response, for middleware and authentication handlers.</summary>
+    /// <summary>
+    /// Writes the problem straight to the response, for middleware and authentication handlers, with
+    /// <paramref name="retryAfter"/> or else the error's own <see cref="BffError.RetryAfter"/>.
+    /// </summary>
     public static Task WriteAsync(HttpContext context, BffError error, string? detail = null, TimeSpan? retryAfter = null)
     {
         var response = context.Response;
-        if (retryAfter is { } delay)
+        if ((retryAfter ?? error.RetryAfter) is { } delay)
         {
             response.Headers.RetryAfter = ((int)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
@@ -36,10 +39,13 @@ internal static class BffProblem
     /// <summary>A problem that also tells the client when to try again, for endpoints.</summary>
     public static RetryAfterProblem WithRetryAfter(BffError error, TimeSpan retryAfter, string? detail = null) =>
         new(error, retryAfter, detail);
+
+    /// <summary>A problem with the error's own <see cref="BffError.RetryAfter"/>, for endpoints.</summary>
+    public static RetryAfterProblem WithRetryAfter(BffError error) => new(error, null, null);
 }
 
 /// <summary>A Problem Details response with <c>Retry-After</c> (503s the client should retry).</summary>
-internal sealed class RetryAfterProblem(BffError error, TimeSpan retryAfter, string? detail) : IResult
+internal sealed class RetryAfterProblem(BffError error, TimeSpan? retryAfter, string? detail) : IResult
 {
     public BffError Error => error;
 

@@ -10,15 +10,13 @@ namespace Bff.Errors;
 /// </summary>
 internal static class UnhandledFailure
 {
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public static Task WriteAsync(HttpContext context, Exception? error, string path)
     {
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Bff.Errors");
         if (error is not null && CausedByOutage(context.RequestServices, error))
         {
             BffLog.SessionStoreFailed(logger, "serve " + path, error!.GetType().Name);
-            return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: StoreRetryAfter);
+            return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable);
         }
 
         if (error is not null)

@@ -16,7 +16,7 @@ public sealed class BffAccessTokenResult
     {
         AccessToken = accessToken;
         _error = error;
-        RetryAfter = retryAfter;
+        RetryAfter = retryAfter ?? error?.RetryAfter;
     }
 
     /// <summary>True when <see cref="AccessToken"/> holds a token; false when <see cref="Error"/> says why not.</summary>

@@ -16,8 +16,6 @@ internal sealed class BffAccessTokens(
     UserTokenProvider userTokens,
     ClientTokenCache clientTokens) : IBffAccessTokens
 {
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public async ValueTask<BffAccessTokenResult> GetUserAccessTokenAsync(HttpContext context, string? scope = null, string? resource = null)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -26,7 +24,7 @@ internal sealed class BffAccessTokens(
         var token = lookup.Status switch
         {
             SessionLookupStatus.Found => await userTokens.GetAsync(context, lookup.Session!, target),
-            SessionLookupStatus.Unavailable => TokenResult.Fail(BffError.SessionStoreUnavailable, StoreRetryAfter),
+            SessionLookupStatus.Unavailable => TokenResult.Fail(BffError.SessionStoreUnavailable),
             _ => TokenResult.Fail(BffError.Unauthenticated),
         };
 

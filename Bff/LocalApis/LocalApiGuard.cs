@@ -18,8 +18,6 @@ namespace Bff.LocalApis;
 /// </summary>
 internal sealed class LocalApiGuard(SessionResolver sessions, BffMetrics metrics, ILogger<LocalApiGuard> logger)
 {
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public Task InvokeAsync(HttpContext context, RequestDelegate endpoint)
     {
         if (ForgeryCheck.Refuse(context.Request, EndpointName(context), logger) is { } forgery)
@@ -45,7 +43,7 @@ internal sealed class LocalApiGuard(SessionResolver sessions, BffMetrics metrics
                 context.User = lookup.Session!.Principal;
                 return endpoint(context);
             case SessionLookupStatus.Unavailable:
-                return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: StoreRetryAfter);
+                return BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable);
             default:
                 return BffProblem.WriteAsync(context, BffError.Unauthenticated);
         }

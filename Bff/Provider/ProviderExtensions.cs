@@ -20,7 +20,7 @@ internal static class ProviderExtensions
         services.AddSingleton<RefreshedIdTokenValidator>();
         services.AddSingleton<TokenEndpointClient>();
         services.AddSingleton<TokenRevoker>();
-        services.AddHttpClient(ProviderHttp.ClientName, client => client.Timeout = ProviderHttp.Timeout);
+        services.AddProviderHttpClients();
         services.AddHealthChecks()
             .AddCheck<ProviderMetadataHealthCheck>(
                 ProviderMetadataHealthCheck.Name, HealthStatus.Unhealthy, [HealthTags.Ready], ProviderMetadataHealthCheck.Timeout)

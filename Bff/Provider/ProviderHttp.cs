@@ -1,9 +1,80 @@
+using System.Net;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+
 namespace Bff.Provider;
 
-/// <summary>The named HttpClient for calls to the provider's token and revocation endpoints.</summary>
+/// <summary>
+/// The named HttpClients for calls to the provider, each with its resilience pipeline (Polly, timed by the
+/// registered <see cref="TimeProvider"/>). Which client a call uses decides whether it may be retried: a request that
+/// may spend a refresh token or an authorization code is never sent twice, because the provider may have acted on
+/// the first one (rotated the refresh token, redeemed the code) and a second one looks like replay to it.
+/// </summary>
 internal static class ProviderHttp
 {
+    /// <summary>Never retried: the refresh-token grant.</summary>
     public const string ClientName = "Bff.Provider";
 
+    /// <summary>Retried on a transient failure: the client-credentials grant and revocation, which may be repeated safely.</summary>
+    public const string RetryingClientName = "Bff.Provider.Retrying";
+
+    /// <summary>
+    /// The OpenID Connect handler's back-channel: discovery and signing keys (GET, retried on a transient failure),
+    /// the code redemption and pushed authorization requests (POST, never retried).
+    /// </summary>
+    public const string BackchannelName = "Bff.Provider.Backchannel";
+
+    /// <summary>The longest one call may take, retries included.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>At most this many retries after the first attempt, within <see cref="Timeout"/>.</summary>
+    public const int MaxRetries = 2;
+
+    /// <summary>The median first retry delay; later ones grow exponentially, each jittered.</summary>
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>What the OpenID Connect handler allows for its own back-channel responses.</summary>
+    private const long MaxResponseBuffer = 10 * 1024 * 1024;
+
+    public static IServiceCollection AddProviderHttpClients(this IServiceCollection services)
+    {
+        // HttpClient.Timeout counts real time; the pipelines' timeout counts the TimeProvider's, like the rest of the gateway.
+        services.AddHttpClient(ClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan)
+            .AddResilienceHandler(ClientName, pipeline => pipeline.AddTimeout(Timeout));
+        services.AddHttpClient(RetryingClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan)
+            .AddResilienceHandler(RetryingClientName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(TransientRetry()));
+        services.AddHttpClient(BackchannelName, client =>
+            {
+                client.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
+                client.MaxResponseContentBufferSize = MaxResponseBuffer;
+            })
+            .AddResilienceHandler(BackchannelName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(SafeMethodsRetry()));
+        return services;
+    }
+
+    /// <summary>
+    /// Retries what surely or probably never reached the provider's logic (no connection, 408, 5xx), at jittered,
+    /// exponentially growing delays. Not a 429 nor an answer with <c>Retry-After</c>: the provider asked us to wait,
+    /// and the token endpoint client honours that for every caller rather than here.
+    /// </summary>
+    private static HttpRetryStrategyOptions TransientRetry() => new()
+    {
+        MaxRetryAttempts = MaxRetries,
+        Delay = RetryDelay,
+        BackoffType = DelayBackoffType.Exponential,
+        UseJitter = true,
+        ShouldRetryAfterHeader = false,
+        ShouldHandle = args => ValueTask.FromResult(
+            HttpClientResiliencePredicates.IsTransient(args.Outcome)
+            && args.Outcome.Result is not { StatusCode: HttpStatusCode.TooManyRequests }
+            && args.Outcome.Result?.Headers.RetryAfter is null),
+    };
+
+    /// <summary>As <see cref="TransientRetry"/>, for GET and other safe methods only: a POST on this client may carry an authorization code.</summary>
+    private static HttpRetryStrategyOptions SafeMethodsRetry()
+    {
+        var retry = TransientRetry();
+        retry.DisableForUnsafeHttpMethods();
+        return retry;
+    }
 }

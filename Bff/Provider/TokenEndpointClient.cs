@@ -1,9 +1,9 @@
-using System.Net;
 using System.Text.Json;
 using Bff.Configuration;
 using Bff.Observability;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Options;
+using Polly.Timeout;
 
 namespace Bff.Provider;
 
@@ -44,11 +44,19 @@ internal readonly record struct TokenCallResult(TokenCallStatus Status, IssuedTo
 
 /// <summary>
 /// Calls the provider's token endpoint (from discovery) for refresh-token and client-credentials grants, and is the one
-/// place that classifies its answers (<see cref="Classify"/>). Protects a failing provider from the gateway: at most
-/// one quick retry, and only when the first attempt surely did not reach it; after a temporary failure every call
-/// during a cool-down (the provider's <c>Retry-After</c>, at least <see cref="Cooldown"/>) answers "unavailable"
-/// without touching the network; after the provider refused the client itself, calls back off exponentially from
-/// <see cref="Cooldown"/> to <see cref="MaxBackoff"/> until one succeeds.
+/// place that classifies its answers (<see cref="Classify"/>). Protects a failing provider from the gateway: retries
+/// and timeouts are the HTTP clients' pipelines (<see cref="ProviderHttp"/>), which retry a client-credentials call on
+/// a transient failure and never a refresh; after a temporary failure every call during a cool-down (the provider's
+/// <c>Retry-After</c>, at least <see cref="Cooldown"/>) answers "unavailable" without touching the network; after the
+/// provider refused the client itself, calls back off exponentially from <see cref="Cooldown"/> to
+/// <see cref="MaxBackoff"/> until one succeeds.
+/// <para>
+/// The cool-down and the client back-off are kept here rather than in a Polly circuit breaker: Polly v8's breaker
+/// opens only after a sampling window has seen at least two calls (its <c>MinimumThroughput</c> cannot be below 2),
+/// but the first failure must pause every session, because each further call would send another refresh token to a
+/// provider that is down or asked us to wait. And the client back-off grows only while the provider refuses the client
+/// and marks readiness (<see cref="ClientRejection"/>), which a breaker's state cannot tell.
+/// </para>
 /// </summary>
 internal sealed class TokenEndpointClient(
     IHttpClientFactory httpClientFactory,
@@ -129,67 +137,60 @@ internal sealed class TokenEndpointClient(
             return Pause(TimeSpan.Zero);
         }
 
-        for (var attempt = 1; ; attempt++)
+        using var response = await SendAsync(endpoint, refreshToken, target, cancellationToken);
+        if (response is null)
         {
-            using var response = await SendAsync(endpoint, refreshToken, target, cancellationToken);
-            if (response is null)
+            // Timed out: the provider may have processed it, so the call is not repeated (a refresh token may be spent).
+            BffLog.TokenEndpointUnavailable(logger, grant, "timeout", 0);
+            return Pause(TimeSpan.Zero);
+        }
+
+        var status = (int)response.HttpStatusCode;
+        if (!response.IsError)
+        {
+            if (string.IsNullOrEmpty(response.AccessToken))
             {
-                // Timed out: the provider may have processed it, so a retry could replay a spent refresh token.
-                BffLog.TokenEndpointUnavailable(logger, grant, "timeout", 0);
-                return Pause(TimeSpan.Zero);
+                BffLog.TokenEndpointRefused(logger, grant, "(no access_token)", status);
+                return new TokenCallResult(TokenCallStatus.Refused, null, RefusalCooldown);
             }
 
-            var status = (int)response.HttpStatusCode;
-            if (!response.IsError)
-            {
-                if (string.IsNullOrEmpty(response.AccessToken))
+            ClientAccepted();
+            var lifetime = response.ExpiresIn > 0 ? TimeSpan.FromSeconds(response.ExpiresIn) : DefaultLifetime;
+            return new TokenCallResult(
+                TokenCallStatus.Succeeded,
+                new IssuedTokens(response.AccessToken, lifetime, NullIfEmpty(response.RefreshToken), NullIfEmpty(response.IdentityToken), NullIfEmpty(response.Scope)));
+        }
+
+        var error = status == 0 ? null : OAuthError(response);
+        switch (Classify(status, error, refreshToken is not null))
+        {
+            case TokenCallStatus.GrantRejected:
+                if (!string.Equals(error, "invalid_grant", StringComparison.Ordinal))
                 {
-                    BffLog.TokenEndpointRefused(logger, grant, "(no access_token)", status);
-                    return new TokenCallResult(TokenCallStatus.Refused, null, RefusalCooldown);
+                    BffLog.RefreshTokenRefused(logger, status, error ?? "(none)");
                 }
 
-                ClientAccepted();
-                var lifetime = response.ExpiresIn > 0 ? TimeSpan.FromSeconds(response.ExpiresIn) : DefaultLifetime;
-                return new TokenCallResult(
-                    TokenCallStatus.Succeeded,
-                    new IssuedTokens(response.AccessToken, lifetime, NullIfEmpty(response.RefreshToken), NullIfEmpty(response.IdentityToken), NullIfEmpty(response.Scope)));
-            }
-
-            var error = status == 0 ? null : OAuthError(response);
-            switch (Classify(status, error, refreshToken is not null))
-            {
-                case TokenCallStatus.GrantRejected:
-                    if (!string.Equals(error, "invalid_grant", StringComparison.Ordinal))
-                    {
-                        BffLog.RefreshTokenRefused(logger, status, error ?? "(none)");
-                    }
-
-                    return new TokenCallResult(TokenCallStatus.GrantRejected, null);
-                case TokenCallStatus.ClientRejected:
-                    return RejectClient(grant, error!, status);
-                case TokenCallStatus.Refused:
-                    BffLog.TokenEndpointRefused(logger, grant, error ?? "(no OAuth error)", status);
-                    return new TokenCallResult(TokenCallStatus.Refused, null, RefusalCooldown);
-            }
-
-            BffLog.TokenEndpointUnavailable(logger, grant, response.Exception?.GetType().Name ?? error ?? response.ErrorType.ToString(), status);
-            if (attempt == 1 && SurelyNotProcessed(response))
-            {
-                continue;
-            }
-
-            return Pause(RetryAfter(response));
+                return new TokenCallResult(TokenCallStatus.GrantRejected, null);
+            case TokenCallStatus.ClientRejected:
+                return RejectClient(grant, error!, status);
+            case TokenCallStatus.Refused:
+                BffLog.TokenEndpointRefused(logger, grant, error ?? "(no OAuth error)", status);
+                return new TokenCallResult(TokenCallStatus.Refused, null, RefusalCooldown);
         }
+
+        BffLog.TokenEndpointUnavailable(logger, grant, response.Exception?.GetType().Name ?? error ?? response.ErrorType.ToString(), status);
+        return Pause(RetryAfter(response));
     }
 
     private async Task<TokenResponse?> SendAsync(string endpoint, string? refreshToken, TokenTarget target, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var client = httpClientFactory.CreateClient(ProviderHttp.ClientName);
         try
         {
             if (refreshToken is not null)
             {
+                // The client that never retries: the provider may have rotated the refresh token on a failed attempt.
+                var once = httpClientFactory.CreateClient(ProviderHttp.ClientName);
                 using var refresh = new RefreshTokenRequest
                 {
                     Address = endpoint,
@@ -199,7 +200,7 @@ internal sealed class TokenEndpointClient(
                     Scope = target.Scope,
                 };
                 AddResource(refresh.Resource, target);
-                return await client.RequestRefreshTokenAsync(refresh, cancellationToken);
+                return TimedOut(await once.RequestRefreshTokenAsync(refresh, cancellationToken));
             }
 
             using var credentials = new ClientCredentialsTokenRequest
@@ -210,14 +211,18 @@ internal sealed class TokenEndpointClient(
                 Scope = target.Scope,
             };
             AddResource(credentials.Resource, target);
-            return await client.RequestClientCredentialsTokenAsync(credentials, cancellationToken);
+            var retrying = httpClientFactory.CreateClient(ProviderHttp.RetryingClientName);
+            return TimedOut(await retrying.RequestClientCredentialsTokenAsync(credentials, cancellationToken));
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is TimeoutRejectedException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // HttpClient.Timeout (ProviderHttp.Timeout) elapsed.
             return null;
         }
     }
+
+    /// <summary>The pipeline's timeout (<see cref="ProviderHttp.Timeout"/>) as the library reports it: null.</summary>
+    private static TokenResponse? TimedOut(TokenResponse response) =>
+        response.Exception is TimeoutRejectedException ? null : response;
 
     private static void AddResource(ICollection<string> resources, TokenTarget target)
     {
@@ -226,11 +231,6 @@ internal sealed class TokenEndpointClient(
             resources.Add(resource);
         }
     }
-
-    /// <summary>Refused connections and 502/503/504 from an intermediary: the token endpoint never acted on the request.</summary>
-    private static bool SurelyNotProcessed(TokenResponse response) =>
-        response.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }
-        || response.HttpStatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
 
     /// <summary>The result to answer without calling the provider, while a cool-down or the client back-off lasts.</summary>
     private TokenCallResult? Paused()

@@ -36,7 +36,7 @@ internal sealed class TokenRevoker(
             }
 
             var settings = options.Value;
-            var client = httpClientFactory.CreateClient(ProviderHttp.ClientName);
+            var client = httpClientFactory.CreateClient(ProviderHttp.RetryingClientName);
             using var request = new TokenRevocationRequest
             {
                 Address = endpoint,

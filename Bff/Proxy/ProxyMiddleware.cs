@@ -23,8 +23,6 @@ internal sealed class ProxyMiddleware(
     BffMetrics metrics,
     ILogger<ProxyMiddleware> logger)
 {
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public async Task InvokeAsync(HttpContext context)
     {
         // Neither the exception handler nor status-code pages run on proxied routes (UseBffEndpointResponses): upstream
@@ -112,7 +110,7 @@ internal sealed class ProxyMiddleware(
             case SessionLookupStatus.Found:
                 return userTokens.GetAsync(context, lookup.Session!, policy.Target);
             case SessionLookupStatus.Unavailable:
-                return ValueTask.FromResult(TokenResult.Fail(BffError.SessionStoreUnavailable, StoreRetryAfter));
+                return ValueTask.FromResult(TokenResult.Fail(BffError.SessionStoreUnavailable));
             default:
                 return policy.Token switch
                 {

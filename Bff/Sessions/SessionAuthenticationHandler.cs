@@ -39,7 +39,7 @@ internal sealed class SessionAuthenticationHandler(
         var lookup = await resolver.ResolveAsync(Context);
         if (lookup.Status == SessionLookupStatus.Unavailable)
         {
-            await BffProblem.WriteAsync(Context, BffError.SessionStoreUnavailable, retryAfter: TimeSpan.FromSeconds(5));
+            await BffProblem.WriteAsync(Context, BffError.SessionStoreUnavailable);
             return;
         }
 

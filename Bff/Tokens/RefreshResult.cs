@@ -1,3 +1,4 @@
+using Bff.Errors;
 using Bff.Provider;
 using Bff.Sessions;
 using static Bff.Observability.TelemetryNames;
@@ -33,8 +34,6 @@ internal sealed record RefreshResult(
     string? Authorization = null,
     TimeSpan RetryAfter = default)
 {
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public static RefreshResult Ready(UserSession session, TokenTarget target, string authorization, RefreshReport report) =>
         new(RefreshOutcome.Ready, target, report, session, authorization);
 
@@ -43,7 +42,7 @@ internal sealed record RefreshResult(
         new(RefreshOutcome.SessionEnded, target, new(Outcomes.NotFound));
 
     public static RefreshResult StoreUnavailable(TokenTarget target, string errorType) =>
-        new(RefreshOutcome.StoreUnavailable, target, new(Outcomes.StoreUnavailable, errorType), RetryAfter: StoreRetryAfter);
+        new(RefreshOutcome.StoreUnavailable, target, new(Outcomes.StoreUnavailable, errorType), RetryAfter: BffError.SessionStoreUnavailable.RetryAfter ?? default);
 
     public static RefreshResult ProviderUnavailable(TokenTarget target, TimeSpan retryAfter, string errorType) =>
         new(RefreshOutcome.ProviderUnavailable, target, new(Outcomes.ProviderUnavailable, errorType), RetryAfter: retryAfter);

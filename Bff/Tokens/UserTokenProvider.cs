@@ -18,8 +18,6 @@ internal sealed class UserTokenProvider(
     /// <summary>Flights one request may join: a flight for another target of its session makes it ask again.</summary>
     private const int MaxFlights = 3;
 
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public ValueTask<TokenResult> GetAsync(HttpContext context, UserSession session, TokenTarget target) =>
         TryGetCurrent(session, target, out var current)
             ? ValueTask.FromResult(current)
@@ -57,7 +55,7 @@ internal sealed class UserTokenProvider(
                     SessionResolver.Remember(context, SessionLookup.NotFound);
                     return TokenResult.Fail(BffError.SessionExpired);
                 case RefreshOutcome.StoreUnavailable:
-                    return TokenResult.Fail(BffError.SessionStoreUnavailable, StoreRetryAfter);
+                    return TokenResult.Fail(BffError.SessionStoreUnavailable);
                 case RefreshOutcome.ProviderUnavailable:
                     return TokenResult.Fail(BffError.TokenRefreshUnavailable, refreshed.RetryAfter);
             }
@@ -75,6 +73,6 @@ internal sealed class UserTokenProvider(
             }
         }
 
-        return TokenResult.Fail(BffError.TokenRefreshUnavailable, TokenEndpointClient.Cooldown);
+        return TokenResult.Fail(BffError.TokenRefreshUnavailable);
     }
 }

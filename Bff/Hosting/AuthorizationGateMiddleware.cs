@@ -17,7 +17,7 @@ namespace Bff.Hosting;
 /// the policy (the lookup is remembered: the proxy and the guard do not read the store again). Requests without a
 /// policy pass untouched. Composition: it needs to know both kinds of endpoint.
 /// </summary>
-internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionResolver sessions, BffMetrics metrics, ILogger<AuthorizationGateMiddleware> logger)
+internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionResolver sessions, ForgeryCheck forgeryCheck, BffMetrics metrics)
 {
     private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
 
@@ -47,7 +47,7 @@ internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionR
         }
 
         AuthorizedEndpoint.Set(context, name);
-        if (requireCsrf && ForgeryCheck.Refuse(context.Request, name, logger) is { } forgery)
+        if (requireCsrf && forgeryCheck.Refuse(context.Request, name) is { } forgery)
         {
             metrics.CsrfRejected(name);
             return BffProblem.WriteAsync(context, forgery);

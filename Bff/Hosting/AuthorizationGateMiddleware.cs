@@ -19,8 +19,6 @@ namespace Bff.Hosting;
 /// </summary>
 internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionResolver sessions, ForgeryCheck forgeryCheck, BffMetrics metrics)
 {
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
@@ -65,7 +63,7 @@ internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionR
                 context.User = lookup.Session!.Principal;
                 break;
             case SessionLookupStatus.Unavailable:
-                await BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: StoreRetryAfter);
+                await BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable);
                 return;
         }
 

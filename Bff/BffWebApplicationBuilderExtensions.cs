@@ -1,6 +1,7 @@
 using Bff.Authentication;
 using Bff.Authorization;
 using Bff.Configuration;
+using Bff.Csrf;
 using Bff.Hosting;
 using Bff.LocalApis;
 using Bff.Provider;
@@ -53,6 +54,7 @@ public static class BffWebApplicationBuilderExtensions
         services.AddBffAuthentication();
         services.AddBffAuthorization();
         services.AddBffTokens();
+        services.AddBffCsrf();
         services.AddBffProxy(builder.Configuration);
         services.AddBffLocalApis();
         services.AddBffSpa();

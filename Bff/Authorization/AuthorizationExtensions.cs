@@ -15,6 +15,7 @@ internal static class AuthorizationExtensions
         services.ConfigureOptions<ConfiguredPolicies>();
         services.AddSingleton<IAuthorizationHandler, GrantedScopesHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, RefusalAnswer>();
+        services.AddHostedService<PolicyNameCheck>();
         return services;
     }
 }

@@ -7,11 +7,21 @@ namespace Bff.Csrf;
 /// The anti-forgery decision for a cookie-authenticated call, the same for a proxied route and a local API: the
 /// <c>X-CSRF</c> header (<see cref="CsrfHeader"/>), or for a WebSocket upgrade, which a browser cannot add headers to,
 /// an Origin that is the gateway's own.
+/// <para>
+/// Any page on the web can make a browser send requests without the header, and any client can send them as fast as
+/// it likes: every refusal is counted (<c>bff.csrf.rejections</c>, by the caller), but the log gets the first refusal
+/// of each minute, with the number since the previous line, rather than a line per request.
+/// </para>
 /// </summary>
-internal static class ForgeryCheck
+internal sealed class ForgeryCheck(TimeProvider time, ILogger<ForgeryCheck> logger)
 {
+    private static readonly TimeSpan LogInterval = TimeSpan.FromMinutes(1);
+
+    private readonly LogThrottle _missingHeader = new(time, LogInterval);
+    private readonly LogThrottle _foreignOrigin = new(time, LogInterval);
+
     /// <summary>Null when the request shows that the SPA made it; otherwise the error to answer with (already logged).</summary>
-    public static BffError? Refuse(HttpRequest request, string routeId, ILogger logger)
+    public BffError? Refuse(HttpRequest request, string routeId)
     {
         if (IsUpgrade(request))
         {
@@ -20,7 +30,11 @@ internal static class ForgeryCheck
                 return null;
             }
 
-            BffLog.UpgradeOriginRejected(logger, routeId);
+            if (_foreignOrigin.Count(out var upgrades))
+            {
+                BffLog.UpgradeOriginRejected(logger, routeId, upgrades);
+            }
+
             return BffError.OriginMismatch;
         }
 
@@ -29,7 +43,11 @@ internal static class ForgeryCheck
             return null;
         }
 
-        BffLog.CsrfHeaderMissing(logger, request.Method, routeId);
+        if (_missingHeader.Count(out var refusals))
+        {
+            BffLog.CsrfHeaderMissing(logger, request.Method, routeId, refusals);
+        }
+
         return BffError.CsrfHeaderMissing;
     }
 

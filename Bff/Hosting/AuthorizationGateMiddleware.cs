@@ -17,10 +17,8 @@ namespace Bff.Hosting;
 /// the policy (the lookup is remembered: the proxy and the guard do not read the store again). Requests without a
 /// policy pass untouched. Composition: it needs to know both kinds of endpoint.
 /// </summary>
-internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionResolver sessions, BffMetrics metrics, ILogger<AuthorizationGateMiddleware> logger)
+internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionResolver sessions, ForgeryCheck forgeryCheck, BffMetrics metrics)
 {
-    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
-
     public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
@@ -47,7 +45,7 @@ internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionR
         }
 
         AuthorizedEndpoint.Set(context, name);
-        if (requireCsrf && ForgeryCheck.Refuse(context.Request, name, logger) is { } forgery)
+        if (requireCsrf && forgeryCheck.Refuse(context.Request, name) is { } forgery)
         {
             metrics.CsrfRejected(name);
             return BffProblem.WriteAsync(context, forgery);
@@ -65,7 +63,7 @@ internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionR
                 context.User = lookup.Session!.Principal;
                 break;
             case SessionLookupStatus.Unavailable:
-                await BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable, retryAfter: StoreRetryAfter);
+                await BffProblem.WriteAsync(context, BffError.SessionStoreUnavailable);
                 return;
         }
 

@@ -16,11 +16,11 @@ namespace Bff.LocalApis;
 /// body, and proxied calls pay nothing for it.
 /// </para>
 /// </summary>
-internal sealed class LocalApiGuard(SessionResolver sessions, BffMetrics metrics, ILogger<LocalApiGuard> logger)
+internal sealed class LocalApiGuard(SessionResolver sessions, ForgeryCheck forgeryCheck, BffMetrics metrics)
 {
     public Task InvokeAsync(HttpContext context, RequestDelegate endpoint)
     {
-        if (ForgeryCheck.Refuse(context.Request, EndpointName(context), logger) is { } forgery)
+        if (forgeryCheck.Refuse(context.Request, EndpointName(context)) is { } forgery)
         {
             metrics.CsrfRejected(EndpointName(context));
             return BffProblem.WriteAsync(context, forgery);

@@ -198,11 +198,11 @@ internal static partial class BffLog
     public static partial void RefreshLockedElsewhere(ILogger logger, string sessionId);
 
     // Proxy
-    [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header.")]
-    public static partial void CsrfHeaderMissing(ILogger logger, string method, string routeId);
+    [LoggerMessage(4001, LogLevel.Information, "Refused {Method} on route {RouteId}: the request has no 'X-CSRF: 1' header ({Refusals} such refusals since the previous line; at most one line a minute).")]
+    public static partial void CsrfHeaderMissing(ILogger logger, string method, string routeId, long refusals);
 
-    [LoggerMessage(4002, LogLevel.Warning, "Refused a WebSocket upgrade on route {RouteId}: its Origin is not this gateway's.")]
-    public static partial void UpgradeOriginRejected(ILogger logger, string routeId);
+    [LoggerMessage(4002, LogLevel.Warning, "Refused a WebSocket upgrade on route {RouteId}: its Origin is not this gateway's ({Refusals} such refusals since the previous line; at most one line a minute).")]
+    public static partial void UpgradeOriginRejected(ILogger logger, string routeId, long refusals);
 
     [LoggerMessage(4003, LogLevel.Warning, "Forwarding on route {RouteId} failed ({ForwarderError}: {ExceptionType}); answering {StatusCode}.")]
     public static partial void UpstreamFailed(ILogger logger, string routeId, string forwarderError, string exceptionType, int statusCode);

@@ -20,6 +20,7 @@ internal sealed class ProxyMiddleware(
     SessionCookie sessionCookie,
     UserTokenProvider userTokens,
     ClientTokenCache clientTokens,
+    ForgeryCheck forgeryCheck,
     BffMetrics metrics,
     ILogger<ProxyMiddleware> logger)
 {
@@ -85,7 +86,7 @@ internal sealed class ProxyMiddleware(
     /// Cookie-authenticated calls need proof that the SPA made them (<see cref="ForgeryCheck"/>, which local APIs use too).
     /// </summary>
     private BffError? RefuseForgery(HttpContext context, RoutePolicy policy) =>
-        ForgeryCheck.Refuse(context.Request, policy.RouteId, logger);
+        forgeryCheck.Refuse(context.Request, policy.RouteId);
 
     private ValueTask<TokenResult> ResolveTokenAsync(HttpContext context, RoutePolicy policy)
     {

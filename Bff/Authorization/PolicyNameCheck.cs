@@ -10,7 +10,7 @@ namespace Bff.Authorization;
 /// Runs once the host has started (<see cref="IHostedLifecycleService.StartedAsync"/>): the web host builds the
 /// request pipeline, which collects the application's endpoints, in its own start.
 /// </summary>
-internal sealed class PolicyNameCheck(EndpointDataSource endpoints, IAuthorizationPolicyProvider policies) : IHostedLifecycleService
+internal sealed class PolicyNameCheck(IServiceProvider services) : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -18,6 +18,10 @@ internal sealed class PolicyNameCheck(EndpointDataSource endpoints, IAuthorizati
 
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
+        // Resolved only now: the policy provider reads the settings (configured policies), which must not be read before
+        // start-up validation has reported every refused setting at once.
+        var endpoints = services.GetRequiredService<EndpointDataSource>();
+        var policies = services.GetRequiredService<IAuthorizationPolicyProvider>();
         var failures = new List<string>();
         foreach (var endpoint in endpoints.Endpoints)
         {

@@ -184,13 +184,7 @@ public sealed class RefreshLockTests : IAsyncLifetime
         {
             public bool IsHeld => true;
 
-            public async ValueTask<LeasedSave> SaveAsync(UserSession session) =>
-                await store.ReplaceAsync(session, CancellationToken.None) switch
-                {
-                    StoreOutcome.Ok => LeasedSave.Saved,
-                    StoreOutcome.NotFound => LeasedSave.NotFound,
-                    _ => LeasedSave.Unavailable,
-                };
+            public ValueTask<LeasedSave> SaveAsync(UserSession session) => InProcessRefreshLock.SaveAsync(store, session);
 
             public void Keep()
             {

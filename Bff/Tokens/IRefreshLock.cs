@@ -87,17 +87,20 @@ internal sealed class InProcessRefreshLock(ISessionStore store) : IRefreshLock
 
     public RefreshAnnouncement Listen(string sessionId) => RefreshAnnouncement.Never;
 
+    /// <summary>A save straight to the store, as a lease of one process makes it (test doubles of the lock use it too).</summary>
+    public static async ValueTask<LeasedSave> SaveAsync(ISessionStore store, UserSession session) =>
+        await store.ReplaceAsync(session, CancellationToken.None) switch
+        {
+            StoreOutcome.Ok => LeasedSave.Saved,
+            StoreOutcome.NotFound => LeasedSave.NotFound,
+            _ => LeasedSave.Unavailable,
+        };
+
     private sealed class Lease(ISessionStore store) : IRefreshLease
     {
         public bool IsHeld => true;
 
-        public async ValueTask<LeasedSave> SaveAsync(UserSession session) =>
-            await store.ReplaceAsync(session, CancellationToken.None) switch
-            {
-                StoreOutcome.Ok => LeasedSave.Saved,
-                StoreOutcome.NotFound => LeasedSave.NotFound,
-                _ => LeasedSave.Unavailable,
-            };
+        public ValueTask<LeasedSave> SaveAsync(UserSession session) => InProcessRefreshLock.SaveAsync(store, session);
 
         public void Keep()
         {

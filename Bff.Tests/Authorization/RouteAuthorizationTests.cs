@@ -68,6 +68,27 @@ public sealed class RouteAuthorizationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_ShowPolicyName_a_refusal_names_the_policy_that_refused_it()
+    {
+        await using var host = await ProxyTestHost.StartAsync(
+            services: OpsPolicy,
+            settings: new Dictionary<string, string?> { ["Bff:Authorization:ShowPolicyName"] = "true" },
+            routes: routes =>
+            {
+                routes["ReverseProxy:Routes:admin:ClusterId"] = "api";
+                routes["ReverseProxy:Routes:admin:Match:Path"] = "/admin-api/{**rest}";
+                routes["ReverseProxy:Routes:admin:AuthorizationPolicy"] = "ops";
+            });
+        var (browser, _) = await host.SignedInBrowserAsync("bob", claims: [new("groups", "sales")]);
+
+        var response = await browser.GetWithCsrfAsync("/admin-api/users");
+
+        await ForwardingTests.AssertProblemAsync(response, HttpStatusCode.Forbidden, "forbidden");
+        Assert.Contains("Refused by the authorization policy 'ops'.", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(host.Api.Received);
+    }
+
+    [Fact]
     public async Task A_policy_route_without_a_token_still_evaluates_the_sessions_user()
     {
         var (allowed, _) = await _host.SignedInBrowserAsync(claims: Ops);

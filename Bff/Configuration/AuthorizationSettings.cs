@@ -6,6 +6,12 @@ public sealed class AuthorizationSettings
     /// <summary>Policies by name, usable as a route's <c>AuthorizationPolicy</c> or with <c>RequireAuthorization(name)</c>.</summary>
     public IDictionary<string, AuthorizationPolicySettings> Policies { get; set; } =
         new Dictionary<string, AuthorizationPolicySettings>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether a <c>403 forbidden</c> names the policy that refused the call (in its <c>detail</c>). Off by default:
+    /// the name tells a caller what to aim for; turn it on where the SPA shows users which access they lack.
+    /// </summary>
+    public bool ShowPolicyName { get; set; }
 }
 
 /// <summary>Claims copied from where providers nest them, and from userinfo (<c>Bff:Claims</c>).</summary>

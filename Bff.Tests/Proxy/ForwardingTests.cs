@@ -362,5 +362,13 @@ public sealed class ForwardingTests : IAsyncLifetime
 
         public ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken) =>
             inner.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
+
+        public ValueTask<SubjectSessions> ListOfSubjectAsync(string subject, CancellationToken cancellationToken) =>
+            inner.ListOfSubjectAsync(subject, cancellationToken);
+
+        public ValueTask<EndedSessions> EndOfSubjectAsync(string subject, string? onlyId, string? exceptId, CancellationToken cancellationToken) =>
+            inner.EndOfSubjectAsync(subject, onlyId, exceptId, cancellationToken);
+
+        public ValueTask<RemoveManyResult> EndAllAsync(CancellationToken cancellationToken) => inner.EndAllAsync(cancellationToken);
     }
 }

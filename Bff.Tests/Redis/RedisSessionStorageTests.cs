@@ -57,11 +57,18 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
         var ttl = await Redis.KeyTimeToLiveAsync(sessionKey);
         Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(30));
         // ...while the back-channel indexes live as long as a session of theirs could.
-        var indexes = keys.Where(k => k.StartsWith("bff:sub:", StringComparison.Ordinal) || k.StartsWith("bff:sid:", StringComparison.Ordinal)).ToList();
-        Assert.Equal(2, indexes.Count);
-        foreach (var index in indexes)
+        var sid = keys.Single(k => k.StartsWith("bff:sid:", StringComparison.Ordinal));
+        Assert.Equal(hash, (string?)(await Redis.SetMembersAsync(sid)).Single());
+        Assert.InRange((await Redis.KeyTimeToLiveAsync(sid))!.Value, TimeSpan.FromHours(7.9), TimeSpan.FromHours(8));
+
+        // One per-user index (sorted by creation, with the details a list of sessions shows), no other per-user set.
+        var subject = SessionKey.Hash("alice");
+        Assert.DoesNotContain(keys, k => k.StartsWith("bff:sub:", StringComparison.Ordinal));
+        Assert.Equal(hash, (string?)(await Redis.SortedSetRangeByRankAsync("bff:subject-sessions:" + subject)).Single());
+        var details = (string?)await Redis.HashGetAsync("bff:subject-sessions:" + subject + ":details", hash);
+        Assert.Matches(@"^1\|\d+\|\d+\|$", details);
+        foreach (var index in new[] { "bff:subject-sessions:" + subject, "bff:subject-sessions:" + subject + ":details" })
         {
-            Assert.Equal(hash, (string?)(await Redis.SetMembersAsync(index)).Single());
             Assert.InRange((await Redis.KeyTimeToLiveAsync(index))!.Value, TimeSpan.FromHours(7.9), TimeSpan.FromHours(8));
         }
     }

@@ -221,6 +221,9 @@ internal static class TelemetryNames
         public const string Remove = "remove";
         public const string RemoveByProviderSession = "remove_by_provider_session";
         public const string EndOldestOfSubject = "end_oldest_of_subject";
+        public const string ListOfSubject = "list_of_subject";
+        public const string EndOfSubject = "end_of_subject";
+        public const string EndAll = "end_all";
     }
 
     /// <summary>Values of <see cref="Attributes.RejectedCookieKind"/>.</summary>

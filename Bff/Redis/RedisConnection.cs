@@ -106,14 +106,29 @@ internal sealed class RedisKeys(string prefix)
     /// </remarks>
     public RedisKey Session(string sessionId) => prefix + "session:v2:" + sessionId;
 
-    /// <summary>Set of session ids of one subject. Named by a hash so that Redis key names carry no personal data.</summary>
-    public RedisKey SubjectIndex(string subject) => prefix + "sub:" + SessionKey.Hash(subject);
-
     /// <summary>
     /// Sorted set of one subject's session ids, scored by creation time (Unix milliseconds): the per-user cap ends the
-    /// lowest scores first, and a list of a user's sessions reads it in order. Ids only, never token material.
+    /// lowest scores first, back-channel logout by subject ends them all, and a list of a user's sessions reads it in
+    /// order. Ids only, never token material. Named by a hash so that Redis key names carry no personal data.
     /// </summary>
+    /// <remarks>
+    /// Replaces the set <c>{prefix}sub:{hash}</c> that versions before it also kept (never read now; it expires by itself).
+    /// </remarks>
     public RedisKey SubjectSessions(string subject) => prefix + "subject-sessions:" + SessionKey.Hash(subject);
+
+    /// <summary>
+    /// Hash beside <see cref="SubjectSessions"/>: each session id of the subject to what a list of sessions shows of it
+    /// (<see cref="SessionDetails"/>), readable without the session's encrypted payload. Same lifetime as its sorted set.
+    /// </summary>
+    public RedisKey SubjectSessionDetails(string subject) => prefix + "subject-sessions:" + SessionKey.Hash(subject) + ":details";
+
+    /// <summary>Patterns of every key that holds a session or a session index, for ending every session at once.</summary>
+    public IReadOnlyList<RedisValue> SessionPatterns =>
+        [Glob(prefix) + "session:v2:*", Glob(prefix) + "subject-sessions:*", Glob(prefix) + "sid:*", Glob(prefix) + "sub:*"];
+
+    /// <summary>The prefix as a <c>SCAN MATCH</c> pattern that matches only itself.</summary>
+    private static string Glob(string text) =>
+        string.Concat(text.Select(c => c is '*' or '?' or '[' or ']' or '\\' ? "\\" + c : c.ToString()));
 
     /// <summary>Set of session ids of one provider session (<c>sid</c>).</summary>
     public RedisKey ProviderSessionIndex(string providerSessionId) => prefix + "sid:" + SessionKey.Hash(providerSessionId);

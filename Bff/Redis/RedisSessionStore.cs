@@ -15,11 +15,16 @@ namespace Bff.Redis;
 /// payload (<see cref="SessionPayloadProtector"/>), expiring with the session (the earlier of its idle and absolute
 /// limits). <c>id</c> is <see cref="SessionKey.Hash"/> of the cookie value. A string rather than a hash of version and
 /// payload: Redis stores a hash with a value this long as a hash table, a few hundred bytes more per session.</item>
-/// <item><c>{prefix}sub:{hash}</c> and <c>{prefix}sid:{hash}</c>: sets of session ids for back-channel logout, expiring
-/// no earlier than the longest-lived session they list. A member whose session is gone is harmless.</item>
-/// <item><c>{prefix}subject-sessions:{hash}</c>: a sorted set of one subject's session ids scored by creation time
-/// (<see cref="RedisKeys.SubjectSessions"/>), expiring with the subject's newest session. Every sign-in prunes the
-/// members whose session is gone and ends the oldest beyond <c>Bff:Session:MaxPerSubject</c>, so it stays that small.</item>
+/// <item><c>{prefix}subject-sessions:{hash}</c>: one subject's session ids in a sorted set scored by creation time
+/// (<see cref="RedisKeys.SubjectSessions"/>), and beside it <c>{prefix}subject-sessions:{hash}:details</c>, a hash from
+/// each of those ids to what a list of the user's sessions shows (<see cref="SessionDetails"/>: created, absolute expiry,
+/// a coarse device description; no token, no address). The one per-user index: the per-user cap, back-channel logout by
+/// subject and the lists of sessions read it. Both keys expire together with the latest absolute expiry of the sessions
+/// they list; every script that touches them (sign-in, a list, ending sessions) drops the members whose session is gone
+/// and the details no member names, and deletes both keys when no session is left, so they stay at most
+/// <c>Bff:Session:MaxPerSubject</c> large and never outlive their sessions.</item>
+/// <item><c>{prefix}sid:{hash}</c>: a set of session ids of one provider session for back-channel logout, expiring
+/// no earlier than the longest-lived session it lists. A member whose session is gone is harmless.</item>
 /// </list>
 /// Writes that must not interleave are Lua scripts. The scripts touch several keys, so Redis Cluster is not supported
 /// (a standalone primary, with replicas or Sentinel, is).
@@ -35,44 +40,125 @@ internal sealed class RedisSessionStore(
     /// <summary>The most digits a token version (a non-negative <see cref="long"/>) takes, and the colon after it.</summary>
     private const int VersionPrefixMaxLength = 20;
 
-    // KEYS: session, subject's sessions (sorted), subject index, [provider session index].
-    // ARGV: value, session ttl ms, index ttl ms, id, created at (Unix ms).
-    private const string CreateScript = """
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        local ttl = tonumber(ARGV[3])
-        redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
-        for i = 3, #KEYS do
-          redis.call('SADD', KEYS[i], ARGV[4])
+    /// <summary>
+    /// Lua shared by the scripts that touch a subject's index (KEYS[1] the sorted set, KEYS[2] its details).
+    /// <c>prune(prefix, keep)</c> drops members whose session key is gone (expired, logged out, ended) except
+    /// <c>keep</c>, and details whose member is gone (an older replica may have ended a session without them).
+    /// <c>fit(now)</c> deletes both keys when no member is left, or else sets both to expire with the latest absolute
+    /// expiry among the details (never sooner than they would when a member has no details: one written by an older
+    /// version).
+    /// </summary>
+    private const string IndexFunctions = """
+        local function prune(prefix, keep)
+          for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+            if id ~= keep and redis.call('EXISTS', prefix .. id) == 0 then
+              redis.call('ZREM', KEYS[1], id)
+              redis.call('HDEL', KEYS[2], id)
+            end
+          end
+          for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
+            if not redis.call('ZSCORE', KEYS[1], id) then redis.call('HDEL', KEYS[2], id) end
+          end
         end
-        for i = 2, #KEYS do
-          if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+        local function fit(now)
+          local members = redis.call('ZCARD', KEYS[1])
+          if members == 0 then
+            redis.call('DEL', KEYS[1], KEYS[2])
+            return
+          end
+          local ttl = 0
+          for _, details in ipairs(redis.call('HVALS', KEYS[2])) do
+            local absolute = tonumber(string.match(details, '^1|%d+|(%d+)|'))
+            if absolute and absolute - now > ttl then ttl = absolute - now end
+          end
+          if redis.call('HLEN', KEYS[2]) < members then
+            local current = redis.call('PTTL', KEYS[1])
+            if current > ttl then ttl = current end
+          end
+          if ttl > 0 then
+            redis.call('PEXPIRE', KEYS[1], ttl)
+            redis.call('PEXPIRE', KEYS[2], ttl)
+          end
+        end
+
+        """;
+
+    // KEYS: subject's sessions (sorted), their details, session, [provider session index].
+    // ARGV: value, session ttl ms, index ttl ms, id, created at (Unix ms), details.
+    private const string CreateScript = """
+        redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+        local ttl = tonumber(ARGV[3])
+        redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
+        redis.call('HSET', KEYS[2], ARGV[4], ARGV[6])
+        if #KEYS > 3 then redis.call('SADD', KEYS[4], ARGV[4]) end
+        for _, key in ipairs({ KEYS[1], KEYS[2], KEYS[4] }) do
+          if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
         end
         return 1
         """;
 
-    // KEYS: subject's sessions (sorted). ARGV: session key prefix, how many to keep, the new session's id.
-    // Drops members whose session is gone (expired, logged out), then deletes the sessions of the lowest scores (the
-    // oldest) beyond the limit and returns their ids, each followed by its stored value (so that the caller can revoke
-    // its refresh token) or false when it expired meanwhile; never the new session, which may share its millisecond with an
-    // older one. One script, so two sign-ins of one user at once cannot both keep the same session or both end the
-    // same one. The session keys it deletes are derived from the members, which is one more reason the store does not
-    // support Redis Cluster (see above).
-    private const string EndOldestScript = """
-        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-          if id ~= ARGV[3] and redis.call('EXISTS', ARGV[1] .. id) == 0 then redis.call('ZREM', KEYS[1], id) end
-        end
+    // KEYS: subject's sessions (sorted), their details. ARGV: session key prefix, how many to keep, the new session's
+    // id, now (Unix ms).
+    // Prunes (see IndexFunctions), then deletes the sessions of the lowest scores (the oldest) beyond the limit and
+    // returns their ids, each followed by its stored value (so that the caller can revoke its refresh token) or false
+    // when it expired meanwhile; never the new session, which may share its millisecond with an older one. One script,
+    // so two sign-ins of one user at once cannot both keep the same session or both end the same one. The session keys
+    // it deletes are derived from the members, which is one more reason the store does not support Redis Cluster.
+    private const string EndOldestScript = IndexFunctions + """
+        prune(ARGV[1], ARGV[3])
         local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
         local ended = {}
-        if excess <= 0 then return ended end
-        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-          if #ended >= excess then break end
-          if id ~= ARGV[3] then
-            ended[#ended + 1] = id
-            ended[#ended + 1] = redis.call('GET', ARGV[1] .. id)
-            redis.call('DEL', ARGV[1] .. id)
-            redis.call('ZREM', KEYS[1], id)
+        if excess > 0 then
+          for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+            if #ended >= 2 * excess then break end
+            if id ~= ARGV[3] then
+              ended[#ended + 1] = id
+              ended[#ended + 1] = redis.call('GET', ARGV[1] .. id)
+              redis.call('DEL', ARGV[1] .. id)
+              redis.call('ZREM', KEYS[1], id)
+              redis.call('HDEL', KEYS[2], id)
+            end
           end
         end
+        fit(tonumber(ARGV[4]))
+        return ended
+        """;
+
+    // KEYS: subject's sessions (sorted), their details. ARGV: session key prefix, now (Unix ms).
+    // Prunes, then returns for each live session, oldest first: its id, its session key's remaining ttl (ms, -1 for
+    // none) and its details (false when it has none). Reads no session value: a list never decrypts tokens.
+    private const string ListScript = IndexFunctions + """
+        prune(ARGV[1], false)
+        local listed = {}
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+          listed[#listed + 1] = id
+          listed[#listed + 1] = redis.call('PTTL', ARGV[1] .. id)
+          listed[#listed + 1] = redis.call('HGET', KEYS[2], id)
+        end
+        fit(tonumber(ARGV[2]))
+        return listed
+        """;
+
+    // KEYS: subject's sessions (sorted), their details. ARGV: session key prefix, now (Unix ms), only this id ('' for
+    // any), never this id ('' for none).
+    // Ends the subject's sessions so chosen: an id that is not the subject's member is never deleted. Returns the ids
+    // ended, each followed by its stored value (false when it expired meanwhile), as EndOldestScript does.
+    private const string EndOfSubjectScript = IndexFunctions + """
+        local ended = {}
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+          if (ARGV[3] == '' or id == ARGV[3]) and id ~= ARGV[4] then
+            local value = redis.call('GET', ARGV[1] .. id)
+            if value then
+              ended[#ended + 1] = id
+              ended[#ended + 1] = value
+              redis.call('DEL', ARGV[1] .. id)
+            end
+            redis.call('ZREM', KEYS[1], id)
+            redis.call('HDEL', KEYS[2], id)
+          end
+        end
+        prune(ARGV[1], false)
+        fit(tonumber(ARGV[2]))
         return ended
         """;
 
@@ -138,8 +224,8 @@ internal sealed class RedisSessionStore(
         var id = SessionKey.Hash(session.Key);
         var now = timeProvider.GetUtcNow();
         RedisKey[] keys = session.ProviderSessionId is { } sid
-            ? [Keys.Session(id), Keys.SubjectSessions(session.Subject), Keys.SubjectIndex(session.Subject), Keys.ProviderSessionIndex(sid)]
-            : [Keys.Session(id), Keys.SubjectSessions(session.Subject), Keys.SubjectIndex(session.Subject)];
+            ? [Keys.SubjectSessions(session.Subject), Keys.SubjectSessionDetails(session.Subject), Keys.Session(id), Keys.ProviderSessionIndex(sid)]
+            : [Keys.SubjectSessions(session.Subject), Keys.SubjectSessionDetails(session.Subject), Keys.Session(id)];
         RedisValue[] values =
         [
             StoredValue(id, session),
@@ -147,6 +233,7 @@ internal sealed class RedisSessionStore(
             TimeToLive(session.AbsoluteExpiresAt, now),
             id,
             session.CreatedAt.ToUnixTimeMilliseconds(),
+            SessionDetails.Format(session),
         ];
 
         try
@@ -287,14 +374,18 @@ internal sealed class RedisSessionStore(
             if (providerSessionId is not null)
             {
                 index = Keys.ProviderSessionIndex(providerSessionId);
-                ids = subject is null
-                    ? await database.SetMembersAsync(index)
-                    : await database.SetCombineAsync(SetOperation.Intersect, index, Keys.SubjectIndex(subject));
+                ids = await database.SetMembersAsync(index);
+                if (subject is not null && ids.Length > 0)
+                {
+                    // A logout token with both names one provider session of one subject.
+                    var ofSubject = (await database.SortedSetRangeByRankAsync(Keys.SubjectSessions(subject))).ToHashSet();
+                    ids = [.. ids.Where(ofSubject.Contains)];
+                }
             }
             else
             {
-                index = Keys.SubjectIndex(subject!);
-                ids = await database.SetMembersAsync(index);
+                index = Keys.SubjectSessions(subject!);
+                ids = await database.SortedSetRangeByRankAsync(index);
             }
 
             if (ids.Length == 0)
@@ -303,7 +394,15 @@ internal sealed class RedisSessionStore(
             }
 
             var removed = await database.KeyDeleteAsync([.. ids.Select(id => Keys.Session(id!))]);
-            await database.SetRemoveAsync(index, ids);
+            if (providerSessionId is not null)
+            {
+                await database.SetRemoveAsync(index, ids);
+            }
+            else
+            {
+                await database.KeyDeleteAsync([index, Keys.SubjectSessionDetails(subject!)]);
+            }
+
             foreach (var id in ids)
             {
                 cache.Evict(id!);
@@ -325,30 +424,155 @@ internal sealed class RedisSessionStore(
         {
             var database = await connection.GetDatabaseAsync();
             var result = await database.ScriptEvaluateAsync(
-                EndOldestScript, [Keys.SubjectSessions(newest.Subject)], [Keys.Session(string.Empty).ToString(), keep, SessionKey.Hash(newest.Key)]);
-            var pairs = (RedisResult[]?)result ?? [];
-            if (pairs.Length == 0)
-            {
-                return EndedSessions.None;
-            }
-
-            // What RemoveAsync does after its delete: no replica serves these sessions from its cache any longer.
-            var ended = new EndedSession[pairs.Length / 2];
-            for (var i = 0; i < ended.Length; i++)
-            {
-                var id = (string)pairs[2 * i]!;
-                cache.Evict(id);
-                await invalidation.PublishAsync(database, id);
-                ended[i] = new EndedSession(id[..16], StoredTokens(id, (byte[]?)pairs[2 * i + 1]));
-            }
-
-            return new EndedSessions(StoreOutcome.Ok, ended);
+                EndOldestScript,
+                SubjectIndexKeys(newest.Subject),
+                [Keys.Session(string.Empty).ToString(), keep, SessionKey.Hash(newest.Key), Now()]);
+            return await EndedAsync(database, result);
         }
         catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
         {
             BffLog.SessionStoreFailed(logger, "end the oldest sessions of a subject", ex.GetType().Name);
             return new EndedSessions(StoreOutcome.Unavailable, []);
         }
+    }
+
+    public async ValueTask<SubjectSessions> ListOfSubjectAsync(string subject, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            var now = timeProvider.GetUtcNow();
+            var result = (RedisResult[]?)await database.ScriptEvaluateAsync(
+                ListScript, SubjectIndexKeys(subject), [Keys.Session(string.Empty).ToString(), now.ToUnixTimeMilliseconds()]) ?? [];
+            var sessions = new List<SessionSummary>(result.Length / 3);
+            for (var i = 0; i + 2 < result.Length; i += 3)
+            {
+                var id = (string)result[i]!;
+                var ttl = (long)result[i + 1];
+                var details = SessionDetails.Parse((string?)result[i + 2]);
+                var absolute = details?.AbsoluteExpiresAt;
+                var expiresAt = ttl >= 0 ? now.AddMilliseconds(ttl) : absolute ?? now;
+                sessions.Add(new SessionSummary(id, details?.CreatedAt ?? now, expiresAt, absolute, details?.Device));
+            }
+
+            return new SubjectSessions(StoreOutcome.Ok, sessions);
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "list the sessions of a subject", ex.GetType().Name);
+            return SubjectSessions.Unavailable;
+        }
+    }
+
+    public async ValueTask<EndedSessions> EndOfSubjectAsync(string subject, string? onlyId, string? exceptId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var database = await connection.GetDatabaseAsync();
+            var result = await database.ScriptEvaluateAsync(
+                EndOfSubjectScript,
+                SubjectIndexKeys(subject),
+                [Keys.Session(string.Empty).ToString(), Now(), onlyId ?? string.Empty, exceptId ?? string.Empty]);
+            return await EndedAsync(database, result);
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "end sessions of a subject", ex.GetType().Name);
+            return new EndedSessions(StoreOutcome.Unavailable, []);
+        }
+    }
+
+    /// <summary>
+    /// Deletes every session key and every index under this gateway's prefix, scanning (never <c>KEYS</c>) so that Redis
+    /// keeps answering meanwhile, and tells every replica to forget each session it deletes.
+    /// </summary>
+    public async ValueTask<RemoveManyResult> EndAllAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var multiplexer = await connection.GetMultiplexerAsync();
+            var database = multiplexer.GetDatabase();
+            var sessionPrefix = Keys.Session(string.Empty).ToString();
+            var removed = 0;
+            foreach (var server in multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+            {
+                foreach (var pattern in Keys.SessionPatterns)
+                {
+                    var batch = new List<RedisKey>(256);
+                    await foreach (var key in server.KeysAsync(database.Database, pattern, pageSize: 500).WithCancellation(cancellationToken))
+                    {
+                        batch.Add(key);
+                        if (batch.Count == batch.Capacity)
+                        {
+                            removed += await DeleteBatchAsync(database, batch, sessionPrefix);
+                        }
+                    }
+
+                    removed += await DeleteBatchAsync(database, batch, sessionPrefix);
+                }
+            }
+
+            return new RemoveManyResult(StoreOutcome.Ok, removed);
+        }
+        catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
+        {
+            BffLog.SessionStoreFailed(logger, "end every session", ex.GetType().Name);
+            return new RemoveManyResult(StoreOutcome.Unavailable, 0);
+        }
+    }
+
+    /// <summary>Deletes the batch's keys; returns how many were sessions, which every replica is told to forget.</summary>
+    private async Task<int> DeleteBatchAsync(IDatabase database, List<RedisKey> batch, string sessionPrefix)
+    {
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
+
+        await database.KeyDeleteAsync([.. batch]);
+        var sessions = 0;
+        foreach (var key in batch)
+        {
+            var name = key.ToString();
+            if (name.StartsWith(sessionPrefix, StringComparison.Ordinal))
+            {
+                var id = name[sessionPrefix.Length..];
+                cache.Evict(id);
+                await invalidation.PublishAsync(database, id);
+                sessions++;
+            }
+        }
+
+        batch.Clear();
+        return sessions;
+    }
+
+    private RedisKey[] SubjectIndexKeys(string subject) => [Keys.SubjectSessions(subject), Keys.SubjectSessionDetails(subject)];
+
+    private long Now() => timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// What RemoveAsync does after its delete, for the sessions a script ended (pairs of id and stored value): no replica
+    /// serves them from its cache any longer. Their tokens are read back only to be revoked.
+    /// </summary>
+    private async Task<EndedSessions> EndedAsync(IDatabase database, RedisResult result)
+    {
+        var pairs = (RedisResult[]?)result ?? [];
+        if (pairs.Length == 0)
+        {
+            return EndedSessions.None;
+        }
+
+        var ended = new EndedSession[pairs.Length / 2];
+        for (var i = 0; i < ended.Length; i++)
+        {
+            var id = (string)pairs[2 * i]!;
+            cache.Evict(id);
+            await invalidation.PublishAsync(database, id);
+            ended[i] = new EndedSession(id[..16], StoredTokens(id, (byte[]?)pairs[2 * i + 1]));
+        }
+
+        return new EndedSessions(StoreOutcome.Ok, ended);
     }
 
     private async ValueTask<bool> TryDeleteAsync(string id, string operation)

@@ -30,6 +30,36 @@ internal interface ISessionStore
     /// them as <see cref="RemoveAsync"/> does (every replica forgets them at once). Sessions already expired do not count.
     /// </summary>
     ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The live sessions of <paramref name="subject"/>, oldest first, as a list of sessions shows them: never their
+    /// tokens, and read without decrypting them. Sessions found gone or expired are dropped from the index on the way.
+    /// </summary>
+    ValueTask<SubjectSessions> ListOfSubjectAsync(string subject, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ends sessions of <paramref name="subject"/> (every replica forgets them at once, as after
+    /// <see cref="RemoveAsync"/>): only the one whose <see cref="SessionKey.Hash"/> id is <paramref name="onlyId"/> when
+    /// that is given, never the one whose id is <paramref name="exceptId"/>. A session of another subject is never ended,
+    /// whatever id is given. Returns the sessions ended, with their tokens when they could be read (to revoke).
+    /// </summary>
+    ValueTask<EndedSessions> EndOfSubjectAsync(string subject, string? onlyId, string? exceptId, CancellationToken cancellationToken);
+
+    /// <summary>Ends every session of every user ("break glass"). Tokens are not read back: the count only.</summary>
+    ValueTask<RemoveManyResult> EndAllAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>One session in a list of a user's sessions: never a token, never the cookie value.</summary>
+/// <param name="Id">The session's store id (<see cref="SessionKey.Hash"/> of its cookie value); never shown to a browser.</param>
+/// <param name="CreatedAt">When the user signed in.</param>
+/// <param name="ExpiresAt">When it ends unless used again: the earlier of its idle and absolute limits.</param>
+/// <param name="AbsoluteExpiresAt">When it ends however much it is used; null when the store does not know (a session written by an older version).</param>
+/// <param name="Device">A coarse description of the browser that signed in ("Firefox on Windows"), or null.</param>
+internal sealed record SessionSummary(string Id, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? AbsoluteExpiresAt, string? Device);
+
+internal readonly record struct SubjectSessions(StoreOutcome Outcome, IReadOnlyList<SessionSummary> Sessions)
+{
+    public static SubjectSessions Unavailable => new(StoreOutcome.Unavailable, []);
 }
 
 internal enum StoreOutcome

@@ -129,6 +129,58 @@ internal sealed class InMemorySessionStore : ISessionStore
         return ValueTask.FromResult(new EndedSessions(StoreOutcome.Ok, ended));
     }
 
+    public ValueTask<SubjectSessions> ListOfSubjectAsync(string subject, CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var sessions = new List<SessionSummary>();
+        foreach (var (_, session) in _sessions)
+        {
+            if (string.Equals(session.Subject, subject, StringComparison.Ordinal) && !session.IsExpired(now))
+            {
+                sessions.Add(new SessionSummary(session.Id, session.CreatedAt, session.ExpiresAt, session.AbsoluteExpiresAt, session.Device));
+            }
+        }
+
+        sessions.Sort(static (a, b) => a.CreatedAt != b.CreatedAt ? a.CreatedAt.CompareTo(b.CreatedAt) : string.CompareOrdinal(a.Id, b.Id));
+        return ValueTask.FromResult(new SubjectSessions(StoreOutcome.Ok, sessions));
+    }
+
+    public ValueTask<EndedSessions> EndOfSubjectAsync(string subject, string? onlyId, string? exceptId, CancellationToken cancellationToken)
+    {
+        var ended = new List<EndedSession>();
+        foreach (var (key, session) in _sessions)
+        {
+            if (!string.Equals(session.Subject, subject, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var id = session.Id;
+            if ((onlyId is null || string.Equals(id, onlyId, StringComparison.Ordinal))
+                && !string.Equals(id, exceptId, StringComparison.Ordinal)
+                && _sessions.TryRemove(new KeyValuePair<string, UserSession>(key, session)))
+            {
+                ended.Add(new EndedSession(session.LogId, session.Tokens));
+            }
+        }
+
+        return ValueTask.FromResult(ended.Count == 0 ? EndedSessions.None : new EndedSessions(StoreOutcome.Ok, ended));
+    }
+
+    public ValueTask<RemoveManyResult> EndAllAsync(CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var key in _sessions.Keys)
+        {
+            if (_sessions.TryRemove(key, out _))
+            {
+                removed++;
+            }
+        }
+
+        return ValueTask.FromResult(new RemoveManyResult(StoreOutcome.Ok, removed));
+    }
+
     /// <summary>Drops every expired session; returns how many.</summary>
     public int RemoveExpired()
     {

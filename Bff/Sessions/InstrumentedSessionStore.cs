@@ -133,6 +133,56 @@ internal sealed class InstrumentedSessionStore(Func<(ISessionStore Store, Sessio
         }
     }
 
+    public async ValueTask<SubjectSessions> ListOfSubjectAsync(string subject, CancellationToken cancellationToken)
+    {
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.ListOfSubject, Current.Kind, sessionLogId: null);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var result = await Current.Store.ListOfSubjectAsync(subject, cancellationToken);
+            Complete(activity, SessionStoreOperations.ListOfSubject, OutcomeOf(result.Outcome), started);
+            return result;
+        }
+        catch (Exception ex) when (Fail(activity, SessionStoreOperations.ListOfSubject, ex, started))
+        {
+            throw;
+        }
+    }
+
+    public async ValueTask<EndedSessions> EndOfSubjectAsync(string subject, string? onlyId, string? exceptId, CancellationToken cancellationToken)
+    {
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.EndOfSubject, Current.Kind, sessionLogId: null);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var result = await Current.Store.EndOfSubjectAsync(subject, onlyId, exceptId, cancellationToken);
+            activity?.SetTag(Attributes.SessionsRemoved, result.Sessions.Count);
+            Complete(activity, SessionStoreOperations.EndOfSubject, OutcomeOf(result.Outcome), started);
+            return result;
+        }
+        catch (Exception ex) when (Fail(activity, SessionStoreOperations.EndOfSubject, ex, started))
+        {
+            throw;
+        }
+    }
+
+    public async ValueTask<RemoveManyResult> EndAllAsync(CancellationToken cancellationToken)
+    {
+        using var activity = BffActivitySource.StartSessionStore(SessionStoreOperations.EndAll, Current.Kind, sessionLogId: null);
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            var result = await Current.Store.EndAllAsync(cancellationToken);
+            activity?.SetTag(Attributes.SessionsRemoved, result.Removed);
+            Complete(activity, SessionStoreOperations.EndAll, OutcomeOf(result.Outcome), started);
+            return result;
+        }
+        catch (Exception ex) when (Fail(activity, SessionStoreOperations.EndAll, ex, started))
+        {
+            throw;
+        }
+    }
+
     private async ValueTask<StoreOutcome> MeasureAsync(string operation, string key, Func<ValueTask<StoreOutcome>> call)
     {
         using var activity = BffActivitySource.StartSessionStore(operation, Current.Kind, SessionKey.LogId(key));

@@ -83,6 +83,7 @@ internal sealed class SessionIssuer(
             AbsoluteExpiresAt = now + settings.AbsoluteTimeout,
             IdleExpiresAt = now + settings.IdleTimeout,
             Tokens = tokens,
+            Device = DeviceDescription.From(context.Request.Headers.UserAgent.ToString()),
         };
 
         var previous = cookie.Read(context.Request);

@@ -46,11 +46,13 @@ internal static class SessionKey
 
     /// <summary>
     /// A one-way id for logs, metrics and store indexes: the key itself never leaves memory and the cookie.
+    /// UTF-8, not ASCII: a subject is any string, and ASCII would map every non-ASCII character to <c>?</c>, giving
+    /// two users one index (for ASCII text, which every cookie value is, both encodings are the same bytes).
     /// </summary>
     public static string Hash(string value)
     {
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.ASCII.GetBytes(value), digest);
+        SHA256.HashData(Encoding.UTF8.GetBytes(value), digest);
         return Convert.ToHexStringLower(digest);
     }
 

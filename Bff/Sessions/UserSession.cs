@@ -37,7 +37,16 @@ internal sealed record UserSession
 
     public required TokenSet Tokens { get; init; }
 
+    /// <summary>
+    /// A coarse description of the browser that signed in (<see cref="DeviceDescription"/>), for lists of a user's
+    /// sessions. Kept by the store beside the session, not in its token payload: a session read back from Redis has none.
+    /// </summary>
+    public string? Device { get; init; }
+
     public string LogId => SessionKey.LogId(Key);
+
+    /// <summary>The store id: <see cref="SessionKey.Hash"/> of the cookie value.</summary>
+    public string Id => SessionKey.Hash(Key);
 
     /// <summary>When the session ends if nothing else happens: the earlier of its idle and absolute limits.</summary>
     public DateTimeOffset ExpiresAt => IdleExpiresAt < AbsoluteExpiresAt ? IdleExpiresAt : AbsoluteExpiresAt;

@@ -20,6 +20,9 @@ public sealed class BrowserClient : IDisposable
 
     public IReadOnlyList<ResponseRecord> Responses => _responses;
 
+    /// <summary>The <c>User-Agent</c> this browser sends with every request (none when null).</summary>
+    public string? UserAgent { get; set; }
+
     public IReadOnlyList<StoredCookie> Cookies => _cookies;
 
     public string? CookieValue(string name) => _cookies.FirstOrDefault(c => c.Name == name)?.Value;
@@ -45,6 +48,11 @@ public sealed class BrowserClient : IDisposable
         if (cookieHeader.Length > 0)
         {
             request.Headers.TryAddWithoutValidation("Cookie", cookieHeader);
+        }
+
+        if (UserAgent is not null)
+        {
+            request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
         }
 
         foreach (var (name, value) in headers ?? new Dictionary<string, string>())

@@ -32,6 +32,8 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError TooManyRequests = new("too_many_requests", StatusCodes.Status429TooManyRequests, "Too many sign-in attempts from this address; try again later.");
     public static readonly BffError InvalidHost = new("invalid_host", StatusCodes.Status400BadRequest, "The request's Host is not this gateway's public origin.");
     public static readonly BffError SessionCapacityReached = new("session_capacity_reached", StatusCodes.Status503ServiceUnavailable, "The gateway holds as many sessions as it may; try again later.") { RetryAfter = TimeSpan.FromSeconds(60) };
+    public static readonly BffError SessionNotFound = new("session_not_found", StatusCodes.Status404NotFound, "No session of yours has this handle.");
+    public static readonly BffError CurrentSession = new("current_session", StatusCodes.Status409Conflict, "This is the session of this request; end it with the logout URL.");
     public static readonly BffError InvalidLoginParameter = new("invalid_login_parameter", StatusCodes.Status400BadRequest, "A sign-in option is malformed or not supported by the identity provider.");
 
     public string Type => "urn:bff:error:" + Code;

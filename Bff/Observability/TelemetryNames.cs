@@ -165,6 +165,15 @@ internal static class TelemetryNames
 
         /// <summary>A newer sign-in of the same user went over Bff:Session:MaxPerSubject and this was the oldest session.</summary>
         public const string CapEvicted = "cap_evicted";
+
+        /// <summary>Ended by its user from another session ("sign out my other devices").</summary>
+        public const string Revoked = "revoked";
+
+        /// <summary>Ended through the admin API, one session or all of a user's.</summary>
+        public const string AdminRevoked = "admin_revoked";
+
+        /// <summary>Ended through the admin API's "end every session".</summary>
+        public const string BreakGlass = "break_glass";
     }
 
     /// <summary>Values of <see cref="Attributes.TokenGrant"/> (the OAuth grant types of the token-endpoint calls).</summary>

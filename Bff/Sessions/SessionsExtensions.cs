@@ -21,6 +21,7 @@ internal static class SessionsExtensions
         services.AddSingleton<SessionResolver>();
         services.AddSingleton<RejectedCookieReporter>();
         services.AddSingleton<SessionIssuer>();
+        services.AddSingleton<SessionTermination>();
 
         services.AddSingleton<InMemorySessionStore>();
         services.AddKeyedSingleton<ISessionStore>(SessionStoreKind.InMemory, static (sp, _) => sp.GetRequiredService<InMemorySessionStore>());

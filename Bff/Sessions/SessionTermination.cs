@@ -1,0 +1,88 @@
+using Bff.Observability;
+using Bff.Provider;
+
+namespace Bff.Sessions;
+
+/// <summary>Which of a user's sessions to end.</summary>
+internal readonly record struct SessionSelection(string? OnlyId, string? ExceptId)
+{
+    /// <summary>The session with this store id (<see cref="UserSession.Id"/>), if it is the user's.</summary>
+    public static SessionSelection One(string id) => new(id, null);
+
+    /// <summary>Every session of the user but this one (the caller's own).</summary>
+    public static SessionSelection AllBut(string id) => new(null, id);
+
+    public static SessionSelection All => new(null, null);
+}
+
+/// <summary>What ending sessions did.</summary>
+internal readonly record struct Termination(StoreOutcome Outcome, int Ended);
+
+/// <summary>
+/// The one way session control (a user's "sign out my other devices", the admin API) ends sessions: removed from the
+/// store so that every replica answers their next request with 401, one log line (1002, with the reason) and one
+/// count in <c>bff.sessions.ended</c> per session, then their refresh tokens revoked at the provider when asked and the
+/// provider can (best effort, as at logout: a provider that is down never keeps a session alive).
+/// </summary>
+internal sealed class SessionTermination(
+    ISessionStore store,
+    TokenRevoker revoker,
+    BffMetrics metrics,
+    ILogger<SessionTermination> logger)
+{
+    /// <summary>Revocations of one call at the provider at once: ending a hundred sessions must not take a hundred round trips in a row, nor open a hundred connections.</summary>
+    private const int RevocationConcurrency = 4;
+
+    /// <summary>Ends the chosen sessions of <paramref name="subject"/>; never a session of another user.</summary>
+    /// <param name="reason">A <see cref="TelemetryNames.SessionEndReasons"/> value.</param>
+    public async Task<Termination> EndAsync(string subject, SessionSelection which, string reason, bool revokeTokens, CancellationToken cancellationToken)
+    {
+        var ended = await store.EndOfSubjectAsync(subject, which.OnlyId, which.ExceptId, cancellationToken);
+        if (ended.Outcome != StoreOutcome.Ok)
+        {
+            return new Termination(ended.Outcome, 0);
+        }
+
+        foreach (var session in ended.Sessions)
+        {
+            BffLog.SessionEnded(logger, session.LogId, reason);
+        }
+
+        if (ended.Sessions.Count > 0)
+        {
+            metrics.SessionEnded(reason, ended.Sessions.Count);
+        }
+
+        // Sessions that ended here are known here, with their reason: where a notification of other tabs and devices
+        // ("your session was revoked") belongs.
+        if (revokeTokens)
+        {
+            await Parallel.ForEachAsync(
+                ended.Sessions.Where(s => s.Tokens is not null),
+                new ParallelOptions { MaxDegreeOfParallelism = RevocationConcurrency, CancellationToken = cancellationToken },
+                async (session, token) => await revoker.RevokeAsync(session.Tokens!, session.LogId, token));
+        }
+
+        return new Termination(StoreOutcome.Ok, ended.Sessions.Count);
+    }
+
+    /// <summary>
+    /// Ends every session of every user ("break glass"). Refresh tokens are not revoked one by one (there may be
+    /// millions): revoke the client's grants at the provider for that.
+    /// </summary>
+    public async Task<Termination> EndEveryAsync(string reason, CancellationToken cancellationToken)
+    {
+        var ended = await store.EndAllAsync(cancellationToken);
+        if (ended.Outcome != StoreOutcome.Ok)
+        {
+            return new Termination(ended.Outcome, 0);
+        }
+
+        if (ended.Removed > 0)
+        {
+            metrics.SessionEnded(reason, ended.Removed);
+        }
+
+        return new Termination(StoreOutcome.Ok, ended.Removed);
+    }
+}

@@ -15,7 +15,7 @@ public sealed partial class LayeringTests
     [
         ["(root)"],
         ["Hosting"],
-        ["Endpoints", "Proxy", "LocalApis", "Spa", "Redis"],
+        ["Endpoints", "Proxy", "LocalApis", "Spa", "Redis", "Admin"],
         ["Authentication", "Authorization", "Tokens", "Csrf"],
         ["Sessions"],
         ["Provider"],

@@ -1,3 +1,4 @@
+using Bff.Admin;
 using Bff.Authentication;
 using Bff.Authorization;
 using Bff.Configuration;
@@ -58,6 +59,7 @@ public static class BffWebApplicationBuilderExtensions
         services.AddBffProxy(builder.Configuration);
         services.AddBffLocalApis();
         services.AddBffSpa();
+        services.AddBffAdmin();
         services.AddProblemDetails();
         builder.AddBffObservability();
         return builder;

@@ -1,3 +1,4 @@
+using Bff.Admin;
 using Bff.Authentication;
 using Bff.Endpoints;
 using Bff.Hosting;
@@ -11,7 +12,7 @@ namespace Bff;
 public static class BffWebApplicationExtensions
 {
     /// <summary>
-    /// The gateway's middleware, in its order: forwarded headers from trusted proxies and the public-origin check
+    /// The gateway's middleware, in its order: the admin API's port split (when <c>Bff:Admin:Enabled</c>), forwarded headers from trusted proxies and the public-origin check
     /// (first, so everything after sees the corrected request), HSTS outside Development, Problem Details for the
     /// gateway's own endpoints, tracing of sign-in and sign-out, the OpenID Connect callbacks with their rate limit, and
     /// authorization (the policies of proxied routes and endpoints, evaluated on the session's user after the
@@ -25,6 +26,7 @@ public static class BffWebApplicationExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         BffLoggerFactory.EnsureInPlace(app.ApplicationServices);
+        app.UseBffAdmin();
         app.UseBffForwardedHeaders();
         app.UseBffSecurityHeaders();
         app.UseBffEndpointResponses();

@@ -62,9 +62,19 @@ public sealed class GatewayReplica : IDisposable
                 builder.UseSetting(key, value);
             }
         });
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        // A replica with the admin API listens on its admin port too, as the Helm chart's pods do.
+        var adminPort = all.TryGetValue("Bff:Admin:Port", out var port) && int.TryParse(port, out var number) ? number : (int?)null;
+        factory.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0);
+            if (adminPort is { } admin)
+            {
+                kestrel.Listen(IPAddress.Loopback, admin);
+            }
+        });
         factory.StartServer();
-        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Single(a => adminPort is null || new Uri(a).Port != adminPort);
         return new GatewayReplica(gateway, factory, new Uri(address));
     }
 

@@ -92,6 +92,7 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         ValidatePublicOrigin(options, failures);
         ValidateForwardedHeadersBreadth(options.ForwardedHeaders, failures);
         ValidateSessionCaps(options.Session, failures);
+        ValidateAdmin(options, failures);
 
         ValidateAuthorization(options.Authorization, failures);
         ValidateClaimMap(options.Claims, failures);
@@ -214,6 +215,53 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         if (!Enum.IsDefined(settings.EndSessionHint))
         {
             failures.Add("Bff:Logout:EndSessionHint must be IdToken or ClientId.");
+        }
+    }
+
+    /// <summary>Checked whether or not it is on, so that a mistake shows before the day someone switches it on.</summary>
+    private static void ValidateAdmin(BffOptions options, List<string> failures)
+    {
+        var admin = options.Admin;
+        if (admin.Port is { } port && port is < 1 or > 65535)
+        {
+            failures.Add($"Bff:Admin:Port must be a TCP port between 1 and 65535 (it is {port}).");
+        }
+
+        if (admin.Audience is { } audience && string.IsNullOrWhiteSpace(audience))
+        {
+            failures.Add("Bff:Admin:Audience must not be blank.");
+        }
+        else if (string.Equals(admin.Audience, options.ClientId, StringComparison.Ordinal) && admin.Audience is not null)
+        {
+            failures.Add("Bff:Admin:Audience must not be Bff:ClientId: every user's ID token is issued for the client id; register an audience of its own for the admin API.");
+        }
+
+        foreach (var (value, key) in new[] { (admin.Role, "Bff:Admin:Role"), (admin.Scope, "Bff:Admin:Scope") })
+        {
+            if (value is not null && (value.Length == 0 || value.Any(char.IsWhiteSpace) || value.Any(char.IsControl)))
+            {
+                failures.Add($"{key} must be one role or scope name, without spaces.");
+            }
+        }
+
+        if (!admin.Enabled)
+        {
+            return;
+        }
+
+        if (admin.Port is null)
+        {
+            failures.Add("Bff:Admin:Enabled is true, but Bff:Admin:Port is not set: name the port the admin API answers on (for example 9090), one the public ingress does not route to.");
+        }
+
+        if (admin.Audience is null)
+        {
+            failures.Add("Bff:Admin:Enabled is true, but Bff:Admin:Audience is not set: name the audience the callers' access tokens are issued for.");
+        }
+
+        if (admin.Role is null && admin.Scope is null)
+        {
+            failures.Add("Bff:Admin:Enabled is true, but neither Bff:Admin:Role nor Bff:Admin:Scope is set: name the role or scope that admits a caller.");
         }
     }
 

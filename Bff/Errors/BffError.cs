@@ -34,6 +34,10 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError SessionCapacityReached = new("session_capacity_reached", StatusCodes.Status503ServiceUnavailable, "The gateway holds as many sessions as it may; try again later.") { RetryAfter = TimeSpan.FromSeconds(60) };
     public static readonly BffError SessionNotFound = new("session_not_found", StatusCodes.Status404NotFound, "No session of yours has this handle.");
     public static readonly BffError CurrentSession = new("current_session", StatusCodes.Status409Conflict, "This is the session of this request; end it with the logout URL.");
+    public static readonly BffError AdminUnauthenticated = new("admin_unauthenticated", StatusCodes.Status401Unauthorized, "The admin API needs a valid bearer token from the identity provider.");
+    public static readonly BffError AdminForbidden = new("admin_forbidden", StatusCodes.Status403Forbidden, "The token does not carry the role or scope the admin API requires.");
+    public static readonly BffError InvalidAdminRequest = new("invalid_admin_request", StatusCodes.Status400BadRequest, "The admin request is malformed.");
+    public static readonly BffError ConfirmationRequired = new("confirmation_required", StatusCodes.Status400BadRequest, "Ending every session needs the parameter confirm=end-every-session.");
     public static readonly BffError InvalidLoginParameter = new("invalid_login_parameter", StatusCodes.Status400BadRequest, "A sign-in option is malformed or not supported by the identity provider.");
 
     public string Type => "urn:bff:error:" + Code;

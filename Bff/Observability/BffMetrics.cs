@@ -50,6 +50,7 @@ internal sealed class BffMetrics
     private readonly Counter<long> _sessionCapEvictions;
     private readonly Counter<long> _sessionCapRefusals;
     private readonly Counter<long> _authorizationRefusals;
+    private readonly Counter<long> _adminActions;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -74,6 +75,7 @@ internal sealed class BffMetrics
         _sessionCapEvictions = Meter.CreateCounter<long>(Instruments.SessionCapEvictions, "{session}", "Sessions ended because a new sign-in took their user over Bff:Session:MaxPerSubject, by cap.");
         _sessionCapRefusals = Meter.CreateCounter<long>(Instruments.SessionCapRefusals, "{sign_in}", "Sign-ins refused because the in-memory store held Bff:Session:MaxInMemorySessions sessions, by cap.");
         _authorizationRefusals = Meter.CreateCounter<long>(Instruments.AuthorizationRefusals, "{request}", "Requests of signed-in users refused with 403 by an authorization policy (never forwarded), by route or local endpoint.");
+        _adminActions = Meter.CreateCounter<long>(Instruments.AdminActions, "{request}", "Admin API requests, by operation and outcome (success, or the error code that refused it).");
 
         if (activeSessions is not null)
         {
@@ -191,4 +193,9 @@ internal sealed class BffMetrics
     /// <param name="route">The YARP route id, or the local endpoint's route template.</param>
     public void AuthorizationRefused(string route) =>
         _authorizationRefusals.Add(1, new KeyValuePair<string, object?>(Attributes.Route, route));
+
+    /// <param name="action">One of <see cref="AdminActions"/>.</param>
+    /// <param name="outcome"><c>success</c>, or the error code of the refusal.</param>
+    public void AdminAction(string action, string outcome) =>
+        _adminActions.Add(1, new KeyValuePair<string, object?>(Attributes.AdminAction, action), new KeyValuePair<string, object?>(Attributes.Outcome, outcome));
 }

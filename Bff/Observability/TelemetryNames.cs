@@ -52,6 +52,7 @@ internal static class TelemetryNames
         public const string RejectedSessionCookies = "bff.sessions.rejected_cookies";
         public const string SessionCapEvictions = "bff.sessions.cap_evictions";
         public const string SessionCapRefusals = "bff.sessions.cap_refusals";
+        public const string AdminActions = "bff.admin.actions";
         public const string AuthorizationRefusals = "bff.authorization.refusals";
     }
 
@@ -87,6 +88,9 @@ internal static class TelemetryNames
 
         /// <summary>Which session cap acted; see <see cref="SessionCaps"/>.</summary>
         public const string SessionCap = "bff.session.cap";
+
+        /// <summary>The admin API operation: one of <see cref="AdminActions"/>.</summary>
+        public const string AdminAction = "bff.admin.action";
     }
 
     /// <summary>Values of <see cref="Attributes.Outcome"/>. Failures also carry <see cref="Attributes.ErrorType"/>.</summary>
@@ -219,6 +223,18 @@ internal static class TelemetryNames
         // Outcome provider_unavailable
         /// <summary>The provider refused the gateway's client credentials (invalid_client, unauthorized_client), or the back-off that follows.</summary>
         public const string ClientRejected = "client_rejected";
+    }
+
+    /// <summary>Values of <see cref="Attributes.AdminAction"/>.</summary>
+    public static class AdminActions
+    {
+        public const string ListSessions = "list_sessions";
+        public const string EndSession = "end_session";
+        public const string EndUserSessions = "end_user_sessions";
+        public const string EndEverySession = "end_every_session";
+
+        /// <summary>A request that named no operation (unknown path or method).</summary>
+        public const string Unknown = "unknown";
     }
 
     /// <summary>Values of <see cref="Attributes.SessionStoreOperation"/>.</summary>

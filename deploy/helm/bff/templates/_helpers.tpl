@@ -124,6 +124,20 @@ Settings that cannot work are refused here, before anything reaches a cluster. I
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if .Values.admin.enabled }}
+{{- if not .Values.admin.audience }}
+{{- fail "admin.enabled needs admin.audience: the aud of the access tokens the admin API's callers present (Bff__Admin__Audience)." }}
+{{- end }}
+{{- if eq .Values.admin.audience $bff.clientId }}
+{{- fail "admin.audience must not be bff.clientId: every user's ID token is issued for the client id. Register an audience of its own for the admin API." }}
+{{- end }}
+{{- if and (not .Values.admin.role) (not .Values.admin.scope) }}
+{{- fail "admin.enabled needs admin.role or admin.scope: the role or scope a caller's token must carry." }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (empty .Values.admin.allowFrom) }}
+{{- fail "admin.enabled with networkPolicy.enabled needs admin.allowFrom (NetworkPolicyPeers, e.g. the operations namespace): an empty list would let any pod reach the admin API." }}
+{{- end }}
+{{- end }}
 {{- range $routeId, $route := .Values.routes }}
 {{- $clusterId := "" }}
 {{- range $k, $v := $route }}{{- if eq (lower $k) "clusterid" }}{{- $clusterId = $v }}{{- end }}{{- end }}
@@ -215,6 +229,10 @@ Returns JSON so callers can render it and checksum it.
 }}
 {{- if $bff.spa.rootPath }}
 {{- $_ := set $section "Spa" (dict "RootPath" $bff.spa.rootPath) }}
+{{- end }}
+{{- if .Values.admin.enabled }}
+{{- $admin := .Values.admin }}
+{{- $_ := set $section "Admin" (dict "Enabled" true "Port" (int $admin.port) "Audience" $admin.audience "Role" $admin.role "Scope" $admin.scope) }}
 {{- end }}
 {{- include "bff.flatten" (dict "out" $out "prefix" "Bff" "value" $section) }}
 {{- include "bff.flatten" (dict "out" $out "prefix" "ReverseProxy" "value" (dict "Routes" .Values.routes "Clusters" .Values.clusters)) }}

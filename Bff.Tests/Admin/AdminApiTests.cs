@@ -175,6 +175,27 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Fact]
+    public async Task An_admin_port_the_host_does_not_listen_on_is_reported_at_start_up()
+    {
+        var listened = FreePort();
+        var configured = FreePort();
+        var a = _set.Start(
+            new Dictionary<string, string?>
+            {
+                ["Bff:Admin:Enabled"] = "true",
+                ["Bff:Admin:Port"] = listened.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Bff:Admin:Audience"] = Audience,
+                ["Bff:Admin:Role"] = Role,
+            },
+            services => services.PostConfigure<Bff.Configuration.BffOptions>(o => o.Admin.Port = configured));
+        var (b, _) = StartWithAdmin();
+
+        Assert.True(await ReplicaSet.EventuallyAsync(() => Task.FromResult(a.Logs.Lines.Any(l => l.EventId.Id == 7006)), TimeSpan.FromSeconds(5)));
+        Assert.Contains($"does not listen on Bff:Admin:Port ({configured})", a.Logs.Lines.First(l => l.EventId.Id == 7006).Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(b.Logs.Lines, l => l.EventId.Id == 7006);
+    }
+
     private (GatewayReplica Replica, string Admin) StartWithAdmin()
     {
         var port = FreePort();

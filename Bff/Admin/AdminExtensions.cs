@@ -10,6 +10,7 @@ internal static class AdminExtensions
     {
         services.AddSingleton<AdminTokenValidator>();
         services.AddSingleton<AdminApi>();
+        services.AddHostedService<AdminPortCheck>();
         return services;
     }
 

@@ -1,6 +1,6 @@
 namespace Bff.Admin;
 
-/// <summary>The admin API's log lines (event ids 7000-7049). The caller is named by the client id or subject its token carries, never by the token.</summary>
+/// <summary>The admin API's log lines (event ids 7001-7006). The caller is named by the client id or subject its token carries, never by the token.</summary>
 internal static partial class AdminLog
 {
     [LoggerMessage(7001, LogLevel.Information, "Admin {Caller}: {Action} for subject {SubjectHash} ({Count} session(s)).")]
@@ -17,4 +17,7 @@ internal static partial class AdminLog
 
     [LoggerMessage(7005, LogLevel.Information, "The admin API answers on port {Port} only.")]
     public static partial void Listening(ILogger logger, int port);
+
+    [LoggerMessage(7006, LogLevel.Error, "Bff:Admin:Enabled is true, but the host does not listen on Bff:Admin:Port ({Port}); it listens on {Addresses}. Add the port to the host's listeners (for example ASPNETCORE_HTTP_PORTS=8080;{Port}).")]
+    public static partial void PortNotListened(ILogger logger, int port, string addresses);
 }

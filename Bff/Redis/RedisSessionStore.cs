@@ -400,7 +400,9 @@ internal sealed class RedisSessionStore(
             }
             else
             {
-                await database.KeyDeleteAsync([index, Keys.SubjectSessionDetails(subject!)]);
+                // Only these members: a session signed in meanwhile keeps its place in the index.
+                await database.SortedSetRemoveAsync(index, ids);
+                await database.HashDeleteAsync(Keys.SubjectSessionDetails(subject!), ids);
             }
 
             foreach (var id in ids)

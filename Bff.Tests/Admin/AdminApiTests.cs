@@ -198,16 +198,26 @@ public sealed class AdminApiTests : IAsyncLifetime
 
     private (GatewayReplica Replica, string Admin) StartWithAdmin()
     {
-        var port = FreePort();
-        var replica = _set.Start(new Dictionary<string, string?>
+        // Another process can take the free port between probing and binding it: try a few.
+        for (var attempt = 1; ; attempt++)
         {
-            ["Bff:Admin:Enabled"] = "true",
-            ["Bff:Admin:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Bff:Admin:Audience"] = Audience,
-            ["Bff:Admin:Role"] = Role,
-            ["Bff:Admin:Scope"] = Role + "-scope",
-        });
-        return (replica, $"http://127.0.0.1:{port}/");
+            var port = FreePort();
+            try
+            {
+                var replica = _set.Start(new Dictionary<string, string?>
+                {
+                    ["Bff:Admin:Enabled"] = "true",
+                    ["Bff:Admin:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["Bff:Admin:Audience"] = Audience,
+                    ["Bff:Admin:Role"] = Role,
+                    ["Bff:Admin:Scope"] = Role + "-scope",
+                });
+                return (replica, $"http://127.0.0.1:{port}/");
+            }
+            catch (IOException) when (attempt < 3)
+            {
+            }
+        }
     }
 
     private async Task<BrowserClient> SignedInAsync(GatewayReplica replica, string subject)

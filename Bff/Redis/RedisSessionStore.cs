@@ -571,7 +571,7 @@ internal sealed class RedisSessionStore(
             var id = (string)pairs[2 * i]!;
             cache.Evict(id);
             await invalidation.PublishAsync(database, id);
-            ended[i] = new EndedSession(id[..16], StoredTokens(id, (byte[]?)pairs[2 * i + 1]));
+            ended[i] = new EndedSession(id[..16], StoredTokens(id, (byte[]?)pairs[2 * i + 1])) { Id = id };
         }
 
         return new EndedSessions(StoreOutcome.Ok, ended);

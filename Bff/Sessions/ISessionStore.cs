@@ -103,4 +103,8 @@ internal readonly record struct EndedSessions(StoreOutcome Outcome, IReadOnlyLis
 }
 
 /// <summary>A session a store ended: its <see cref="SessionKey.LogId"/>, and its tokens when they could be read (to revoke).</summary>
-internal sealed record EndedSession(string LogId, TokenSet? Tokens);
+internal sealed record EndedSession(string LogId, TokenSet? Tokens)
+{
+    /// <summary>Its store id (<see cref="UserSession.Id"/>), to tell whatever follows that session (an open event stream) that it ended.</summary>
+    public string? Id { get; init; }
+}

@@ -122,7 +122,7 @@ internal sealed class InMemorySessionStore : ISessionStore
         {
             if (_sessions.TryRemove(session.Key, out _))
             {
-                ended.Add(new EndedSession(session.LogId, session.Tokens));
+                ended.Add(new EndedSession(session.LogId, session.Tokens) { Id = session.Id });
             }
         }
 
@@ -160,7 +160,7 @@ internal sealed class InMemorySessionStore : ISessionStore
                 && !string.Equals(id, exceptId, StringComparison.Ordinal)
                 && _sessions.TryRemove(new KeyValuePair<string, UserSession>(key, session)))
             {
-                ended.Add(new EndedSession(session.LogId, session.Tokens));
+                ended.Add(new EndedSession(session.LogId, session.Tokens) { Id = session.Id });
             }
         }
 

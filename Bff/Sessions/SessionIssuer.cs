@@ -29,7 +29,7 @@ internal sealed class SessionIssuer(
     IOptions<BffOptions> options,
     TimeProvider timeProvider,
     BffMetrics metrics,
-    TokenRevoker revoker,
+    SessionTermination termination,
     ILogger<SessionIssuer> logger)
 {
     /// <summary>At most one line about refused sign-ins a minute: a flood of refusals is a flood of lines otherwise.</summary>
@@ -115,36 +115,20 @@ internal sealed class SessionIssuer(
     }
 
     /// <summary>
-    /// Ends the subject's oldest sessions beyond the cap as logout would (log line and metric per session, refresh token
-    /// revoked at the provider, best effort), plus one line that says the cap acted. A store that fails here leaves the
-    /// sign-in complete: the next one trims.
+    /// Ends the subject's oldest sessions beyond the cap as session control ends sessions (<see cref="SessionTermination"/>:
+    /// log line and metric per session, refresh token revoked at the provider, best effort), plus one line that says
+    /// the cap acted. A store that fails here leaves the sign-in complete: the next one trims.
     /// </summary>
     private async Task EndOldestSessionsAsync(UserSession newest, int limit, CancellationToken cancellationToken)
     {
-        var ended = await store.EndOldestOfSubjectAsync(newest, limit, cancellationToken);
+        var ended = await termination.EndOldestAsync(newest, limit, cancellationToken);
         if (ended.Sessions.Count == 0)
         {
             return;
         }
 
-        foreach (var session in ended.Sessions)
-        {
-            BffLog.SessionEnded(logger, session.LogId, TelemetryNames.SessionEndReasons.CapEvicted);
-        }
-
-        metrics.SessionEnded(TelemetryNames.SessionEndReasons.CapEvicted, ended.Sessions.Count);
         metrics.SessionCapEvicted(TelemetryNames.SessionCaps.PerSubject, ended.Sessions.Count);
         BffLog.SessionCapEvicted(logger, SessionKey.LogId(newest.Subject), limit, ended.Sessions.Count);
-
-        // As at logout: nobody holds these tokens any more, but a provider that keeps the grant alive would count it
-        // among the user's sessions.
-        foreach (var session in ended.Sessions)
-        {
-            if (session.Tokens is { } tokens)
-            {
-                await revoker.RevokeAsync(tokens, session.LogId, cancellationToken);
-            }
-        }
     }
 
     private void ReportRefusal(string subject, int limit)

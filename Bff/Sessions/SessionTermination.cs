@@ -43,18 +43,38 @@ internal sealed class SessionTermination(
             return new Termination(ended.Outcome, 0);
         }
 
+        await EndedAsync(ended, reason, revokeTokens, cancellationToken);
+        return new Termination(StoreOutcome.Ok, ended.Sessions.Count);
+    }
+
+    /// <summary>
+    /// Ends the oldest sessions of <paramref name="newest"/>'s user beyond <paramref name="keep"/> (the per-user cap at
+    /// sign-in), as <see cref="EndAsync"/> ends sessions, with the reason <c>cap_evicted</c> and their refresh tokens revoked.
+    /// </summary>
+    public async Task<EndedSessions> EndOldestAsync(UserSession newest, int keep, CancellationToken cancellationToken)
+    {
+        var ended = await store.EndOldestOfSubjectAsync(newest, keep, cancellationToken);
+        await EndedAsync(ended, TelemetryNames.SessionEndReasons.CapEvicted, revokeTokens: true, cancellationToken);
+        return ended;
+    }
+
+    /// <summary>What follows every end of sessions of one user, whoever asked: log, count, notify, revoke.</summary>
+    private async Task EndedAsync(EndedSessions ended, string reason, bool revokeTokens, CancellationToken cancellationToken)
+    {
+        if (ended.Sessions.Count == 0)
+        {
+            return;
+        }
+
         foreach (var session in ended.Sessions)
         {
             BffLog.SessionEnded(logger, session.LogId, reason);
         }
 
-        if (ended.Sessions.Count > 0)
-        {
-            metrics.SessionEnded(reason, ended.Sessions.Count);
-        }
+        metrics.SessionEnded(reason, ended.Sessions.Count);
 
-        // Sessions that ended here are known here, with their reason: where a notification of other tabs and devices
-        // ("your session was revoked") belongs.
+        // The one place that knows which sessions ended here and why (revoked, admin_revoked, cap_evicted): where a
+        // notification of their other tabs and devices belongs.
         if (revokeTokens)
         {
             await Parallel.ForEachAsync(
@@ -62,8 +82,6 @@ internal sealed class SessionTermination(
                 new ParallelOptions { MaxDegreeOfParallelism = RevocationConcurrency, CancellationToken = cancellationToken },
                 async (session, token) => await revoker.RevokeAsync(session.Tokens!, session.LogId, token));
         }
-
-        return new Termination(StoreOutcome.Ok, ended.Sessions.Count);
     }
 
     /// <summary>

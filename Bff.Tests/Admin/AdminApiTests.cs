@@ -178,17 +178,28 @@ public sealed class AdminApiTests : IAsyncLifetime
     [Fact]
     public async Task An_admin_port_the_host_does_not_listen_on_is_reported_at_start_up()
     {
-        var listened = FreePort();
         var configured = FreePort();
-        var a = _set.Start(
-            new Dictionary<string, string?>
+        GatewayReplica a;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
             {
-                ["Bff:Admin:Enabled"] = "true",
-                ["Bff:Admin:Port"] = listened.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Bff:Admin:Audience"] = Audience,
-                ["Bff:Admin:Role"] = Role,
-            },
-            services => services.PostConfigure<Bff.Configuration.BffOptions>(o => o.Admin.Port = configured));
+                a = _set.Start(
+                    new Dictionary<string, string?>
+                    {
+                        ["Bff:Admin:Enabled"] = "true",
+                        ["Bff:Admin:Port"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        ["Bff:Admin:Audience"] = Audience,
+                        ["Bff:Admin:Role"] = Role,
+                    },
+                    services => services.PostConfigure<Bff.Configuration.BffOptions>(o => o.Admin.Port = configured));
+                break;
+            }
+            catch (IOException) when (attempt < 3)
+            {
+            }
+        }
+
         var (b, _) = StartWithAdmin();
 
         Assert.True(await ReplicaSet.EventuallyAsync(() => Task.FromResult(a.Logs.Lines.Any(l => l.EventId.Id == 7006)), TimeSpan.FromSeconds(5)));

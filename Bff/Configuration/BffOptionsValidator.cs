@@ -279,6 +279,12 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             {
                 failures.Add($"Bff:Claims:Map:{type} needs one or more paths into the ID token, such as [\"realm_access.roles\"] or [\"https://example.com/roles\"].");
             }
+
+            // Step-up decisions rest on these two: they always come from the ID token itself.
+            if (type is "acr" or "auth_time")
+            {
+                failures.Add($"Bff:Claims:Map:{type} cannot be mapped: the session's '{type}' is always the ID token's own (step-up checks rely on it); map to another claim type.");
+            }
         }
     }
 }

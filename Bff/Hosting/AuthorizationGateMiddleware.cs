@@ -1,3 +1,4 @@
+using Bff.Authentication;
 using Bff.Authorization;
 using Bff.Csrf;
 using Bff.Errors;
@@ -14,10 +15,18 @@ namespace Bff.Hosting;
 /// that carry an authorization policy (YARP's <c>AuthorizationPolicy</c>, <c>RequireAuthorization</c>,
 /// <c>[Authorize]</c>): the anti-forgery rule first, as the route or endpoint would apply it, so a cross-site request
 /// learns nothing from a 403 it could not have made; then the session, whose claims become <c>HttpContext.User</c> for
-/// the policy (the lookup is remembered: the proxy and the guard do not read the store again). Requests without a
-/// policy pass untouched. Composition: it needs to know both kinds of endpoint.
+/// the policy (the lookup is remembered: the proxy and the guard do not read the store again); then the step-up
+/// requirement of the route or endpoint (<c>Bff.Acr</c>, <c>Bff.MaxAge</c>, <c>RequireStepUp</c>), so that a user who
+/// only needs a stronger sign-in is told so (401 <c>step_up_required</c>) rather than refused (403). Requests without
+/// a policy pass untouched. Composition: it needs to know both kinds of endpoint.
 /// </summary>
-internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionResolver sessions, ForgeryCheck forgeryCheck, BffMetrics metrics)
+internal sealed class AuthorizationGateMiddleware(
+    RequestDelegate next,
+    SessionResolver sessions,
+    ForgeryCheck forgeryCheck,
+    BffMetrics metrics,
+    StepUpAnswer stepUpAnswer,
+    TimeProvider timeProvider)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -51,15 +60,21 @@ internal sealed class AuthorizationGateMiddleware(RequestDelegate next, SessionR
             return BffProblem.WriteAsync(context, forgery);
         }
 
-        return WithSessionAsync(context);
+        return WithSessionAsync(context, endpoint, name);
     }
 
-    private async Task WithSessionAsync(HttpContext context)
+    private async Task WithSessionAsync(HttpContext context, Endpoint endpoint, string name)
     {
         var lookup = await sessions.ResolveAsync(context);
         switch (lookup.Status)
         {
             case SessionLookupStatus.Found:
+                if (StepUpRequirement.FirstUnmet(endpoint.Metadata.GetOrderedMetadata<StepUpRequirement>(), lookup.Session!, timeProvider.GetUtcNow()) is { } unmet)
+                {
+                    await stepUpAnswer.RefuseAsync(context, unmet, name, TelemetryNames.StepUpSources.Endpoint);
+                    return;
+                }
+
                 context.User = lookup.Session!.Principal;
                 break;
             case SessionLookupStatus.Unavailable:

@@ -50,6 +50,7 @@ internal sealed class BffMetrics
     private readonly Counter<long> _sessionCapEvictions;
     private readonly Counter<long> _sessionCapRefusals;
     private readonly Counter<long> _authorizationRefusals;
+    private readonly Counter<long> _stepUpRequired;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -74,6 +75,7 @@ internal sealed class BffMetrics
         _sessionCapEvictions = Meter.CreateCounter<long>(Instruments.SessionCapEvictions, "{session}", "Sessions ended because a new sign-in took their user over Bff:Session:MaxPerSubject, by cap.");
         _sessionCapRefusals = Meter.CreateCounter<long>(Instruments.SessionCapRefusals, "{sign_in}", "Sign-ins refused because the in-memory store held Bff:Session:MaxInMemorySessions sessions, by cap.");
         _authorizationRefusals = Meter.CreateCounter<long>(Instruments.AuthorizationRefusals, "{request}", "Requests of signed-in users refused with 403 by an authorization policy (never forwarded), by route or local endpoint.");
+        _stepUpRequired = Meter.CreateCounter<long>(Instruments.StepUpRequired, "{request}", "Calls answered 401 step_up_required (a stronger or more recent sign-in needed), by route or local endpoint and by source (endpoint: its metadata, never forwarded; upstream: the API's RFC 9470 challenge).");
 
         if (activeSessions is not null)
         {
@@ -191,4 +193,9 @@ internal sealed class BffMetrics
     /// <param name="route">The YARP route id, or the local endpoint's route template.</param>
     public void AuthorizationRefused(string route) =>
         _authorizationRefusals.Add(1, new KeyValuePair<string, object?>(Attributes.Route, route));
+
+    /// <param name="route">The YARP route id, or the local endpoint's route template.</param>
+    /// <param name="source">One of <see cref="StepUpSources"/>.</param>
+    public void StepUpRequired(string route, string source) =>
+        _stepUpRequired.Add(1, new KeyValuePair<string, object?>(Attributes.Route, route), new KeyValuePair<string, object?>(Attributes.StepUpSource, source));
 }

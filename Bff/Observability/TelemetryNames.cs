@@ -53,6 +53,7 @@ internal static class TelemetryNames
         public const string SessionCapEvictions = "bff.sessions.cap_evictions";
         public const string SessionCapRefusals = "bff.sessions.cap_refusals";
         public const string AuthorizationRefusals = "bff.authorization.refusals";
+        public const string StepUpRequired = "bff.step_up.required";
     }
 
     public static class Attributes
@@ -87,6 +88,19 @@ internal static class TelemetryNames
 
         /// <summary>Which session cap acted; see <see cref="SessionCaps"/>.</summary>
         public const string SessionCap = "bff.session.cap";
+
+        /// <summary>What asked for a step-up; see <see cref="StepUpSources"/>.</summary>
+        public const string StepUpSource = "bff.step_up.source";
+    }
+
+    /// <summary>Values of <see cref="Attributes.StepUpSource"/>.</summary>
+    public static class StepUpSources
+    {
+        /// <summary>The route's <c>Bff.Acr</c> / <c>Bff.MaxAge</c>, or a local endpoint's <c>RequireStepUp</c>.</summary>
+        public const string Endpoint = "endpoint";
+
+        /// <summary>The API answered with an RFC 9470 <c>insufficient_user_authentication</c> challenge.</summary>
+        public const string Upstream = "upstream";
     }
 
     /// <summary>Values of <see cref="Attributes.Outcome"/>. Failures also carry <see cref="Attributes.ErrorType"/>.</summary>

@@ -38,7 +38,7 @@ internal sealed class SessionIssuer(
     /// <summary>Protocol claims that say nothing about the user and only make the session bigger.</summary>
     private static readonly HashSet<string> OmittedClaims = new(StringComparer.Ordinal)
     {
-        "nonce", "at_hash", "c_hash", "s_hash", "exp", "iat", "nbf", "aud", "azp", "iss", "jti", "sid", "auth_time",
+        "nonce", "at_hash", "c_hash", "s_hash", "exp", "iat", "nbf", "aud", "azp", "iss", "jti", "sid",
     };
 
     /// <summary>Where the sign-in's token response put the scopes it granted (<see cref="TokenSet.Scope"/>).</summary>
@@ -68,6 +68,8 @@ internal sealed class SessionIssuer(
             Scope = properties.Items.TryGetValue(GrantedScopeItem, out var granted) && !string.IsNullOrWhiteSpace(granted) ? granted : null,
         };
 
+        // acr and auth_time come from the ID token only, whatever userinfo or the claim mapping say (SignInStrength).
+        var strength = SignInStrength.FromIdToken(tokens.IdToken);
         var session = new UserSession
         {
             Key = SessionKey.Create(),
@@ -75,8 +77,9 @@ internal sealed class SessionIssuer(
             Subject = subject,
             ProviderSessionId = principal.FindFirst("sid")?.Value,
             Claims = [
-                .. principal.Claims.Where(c => !OmittedClaims.Contains(c.Type)).SelectMany(ClaimMapping.Expand)
-                    .Concat(ClaimMapping.Apply(principal, options.Value.Claims.Map))
+                .. principal.Claims.Where(c => !OmittedClaims.Contains(c.Type) && !SignInStrength.IsStrengthClaim(c.Type)).SelectMany(ClaimMapping.Expand)
+                    .Concat(ClaimMapping.Apply(principal, options.Value.Claims.Map).Where(c => !SignInStrength.IsStrengthClaim(c.Type)))
+                    .Concat(strength.AsClaims())
                     .Distinct(),
             ],
             CreatedAt = now,

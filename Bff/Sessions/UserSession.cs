@@ -44,6 +44,28 @@ internal sealed record UserSession
 
     public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;
 
+    /// <summary>The sign-in's <c>acr</c>, from its ID token (<see cref="SignInStrength"/>); null when it had none.</summary>
+    public string? Acr => Claim(SignInStrength.AcrClaim);
+
+    /// <summary>When the user last authenticated at the provider (<c>auth_time</c> of the ID token); null when unknown.</summary>
+    public DateTimeOffset? AuthTime =>
+        long.TryParse(Claim(SignInStrength.AuthTimeClaim), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? new SignInStrength(null, seconds).AuthenticatedAt
+            : null;
+
+    private string? Claim(string type)
+    {
+        foreach (var claim in Claims)
+        {
+            if (string.Equals(claim.Type, type, StringComparison.Ordinal))
+            {
+                return claim.Value;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Built once per session instance, not per request.</summary>
     public ClaimsPrincipal Principal => _principal ??= new ClaimsPrincipal(
         new ClaimsIdentity(Claims.Select(c => new Claim(c.Type, c.Value)), AuthenticationType, "name", "role"));

@@ -218,6 +218,15 @@ public sealed class BffOptionsValidatorTests
         Assert.Contains(Failures(options), f => f.StartsWith($"Bff:Claims:Map:{type} cannot be mapped", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void RefreshUserInfo_without_FromUserInfo_is_refused_naming_both()
+    {
+        var options = Valid();
+        options.Claims.RefreshUserInfo = true;
+
+        Assert.Contains(Failures(options), f => f.StartsWith("Bff:Claims:RefreshUserInfo", StringComparison.Ordinal) && f.Contains("Bff:Claims:FromUserInfo", StringComparison.Ordinal));
+    }
+
     private static BffOptions Valid() => new()
     {
         Authority = "https://idp.example.com",

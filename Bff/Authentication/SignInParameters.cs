@@ -185,7 +185,7 @@ internal sealed class SignInParameters
         OpenIdConnectParameterNames.LoginHint => IsValidHint(value),
         OpenIdConnectParameterNames.AcrValues => IsValidAcr(value, provider.AcrValuesSupported),
         OpenIdConnectParameterNames.MaxAge => IsValidMaxAge(value),
-        OpenIdConnectParameterNames.UiLocales => IsValidLocales(value),
+        OpenIdConnectParameterNames.UiLocales => IsValidLocales(value) && AnyLocaleSupported(value, provider.UILocalesSupported),
         _ => false,
     };
 
@@ -259,6 +259,33 @@ internal sealed class SignInParameters
 
     /// <summary>Seconds, as a plain non-negative integer (no sign, no spaces, no exponent).</summary>
     private static bool IsValidMaxAge(string value) => StepUpRequirement.TryParseMaxAge(value, out _);
+
+    /// <summary>
+    /// <c>ui_locales</c> is a preference list: the provider uses the first it supports. Refused only when the discovery
+    /// document lists <c>ui_locales_supported</c> and none of the requested tags is there, compared as BCP 47 tags are
+    /// (case-insensitively, and a more specific tag such as <c>fr-CA</c> counts for a listed <c>fr</c>, RFC 4647 lookup).
+    /// </summary>
+    private static bool AnyLocaleSupported(string value, ICollection<string> supported)
+    {
+        if (supported.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var tag in value.Split(' '))
+        {
+            foreach (var listed in supported)
+            {
+                if (string.Equals(tag, listed, StringComparison.OrdinalIgnoreCase)
+                    || (tag.Length > listed.Length && tag[listed.Length] == '-' && tag.StartsWith(listed, StringComparison.OrdinalIgnoreCase)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Space-separated BCP 47 language tags: letters, digits and hyphens.</summary>
     private static bool IsValidLocales(string value)

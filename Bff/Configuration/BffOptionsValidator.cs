@@ -272,6 +272,11 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
 
     private static void ValidateClaimMap(ClaimsSettings settings, List<string> failures)
     {
+        if (settings.RefreshUserInfo && !settings.FromUserInfo)
+        {
+            failures.Add("Bff:Claims:RefreshUserInfo re-reads userinfo after a refresh, which only applies when sign-in reads it: set Bff:Claims:FromUserInfo to true, or remove Bff:Claims:RefreshUserInfo.");
+        }
+
         foreach (var (type, paths) in settings.Map)
         {
             var entries = AuthorizationPolicySettings.Entries(paths).ToList();

@@ -198,6 +198,9 @@ internal static class TelemetryNames
         public const string InvalidGrant = "invalid_grant";
         public const string IdTokenMismatch = "id_token_mismatch";
 
+        /// <summary>Bff:Claims:RefreshUserInfo: userinfo read with the refreshed access token named another subject.</summary>
+        public const string UserInfoMismatch = "userinfo_mismatch";
+
         /// <summary>An earlier refresh spent the refresh token but could not save its successor.</summary>
         public const string RefreshTokenSpent = "refresh_token_spent";
 

@@ -15,6 +15,7 @@ internal sealed record UserSession
     public const string AuthenticationType = "bff-session";
 
     private ClaimsPrincipal? _principal;
+    private IReadOnlyList<SessionClaim> _claims = [];
 
     /// <summary>The cookie value. Never logged: use <see cref="LogId"/>.</summary>
     public required string Key { get; init; }
@@ -27,7 +28,16 @@ internal sealed record UserSession
     /// <summary>The provider's <c>sid</c> claim, when it issues one (back-channel logout matches on it).</summary>
     public string? ProviderSessionId { get; init; }
 
-    public required IReadOnlyList<SessionClaim> Claims { get; init; }
+    /// <summary>Setting them (also in a <c>with</c> copy) drops the <see cref="Principal"/> built from the old ones.</summary>
+    public required IReadOnlyList<SessionClaim> Claims
+    {
+        get => _claims;
+        init
+        {
+            _claims = value;
+            _principal = null;
+        }
+    }
 
     public required DateTimeOffset CreatedAt { get; init; }
 

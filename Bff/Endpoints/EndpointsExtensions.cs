@@ -2,13 +2,17 @@ namespace Bff.Endpoints;
 
 internal static class EndpointsExtensions
 {
-    /// <summary><c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c> and <c>/bff/backchannel</c>.</summary>
+    /// <summary>
+    /// <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c> and <c>/bff/backchannel</c>. Anonymous as far as ASP.NET
+    /// Core's authorization goes: each checks the session (or the logout token) itself, and an application's
+    /// <c>FallbackPolicy</c> must not lock users out of signing in.
+    /// </summary>
     public static IEndpointRouteBuilder MapBffEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(LoginEndpoint.Path, LoginEndpoint.HandleAsync);
-        endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync);
-        endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync);
-        endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync);
+        endpoints.MapGet(LoginEndpoint.Path, LoginEndpoint.HandleAsync).AllowAnonymous();
+        endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync).AllowAnonymous();
+        endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync).AllowAnonymous();
+        endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync).AllowAnonymous();
         return endpoints;
     }
 }

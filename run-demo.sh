@@ -124,6 +124,10 @@ Bff__ClientSecret="$CLIENT_SECRET" start gateway 33 "$(out Bff.Host)" Bff.Host.d
   --ReverseProxy:Routes:alice-only:AuthorizationPolicy=alice-only \
   --ReverseProxy:Routes:alice-only:Transforms:0:PathPattern="/api/whoami" \
   --Bff:Authorization:Policies:alice-only:RequireClaims:sub:0=d7a3c1e0-alice \
+  --ReverseProxy:Routes:recent:ClusterId=demo-api \
+  --ReverseProxy:Routes:recent:Match:Path="/api/recent/whoami" \
+  --ReverseProxy:Routes:recent:Metadata:Bff.MaxAge=60 \
+  --ReverseProxy:Routes:recent:Transforms:0:PathPattern="/api/whoami" \
   --ReverseProxy:Clusters:demo-api:Destinations:api:Address="$API_URL/"
 wait_for "The gateway" "$GATEWAY_PORT" "${PIDS[-1]}"
 

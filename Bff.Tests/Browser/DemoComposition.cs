@@ -91,6 +91,10 @@ public sealed class DemoComposition : IAsyncLifetime
                 "--ReverseProxy:Routes:alice-only:AuthorizationPolicy=alice-only",
                 "--ReverseProxy:Routes:alice-only:Transforms:0:PathPattern=/api/whoami",
                 "--Bff:Authorization:Policies:alice-only:RequireClaims:sub:0=d7a3c1e0-alice",
+                "--ReverseProxy:Routes:recent:ClusterId=demo-api",
+                "--ReverseProxy:Routes:recent:Match:Path=/api/recent/whoami",
+                "--ReverseProxy:Routes:recent:Metadata:Bff.MaxAge=60",
+                "--ReverseProxy:Routes:recent:Transforms:0:PathPattern=/api/whoami",
                 $"--ReverseProxy:Clusters:demo-api:Destinations:api:Address={ApiUrl.AbsoluteUri}",
             ],
             new Dictionary<string, string> { ["Bff__ClientSecret"] = clientSecret });

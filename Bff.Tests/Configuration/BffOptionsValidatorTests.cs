@@ -207,6 +207,26 @@ public sealed class BffOptionsValidatorTests
         Assert.Contains(Failures(options), f => f.StartsWith("Bff:Claims:Map:role needs one or more paths", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("acr")]
+    [InlineData("auth_time")]
+    public void A_claim_map_entry_for_the_step_up_claims_is_refused_naming_it(string type)
+    {
+        var options = Valid();
+        options.Claims.Map[type] = ["amr"];
+
+        Assert.Contains(Failures(options), f => f.StartsWith($"Bff:Claims:Map:{type} cannot be mapped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RefreshUserInfo_without_FromUserInfo_is_refused_naming_both()
+    {
+        var options = Valid();
+        options.Claims.RefreshUserInfo = true;
+
+        Assert.Contains(Failures(options), f => f.StartsWith("Bff:Claims:RefreshUserInfo", StringComparison.Ordinal) && f.Contains("Bff:Claims:FromUserInfo", StringComparison.Ordinal));
+    }
+
     private static BffOptions Valid() => new()
     {
         Authority = "https://idp.example.com",

@@ -99,10 +99,35 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
         Assert.Equal("invalid_client", (await wrongSecret.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
     }
 
-    private async Task<(string AccessToken, string RefreshToken)> SignInAsync()
+    [Fact]
+    public async Task Max_age_and_prompt_login_make_a_signed_in_user_authenticate_again_and_the_id_token_says_when_and_how()
     {
-        var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        var challenge = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var tokens = await SignInAsync();
+
+        var idToken = JsonDocument.Parse(Base64UrlEncoder.Decode(tokens.IdToken.Split('.')[1])).RootElement;
+        Assert.InRange(idToken.GetProperty("auth_time").GetInt64(), before, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Assert.Equal("pwd", idToken.GetProperty("acr").GetString());
+
+        // Signed in at the provider and consented: a recent enough sign-in goes straight back with a code...
+        using var recent = await _http.GetAsync("/connect/authorize?" + AuthorizeQuery(AnyChallenge, ("max_age", "3600")));
+        Assert.StartsWith(RedirectUri, recent.Headers.Location!.AbsoluteUri, StringComparison.Ordinal);
+
+        // ... while max_age=0 and prompt=login ask for the password again, and the login page returns to a request
+        // that will not ask a second time.
+        foreach (var extra in new[] { ("max_age", "0"), ("prompt", "login") })
+        {
+            using var again = await _http.GetAsync("/connect/authorize?" + AuthorizeQuery(AnyChallenge, extra));
+            Assert.Equal("/account/login", again.Headers.Location!.AbsolutePath);
+            var returnUrl = HttpUtility.ParseQueryString(again.Headers.Location.Query)["returnUrl"]!;
+            Assert.DoesNotContain(extra.Item1 + "=", returnUrl, StringComparison.Ordinal);
+        }
+    }
+
+    private static readonly string AnyChallenge = Base64UrlEncoder.Encode(SHA256.HashData("any verifier"u8));
+
+    private static string AuthorizeQuery(string challenge, params (string Name, string Value)[] extra)
+    {
         var query = HttpUtility.ParseQueryString(string.Empty);
         query["client_id"] = "bff";
         query["response_type"] = "code";
@@ -111,8 +136,19 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
         query["state"] = "s";
         query["code_challenge"] = challenge;
         query["code_challenge_method"] = "S256";
+        foreach (var (name, value) in extra)
+        {
+            query[name] = value;
+        }
 
-        using var authorize = await _http.GetAsync("/connect/authorize?" + query);
+        return query.ToString()!;
+    }
+
+    private async Task<(string AccessToken, string RefreshToken, string IdToken)> SignInAsync()
+    {
+        var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        using var authorize = await _http.GetAsync("/connect/authorize?" + AuthorizeQuery(challenge));
         using var loginPage = await _http.GetAsync(authorize.Headers.Location);
         var login = await loginPage.Content.ReadAsStringAsync();
         using var loggedIn = await _http.PostAsync("/account/login", Form(
@@ -135,7 +171,7 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
             ("client_id", "bff"), ("client_secret", _secret)));
         Assert.Equal(HttpStatusCode.OK, token.StatusCode);
         var json = await token.Content.ReadFromJsonAsync<JsonElement>();
-        return (json.GetProperty("access_token").GetString()!, json.GetProperty("refresh_token").GetString()!);
+        return (json.GetProperty("access_token").GetString()!, json.GetProperty("refresh_token").GetString()!, json.GetProperty("id_token").GetString()!);
     }
 
     private Task<HttpResponseMessage> RefreshAsync(string refreshToken) =>

@@ -94,6 +94,44 @@ public sealed class LoginParametersTests
     }
 
     [Theory]
+    [InlineData("ui_locales=de", false)]
+    [InlineData("ui_locales=de%20it", false)]
+    [InlineData("ui_locales=de%20fr", true)]
+    [InlineData("ui_locales=EN-gb", true)]
+    [InlineData("ui_locales=fr-CA", true)]
+    [InlineData("ui_locales=f", false)]
+    public async Task Ui_locales_are_refused_only_when_the_provider_lists_its_locales_and_none_requested_is_there(string option, bool accepted)
+    {
+        using var idp = new TestIdentityProvider();
+        idp.ExtraDiscoveryFields["ui_locales_supported"] = new JsonArray("en-GB", "fr");
+        using var gateway = new GatewayFactory(idp);
+        using var browser = gateway.CreateBrowser();
+
+        var response = await browser.GetAsync("/bff/login?returnUrl=%2F&" + option);
+
+        if (accepted)
+        {
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        }
+        else
+        {
+            await AssertRefusedAsync(response, "ui_locales");
+        }
+    }
+
+    [Fact]
+    public async Task Without_ui_locales_supported_any_well_formed_locale_passes()
+    {
+        using var idp = new TestIdentityProvider();
+        using var gateway = new GatewayFactory(idp);
+        using var browser = gateway.CreateBrowser();
+
+        var response = await browser.GetAsync("/bff/login?returnUrl=%2F&ui_locales=tlh");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+    }
+
+    [Theory]
     [InlineData("prompt=admin", "prompt")]
     [InlineData("prompt=none%20login", "prompt")]
     [InlineData("prompt=login%20login", "prompt")]

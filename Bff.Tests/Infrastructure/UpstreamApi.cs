@@ -107,6 +107,19 @@ public sealed class UpstreamApi : IAsyncDisposable
 
             return Results.Text("flooded");
         });
+        app.Map("/{prefix}/challenge", static (HttpContext context) =>
+        {
+            // An API that wants more of the user's authentication: 401 with each "h" query value as a WWW-Authenticate
+            // header, exactly as given (RFC 9470 step-up challenges, well-formed or not).
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            foreach (var header in context.Request.Query["h"])
+            {
+                context.Response.Headers.Append("WWW-Authenticate", header);
+            }
+
+            context.Response.Headers["X-Api-Detail"] = "from-api";
+            return context.Response.WriteAsync("upstream wants a step-up");
+        });
         app.Map("/{**path}", EchoAsync);
         await app.StartAsync();
 

@@ -14,7 +14,7 @@ public sealed class RouteMetadataTests : IDisposable
     [InlineData("Bff.Token", "Users", "Route 'api': metadata 'Bff.Token' has unknown value 'Users'; use User, Client, UserOrClient, UserOrNone or None")]
     [InlineData("Bff.Token", "1", "Route 'api': metadata 'Bff.Token' has unknown value '1'; use User, Client, UserOrClient, UserOrNone or None")]
     [InlineData("Bff.Csrf", "yes", "Route 'api': metadata 'Bff.Csrf' has unknown value 'yes'; use true or false")]
-    [InlineData("Bff.Tokens", "User", "Route 'api': metadata 'Bff.Tokens' is not known; use Bff.Token, Bff.Csrf, Bff.CsrfOff, Bff.Scope, Bff.Resource, Bff.SetCookie or Bff.KeepRequestHeaders")]
+    [InlineData("Bff.Tokens", "User", "Route 'api': metadata 'Bff.Tokens' is not known; use Bff.Token, Bff.Csrf, Bff.CsrfOff, Bff.Scope, Bff.Resource, Bff.SetCookie, Bff.KeepRequestHeaders, Bff.Acr or Bff.MaxAge")]
     [InlineData("Bff.SetCookie", "Sometimes", "Route 'api': metadata 'Bff.SetCookie' has unknown value 'Sometimes'; use Drop or Allow")]
     [InlineData("Bff.KeepRequestHeaders", "X-Real-IP, X-Real-Ip-Address", "Route 'api': metadata 'Bff.KeepRequestHeaders' names 'X-Real-Ip-Address', which is not a header the gateway removes")]
     [InlineData("Bff.KeepRequestHeaders", "", "Route 'api': metadata 'Bff.KeepRequestHeaders' names ''")]

@@ -28,6 +28,7 @@ internal static class AuthenticationExtensions
         services.TryAddSingleton<ISignInResources, NoSignInResources>();
         services.AddSingleton<SignInRateLimiter>();
         services.AddSingleton<SignInAttempts>();
+        services.AddSingleton<StepUpAnswer>();
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         return services;
     }

@@ -23,7 +23,9 @@ internal sealed class OidcEvents(
     IOptions<BffOptions> bffOptions,
     BffMetrics metrics,
     ILogger<OidcEvents> logger,
-    ProviderMetadata metadata) : OpenIdConnectEvents
+    ProviderMetadata metadata,
+    TokenRevoker revoker,
+    TimeProvider timeProvider) : OpenIdConnectEvents
 {
     /// <summary>Set in <see cref="AuthenticationProperties.Items"/> when a sign-in is a restart, so a restart happens once.</summary>
     public const string RestartedItem = "bff.restarted";
@@ -176,6 +178,11 @@ internal sealed class OidcEvents(
         var http = context.HttpContext;
         DeleteSignInCookies(http, (OpenIdConnectOptions)context.Options);
 
+        if (await RefuseInsufficientStrengthAsync(http, context.Properties!))
+        {
+            return;
+        }
+
         var (outcome, session) = await issuer.IssueAsync(http, context.Principal!, context.Properties!);
         switch (outcome)
         {
@@ -199,6 +206,48 @@ internal sealed class OidcEvents(
                 await FailAsync(http, BffError.LoginFailed);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A sign-in that asked for <c>acr_values</c> or <c>max_age</c> (a step-up, or an SPA's own choice) must get it: an
+    /// ID token whose <c>acr</c> is not one asked for, or whose <c>auth_time</c> is too old (or missing), creates no
+    /// session. The browser's current session, if any, stays as it was; the new grant's refresh token is revoked (best
+    /// effort); the callback answers 403 <c>step_up_failed</c> rather than send the SPA back to a call that would ask
+    /// for the same step-up again.
+    /// </summary>
+    private async Task<bool> RefuseInsufficientStrengthAsync(HttpContext http, AuthenticationProperties properties)
+    {
+        if (SignInParameters.RequestedStrength(properties) is not { } requested)
+        {
+            return false;
+        }
+
+        var strength = SignInStrength.FromIdToken(properties.GetTokenValue(OpenIdConnectParameterNames.IdToken));
+        var now = timeProvider.GetUtcNow();
+        if (requested.IsSatisfiedBy(strength.Acr, strength.AuthenticatedAt, now))
+        {
+            return false;
+        }
+
+        var obtained = strength.AuthenticatedAt is { } at
+            ? $"acr {(strength.Acr is null ? "(none)" : "'" + strength.Acr + "'")}, signed in {(long)(now - at).TotalSeconds} s ago"
+            : $"acr {(strength.Acr is null ? "(none)" : "'" + strength.Acr + "'")}, no auth_time";
+        BffLog.StepUpSignInInsufficient(logger, requested.Describe(), obtained);
+        if (properties.GetTokenValue(OpenIdConnectParameterNames.AccessToken) is { Length: > 0 } accessToken)
+        {
+            await revoker.RevokeAsync(
+                new TokenSet
+                {
+                    AccessToken = accessToken,
+                    AccessTokenExpiresAt = now,
+                    RefreshToken = properties.GetTokenValue(OpenIdConnectParameterNames.RefreshToken),
+                },
+                "-",
+                http.RequestAborted);
+        }
+
+        await FailAsync(http, BffError.StepUpFailed, "The provider's sign-in does not meet the requested authentication level or age; the previous session, if any, is unchanged.");
+        return true;
     }
 
     public override async Task RemoteFailure(RemoteFailureContext context)

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using Bff.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
@@ -31,8 +32,11 @@ internal sealed class SignInParameters
 
     private const string OptionsItem = "bff.sign_in_options";
 
+    /// <summary>In the protected state: the <c>acr_values</c> and <c>max_age</c> asked for, checked at the callback.</summary>
+    private const string AcrValuesItem = "bff.acr_values";
+    private const string MaxAgeItem = "bff.max_age";
+
     private const int MaxHintLength = 256;
-    private const int MaxAcrLength = 512;
     private const int MaxLocalesLength = 128;
 
     private static readonly string[] Names =
@@ -106,6 +110,39 @@ internal sealed class SignInParameters
         {
             properties.Items[SilentItem] = "1";
         }
+
+        foreach (var (name, value) in _values)
+        {
+            if (name == OpenIdConnectParameterNames.AcrValues)
+            {
+                properties.Items[AcrValuesItem] = value;
+            }
+            else if (name == OpenIdConnectParameterNames.MaxAge)
+            {
+                properties.Items[MaxAgeItem] = value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// What the sign-in asked of the user's authentication (<c>acr_values</c>, <c>max_age</c>), which its ID token must
+    /// show it got (OpenID Connect Core 3.1.2.1 and 5.5.1.1 leave checking it to the client); null when it asked neither.
+    /// </summary>
+    public static StepUpRequirement? RequestedStrength(AuthenticationProperties? properties)
+    {
+        if (properties is null)
+        {
+            return null;
+        }
+
+        IReadOnlyList<string> acrValues = [];
+        if (properties.Items.TryGetValue(AcrValuesItem, out var acr) && !StepUpRequirement.TryParseAcrValues(acr, out acrValues))
+        {
+            acrValues = [];
+        }
+
+        int? maxAge = properties.Items.TryGetValue(MaxAgeItem, out var age) && StepUpRequirement.TryParseMaxAge(age, out var seconds) ? seconds : null;
+        return acrValues.Count > 0 || maxAge is not null ? new StepUpRequirement(acrValues, maxAge) : null;
     }
 
     /// <summary>Writes the parameters into the authorization request, from which the handler also builds a pushed request.</summary>
@@ -148,7 +185,7 @@ internal sealed class SignInParameters
         OpenIdConnectParameterNames.LoginHint => IsValidHint(value),
         OpenIdConnectParameterNames.AcrValues => IsValidAcr(value, provider.AcrValuesSupported),
         OpenIdConnectParameterNames.MaxAge => IsValidMaxAge(value),
-        OpenIdConnectParameterNames.UiLocales => IsValidLocales(value),
+        OpenIdConnectParameterNames.UiLocales => IsValidLocales(value) && AnyLocaleSupported(value, provider.UILocalesSupported),
         _ => false,
     };
 
@@ -212,30 +249,43 @@ internal sealed class SignInParameters
         return true;
     }
 
-    /// <summary>Space-separated authentication context references (often URIs): visible ASCII, each supported when listed.</summary>
-    private static bool IsValidAcr(string value, ICollection<string> supported)
+    /// <summary>
+    /// Space-separated authentication context references (often URIs), each as <see cref="StepUpRequirement.IsAcrValue"/>
+    /// allows and named once, and supported when the document lists them.
+    /// </summary>
+    private static bool IsValidAcr(string value, ICollection<string> supported) =>
+        StepUpRequirement.TryParseAcrValues(value, out var acrValues)
+        && (supported.Count == 0 || acrValues.All(supported.Contains));
+
+    /// <summary>Seconds, as a plain non-negative integer (no sign, no spaces, no exponent).</summary>
+    private static bool IsValidMaxAge(string value) => StepUpRequirement.TryParseMaxAge(value, out _);
+
+    /// <summary>
+    /// <c>ui_locales</c> is a preference list: the provider uses the first it supports. Refused only when the discovery
+    /// document lists <c>ui_locales_supported</c> and none of the requested tags is there, compared as BCP 47 tags are
+    /// (case-insensitively, and a more specific tag such as <c>fr-CA</c> counts for a listed <c>fr</c>, RFC 4647 lookup).
+    /// </summary>
+    private static bool AnyLocaleSupported(string value, ICollection<string> supported)
     {
-        if (value.Length > MaxAcrLength)
+        if (supported.Count == 0)
         {
-            return false;
+            return true;
         }
 
-        foreach (var acr in value.Split(' '))
+        foreach (var tag in value.Split(' '))
         {
-            if (acr.Length == 0 || !acr.All(c => c is > ' ' and < '\x7f' and not '"' and not '\\')
-                || (supported.Count > 0 && !supported.Contains(acr)))
+            foreach (var listed in supported)
             {
-                return false;
+                if (string.Equals(tag, listed, StringComparison.OrdinalIgnoreCase)
+                    || (tag.Length > listed.Length && tag[listed.Length] == '-' && tag.StartsWith(listed, StringComparison.OrdinalIgnoreCase)))
+                {
+                    return true;
+                }
             }
         }
 
-        return true;
+        return false;
     }
-
-    /// <summary>Seconds, as a plain non-negative integer (no sign, no spaces, no exponent).</summary>
-    private static bool IsValidMaxAge(string value) =>
-        value.Length <= 10 && value.All(char.IsAsciiDigit)
-        && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _);
 
     /// <summary>Space-separated BCP 47 language tags: letters, digits and hyphens.</summary>
     private static bool IsValidLocales(string value)

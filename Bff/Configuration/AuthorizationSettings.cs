@@ -25,6 +25,13 @@ public sealed class ClaimsSettings
 
     /// <summary>Whether sign-in also reads the userinfo endpoint and adds its claims (its <c>sub</c> must match the ID token's).</summary>
     public bool FromUserInfo { get; set; }
+
+    /// <summary>
+    /// Whether every refresh of the session's tokens also reads userinfo again (with the new access token) and
+    /// rebuilds the session's claims, the claim mapping re-applied; its <c>sub</c> must still be the session's. Needs
+    /// <see cref="FromUserInfo"/>.
+    /// </summary>
+    public bool RefreshUserInfo { get; set; }
 }
 
 /// <summary>What <c>/bff/user</c> shows page script (<c>Bff:UserEndpoint</c>).</summary>

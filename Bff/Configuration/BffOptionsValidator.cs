@@ -320,12 +320,23 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
 
     private static void ValidateClaimMap(ClaimsSettings settings, List<string> failures)
     {
+        if (settings.RefreshUserInfo && !settings.FromUserInfo)
+        {
+            failures.Add("Bff:Claims:RefreshUserInfo re-reads userinfo after a refresh, which only applies when sign-in reads it: set Bff:Claims:FromUserInfo to true, or remove Bff:Claims:RefreshUserInfo.");
+        }
+
         foreach (var (type, paths) in settings.Map)
         {
             var entries = AuthorizationPolicySettings.Entries(paths).ToList();
             if (entries.Count == 0 || entries.Any(p => p.Length == 0 || p.StartsWith('.') || p.EndsWith('.')))
             {
                 failures.Add($"Bff:Claims:Map:{type} needs one or more paths into the ID token, such as [\"realm_access.roles\"] or [\"https://example.com/roles\"].");
+            }
+
+            // Step-up decisions rest on these two: they always come from the ID token itself.
+            if (type is "acr" or "auth_time")
+            {
+                failures.Add($"Bff:Claims:Map:{type} cannot be mapped: the session's '{type}' is always the ID token's own (step-up checks rely on it); map to another claim type.");
             }
         }
     }

@@ -2,16 +2,20 @@ namespace Bff.Endpoints;
 
 internal static class EndpointsExtensions
 {
-    /// <summary><c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/sessions</c> and <c>/bff/backchannel</c>.</summary>
+    /// <summary>
+    /// <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/sessions</c> and <c>/bff/backchannel</c>.
+    /// Anonymous as far as ASP.NET Core's authorization goes: each checks the session (or the logout token) itself, and
+    /// an application's <c>FallbackPolicy</c> must not lock users out of signing in.
+    /// </summary>
     public static IEndpointRouteBuilder MapBffEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(LoginEndpoint.Path, LoginEndpoint.HandleAsync);
-        endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync);
-        endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync);
-        endpoints.MapGet(SessionsEndpoint.Path, SessionsEndpoint.ListAsync);
-        endpoints.MapDelete(SessionsEndpoint.Path, SessionsEndpoint.EndOthersAsync);
-        endpoints.MapDelete(SessionsEndpoint.Path + "/{handle}", SessionsEndpoint.EndOneAsync);
-        endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync);
+        endpoints.MapGet(LoginEndpoint.Path, LoginEndpoint.HandleAsync).AllowAnonymous();
+        endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync).AllowAnonymous();
+        endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync).AllowAnonymous();
+        endpoints.MapGet(SessionsEndpoint.Path, SessionsEndpoint.ListAsync).AllowAnonymous();
+        endpoints.MapDelete(SessionsEndpoint.Path, SessionsEndpoint.EndOthersAsync).AllowAnonymous();
+        endpoints.MapDelete(SessionsEndpoint.Path + "/{handle}", SessionsEndpoint.EndOneAsync).AllowAnonymous();
+        endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync).AllowAnonymous();
         return endpoints;
     }
 }

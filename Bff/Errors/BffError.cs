@@ -40,6 +40,9 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError ConfirmationRequired = new("confirmation_required", StatusCodes.Status400BadRequest, "Ending every session needs the parameter confirm=end-every-session.");
     public static readonly BffError InvalidLoginParameter = new("invalid_login_parameter", StatusCodes.Status400BadRequest, "A sign-in option is malformed or not supported by the identity provider.");
 
+    public static readonly BffError StepUpRequired = new("step_up_required", StatusCodes.Status401Unauthorized, "This call needs a stronger or more recent sign-in.");
+    public static readonly BffError StepUpFailed = new("step_up_failed", StatusCodes.Status403Forbidden, "The identity provider did not authenticate the user as strongly or as recently as the sign-in asked.");
+
     public string Type => "urn:bff:error:" + Code;
 
     /// <summary>

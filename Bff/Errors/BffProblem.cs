@@ -21,6 +21,22 @@ internal static class BffProblem
     };
 
     /// <summary>
+    /// Writes the problem with extension members the client acts on (e.g. <c>loginUrl</c> of <c>step_up_required</c>),
+    /// for middleware, with <c>Cache-Control: no-store</c>.
+    /// </summary>
+    public static Task WriteAsync(HttpContext context, BffError error, IEnumerable<KeyValuePair<string, object?>> extensions, string? detail = null)
+    {
+        var problem = Create(error, detail);
+        foreach (var (name, value) in extensions)
+        {
+            problem.Extensions[name] = value;
+        }
+
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Problem(problem).ExecuteAsync(context);
+    }
+
+    /// <summary>
     /// Writes the problem straight to the response, for middleware and authentication handlers, with
     /// <paramref name="retryAfter"/> or else the error's own <see cref="BffError.RetryAfter"/>.
     /// </summary>

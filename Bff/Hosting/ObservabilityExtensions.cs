@@ -121,8 +121,9 @@ internal static class ObservabilityExtensions
     /// <summary><c>/health/live</c> and <c>/health/ready</c>, anonymous and without CSRF checks, for Kubernetes probes.</summary>
     public static IEndpointRouteBuilder MapBffHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHealthChecks(BffHealth.LivePath, BffHealth.LiveOptions());
-        endpoints.MapHealthChecks(BffHealth.ReadyPath, BffHealth.ReadyOptions());
+        // Probes carry no credentials: an application's FallbackPolicy must not turn them into 401s.
+        endpoints.MapHealthChecks(BffHealth.LivePath, BffHealth.LiveOptions()).AllowAnonymous();
+        endpoints.MapHealthChecks(BffHealth.ReadyPath, BffHealth.ReadyOptions()).AllowAnonymous();
         return endpoints;
     }
 

@@ -29,20 +29,76 @@ public static class BffEndpointConventionBuilderExtensions
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Add(static endpoint =>
+        builder.Add(Guard);
+        return builder;
+    }
+
+    /// <summary>
+    /// Requires a stronger or more recent sign-in for the endpoints (step-up), on top of everything
+    /// <see cref="RequireBffSession{TBuilder}"/> checks (which it implies): a signed-in user whose sign-in's <c>acr</c> is
+    /// not one of <paramref name="acr"/>, or who signed in longer than <paramref name="maxAge"/> ago, is answered 401
+    /// <c>step_up_required</c> as Problem Details whose <c>loginUrl</c> member the SPA navigates to
+    /// (<c>/bff/login?returnUrl=…&amp;acr_values=…&amp;max_age=…</c>); the handler does not run. Checked after the
+    /// anti-forgery check and the session lookup, before authorization policies (a user who only needs a stronger
+    /// sign-in is told so rather than refused with 403). Several calls add requirements that must all be met.
+    /// </summary>
+    /// <typeparam name="TBuilder">The endpoint convention builder.</typeparam>
+    /// <param name="builder">The endpoints to guard.</param>
+    /// <param name="acr">
+    /// Acceptable authentication context class references (the ID token's <c>acr</c>), in the order the provider is
+    /// asked for them; null or empty: any.
+    /// </param>
+    /// <param name="maxAge">The longest time since the user authenticated at the provider (<c>auth_time</c>), in whole seconds; null: any.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    /// <exception cref="ArgumentException">Neither is given, an acr value is unusable, or <paramref name="maxAge"/> is negative or not whole seconds.</exception>
+    public static TBuilder RequireStepUp<TBuilder>(this TBuilder builder, IEnumerable<string>? acr = null, TimeSpan? maxAge = null)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var acrValues = acr?.ToArray() ?? [];
+        if (acrValues.Length == 0 && maxAge is null)
         {
-            // Fail closed: an endpoint the guard cannot wrap must not be served unguarded.
-            var inner = endpoint.RequestDelegate
-                ?? throw new InvalidOperationException($"RequireBffSession cannot guard the endpoint '{endpoint.DisplayName}': it has no request delegate.");
-            endpoint.Metadata.Add(BffSessionEndpoint.Instance);
-            LocalApiGuard? guard = null;
-            endpoint.RequestDelegate = context =>
-            {
-                guard ??= context.RequestServices.GetService<LocalApiGuard>()
-                    ?? throw new InvalidOperationException("RequireBffSession needs the gateway's services: call builder.AddBff() first.");
-                return guard.InvokeAsync(context, inner);
-            };
+            throw new ArgumentException("RequireStepUp needs acceptable acr values, a maximum age, or both.", nameof(acr));
+        }
+
+        if (acrValues.Any(value => !Sessions.StepUpRequirement.IsAcrValue(value)) || acrValues.Distinct(StringComparer.Ordinal).Count() != acrValues.Length
+            || string.Join(' ', acrValues).Length > Sessions.StepUpRequirement.MaxAcrValuesLength)
+        {
+            throw new ArgumentException("Each acr value is visible ASCII without quotes, backslashes, commas or spaces, and is named once.", nameof(acr));
+        }
+
+        if (maxAge is { } age && (age < TimeSpan.Zero || age.Ticks % TimeSpan.TicksPerSecond != 0 || age.TotalSeconds > int.MaxValue))
+        {
+            throw new ArgumentException("The maximum age is a non-negative whole number of seconds.", nameof(maxAge));
+        }
+
+        var requirement = new Sessions.StepUpRequirement(acrValues, maxAge is { } seconds ? (int)seconds.TotalSeconds : null);
+        builder.Add(endpoint =>
+        {
+            Guard(endpoint);
+            endpoint.Metadata.Add(requirement);
         });
         return builder;
+    }
+
+    /// <summary>Wraps the endpoint's delegate in the guard, once, however many conventions ask for it.</summary>
+    private static void Guard(EndpointBuilder endpoint)
+    {
+        if (endpoint.Metadata.Contains(BffSessionEndpoint.Instance))
+        {
+            return;
+        }
+
+        // Fail closed: an endpoint the guard cannot wrap must not be served unguarded.
+        var inner = endpoint.RequestDelegate
+            ?? throw new InvalidOperationException($"RequireBffSession cannot guard the endpoint '{endpoint.DisplayName}': it has no request delegate.");
+        endpoint.Metadata.Add(BffSessionEndpoint.Instance);
+        LocalApiGuard? guard = null;
+        endpoint.RequestDelegate = context =>
+        {
+            guard ??= context.RequestServices.GetService<LocalApiGuard>()
+                ?? throw new InvalidOperationException("RequireBffSession needs the gateway's services: call builder.AddBff() first.");
+            return guard.InvokeAsync(context, inner);
+        };
     }
 }

@@ -51,6 +51,7 @@ internal sealed class BffMetrics
     private readonly Counter<long> _sessionCapRefusals;
     private readonly Counter<long> _authorizationRefusals;
     private readonly Counter<long> _adminActions;
+    private readonly Counter<long> _stepUpRequired;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -76,6 +77,7 @@ internal sealed class BffMetrics
         _sessionCapRefusals = Meter.CreateCounter<long>(Instruments.SessionCapRefusals, "{sign_in}", "Sign-ins refused because the in-memory store held Bff:Session:MaxInMemorySessions sessions, by cap.");
         _authorizationRefusals = Meter.CreateCounter<long>(Instruments.AuthorizationRefusals, "{request}", "Requests of signed-in users refused with 403 by an authorization policy (never forwarded), by route or local endpoint.");
         _adminActions = Meter.CreateCounter<long>(Instruments.AdminActions, "{request}", "Admin API requests, by operation and outcome (success, or the error code that refused it).");
+        _stepUpRequired = Meter.CreateCounter<long>(Instruments.StepUpRequired, "{request}", "Calls answered 401 step_up_required (a stronger or more recent sign-in needed), by route or local endpoint and by source (endpoint: its metadata, never forwarded; upstream: the API's RFC 9470 challenge).");
 
         if (activeSessions is not null)
         {
@@ -198,4 +200,8 @@ internal sealed class BffMetrics
     /// <param name="outcome"><c>success</c>, or the error code of the refusal.</param>
     public void AdminAction(string action, string outcome) =>
         _adminActions.Add(1, new KeyValuePair<string, object?>(Attributes.AdminAction, action), new KeyValuePair<string, object?>(Attributes.Outcome, outcome));
+    /// <param name="route">The YARP route id, or the local endpoint's route template.</param>
+    /// <param name="source">One of <see cref="StepUpSources"/>.</param>
+    public void StepUpRequired(string route, string source) =>
+        _stepUpRequired.Add(1, new KeyValuePair<string, object?>(Attributes.Route, route), new KeyValuePair<string, object?>(Attributes.StepUpSource, source));
 }

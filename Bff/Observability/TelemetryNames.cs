@@ -54,6 +54,7 @@ internal static class TelemetryNames
         public const string SessionCapRefusals = "bff.sessions.cap_refusals";
         public const string AdminActions = "bff.admin.actions";
         public const string AuthorizationRefusals = "bff.authorization.refusals";
+        public const string StepUpRequired = "bff.step_up.required";
     }
 
     public static class Attributes
@@ -91,6 +92,19 @@ internal static class TelemetryNames
 
         /// <summary>The admin API operation: one of <see cref="AdminActions"/>.</summary>
         public const string AdminAction = "bff.admin.action";
+
+        /// <summary>What asked for a step-up; see <see cref="StepUpSources"/>.</summary>
+        public const string StepUpSource = "bff.step_up.source";
+    }
+
+    /// <summary>Values of <see cref="Attributes.StepUpSource"/>.</summary>
+    public static class StepUpSources
+    {
+        /// <summary>The route's <c>Bff.Acr</c> / <c>Bff.MaxAge</c>, or a local endpoint's <c>RequireStepUp</c>.</summary>
+        public const string Endpoint = "endpoint";
+
+        /// <summary>The API answered with an RFC 9470 <c>insufficient_user_authentication</c> challenge.</summary>
+        public const string Upstream = "upstream";
     }
 
     /// <summary>Values of <see cref="Attributes.Outcome"/>. Failures also carry <see cref="Attributes.ErrorType"/>.</summary>
@@ -196,6 +210,9 @@ internal static class TelemetryNames
         // Outcome rejected
         public const string InvalidGrant = "invalid_grant";
         public const string IdTokenMismatch = "id_token_mismatch";
+
+        /// <summary>Bff:Claims:RefreshUserInfo: userinfo read with the refreshed access token named another subject.</summary>
+        public const string UserInfoMismatch = "userinfo_mismatch";
 
         /// <summary>An earlier refresh spent the refresh token but could not save its successor.</summary>
         public const string RefreshTokenSpent = "refresh_token_spent";

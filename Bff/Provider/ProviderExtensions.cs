@@ -20,6 +20,7 @@ internal static class ProviderExtensions
         services.AddSingleton<RefreshedIdTokenValidator>();
         services.AddSingleton<TokenEndpointClient>();
         services.AddSingleton<TokenRevoker>();
+        services.AddSingleton<UserInfoClient>();
         services.AddProviderHttpClients();
         services.AddHealthChecks()
             .AddCheck<ProviderMetadataHealthCheck>(

@@ -64,7 +64,17 @@ internal static class ProxyExtensions
         }
 
         // Parsed once per route each time routes load; requests read the result from their endpoint.
-        routes.ConfigureEndpoints(static (endpoint, route) => endpoint.WithMetadata(RoutePolicy.Parse(route, problems: null)));
+        // The step-up requirement also as metadata of its own: the authorization gate reads it the same way for routes
+        // and local endpoints.
+        routes.ConfigureEndpoints(static (endpoint, route) =>
+        {
+            var policy = RoutePolicy.Parse(route, problems: null);
+            endpoint.WithMetadata(policy);
+            if (policy.StepUp is { } stepUp)
+            {
+                endpoint.WithMetadata(stepUp);
+            }
+        });
         return endpoints;
     }
 }

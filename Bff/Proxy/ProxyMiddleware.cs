@@ -1,3 +1,4 @@
+using Bff.Authentication;
 using Bff.Csrf;
 using Bff.Errors;
 using Bff.Observability;
@@ -22,6 +23,8 @@ internal sealed class ProxyMiddleware(
     ClientTokenCache clientTokens,
     ForgeryCheck forgeryCheck,
     BffMetrics metrics,
+    StepUpAnswer stepUpAnswer,
+    TimeProvider timeProvider,
     ILogger<ProxyMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -52,6 +55,12 @@ internal sealed class ProxyMiddleware(
             var token = policy.Token == RouteToken.None ? TokenResult.None : await ResolveTokenAsync(context, policy);
             if (token.Error is { } error)
             {
+                if (ReferenceEquals(error, BffError.StepUpRequired))
+                {
+                    await stepUpAnswer.RefuseAsync(context, policy.StepUp!, policy.RouteId, TelemetryNames.StepUpSources.Endpoint);
+                    return;
+                }
+
                 if (ReferenceEquals(error, BffError.SessionExpired))
                 {
                     sessionCookie.Delete(context.Response);
@@ -109,7 +118,10 @@ internal sealed class ProxyMiddleware(
         switch (lookup.Status)
         {
             case SessionLookupStatus.Found:
-                return userTokens.GetAsync(context, lookup.Session!, policy.Target);
+                // Checked before any token is fetched or refreshed: a refused call costs the provider nothing.
+                return policy.StepUp is { } stepUp && !stepUp.IsSatisfiedBy(lookup.Session!, timeProvider.GetUtcNow())
+                    ? ValueTask.FromResult(TokenResult.Fail(BffError.StepUpRequired))
+                    : userTokens.GetAsync(context, lookup.Session!, policy.Target);
             case SessionLookupStatus.Unavailable:
                 return ValueTask.FromResult(TokenResult.Fail(BffError.SessionStoreUnavailable));
             default:

@@ -1,4 +1,5 @@
 using Bff.Provider;
+using Bff.Sessions;
 using System.Collections.Frozen;
 using Yarp.ReverseProxy.Configuration;
 
@@ -37,12 +38,14 @@ internal sealed class RoutePolicy
     public const string CsrfOffKey = "Bff.CsrfOff";
     public const string SetCookieKey = "Bff.SetCookie";
     public const string KeepRequestHeadersKey = "Bff.KeepRequestHeaders";
+    public const string AcrKey = "Bff.Acr";
+    public const string MaxAgeKey = "Bff.MaxAge";
 
     /// <summary>The one value of <c>Bff.CsrfOff</c>: the operator has read what turning CSRF off on a token route means.</summary>
     public const string CsrfOffAcknowledgement = "Acknowledged";
 
     private const string KeyPrefix = "Bff.";
-    private const string KnownKeys = $"{TokenKey}, {CsrfKey}, {CsrfOffKey}, {ScopeKey}, {ResourceKey}, {SetCookieKey} or {KeepRequestHeadersKey}";
+    private const string KnownKeys = $"{TokenKey}, {CsrfKey}, {CsrfOffKey}, {ScopeKey}, {ResourceKey}, {SetCookieKey}, {KeepRequestHeadersKey}, {AcrKey} or {MaxAgeKey}";
 
     private RoutePolicy(
         string routeId,
@@ -51,8 +54,10 @@ internal sealed class RoutePolicy
         TokenTarget target,
         UpstreamCookies upstreamCookies = UpstreamCookies.Drop,
         FrozenSet<string>? strippedRequestHeaders = null,
-        bool csrfOffAcknowledged = false)
+        bool csrfOffAcknowledged = false,
+        StepUpRequirement? stepUp = null)
     {
+        StepUp = stepUp;
         RouteId = routeId;
         Token = token;
         RequireCsrf = requireCsrf;
@@ -81,6 +86,9 @@ internal sealed class RoutePolicy
     /// <summary>CSRF is off on a route that carries a token, and the operator said so (<c>Bff.CsrfOff</c>).</summary>
     public bool CsrfOffAcknowledged { get; }
 
+    /// <summary>The sign-in a call needs (<c>Bff.Acr</c>, <c>Bff.MaxAge</c>); null: any session will do.</summary>
+    public StepUpRequirement? StepUp { get; }
+
     /// <summary>The strictest policy, for a proxied endpoint that somehow carries none.</summary>
     public static RoutePolicy Strict { get; } = new("(unknown)", RouteToken.User, requireCsrf: true, TokenTarget.Default);
 
@@ -97,6 +105,9 @@ internal sealed class RoutePolicy
         var upstreamCookies = UpstreamCookies.Drop;
         FrozenSet<string>? stripped = null;
         string? csrfOff = null;
+        IReadOnlyList<string> acrValues = [];
+        int? maxAge = null;
+        var stepUpKeys = false;
         var id = route.RouteId;
 
         foreach (var (key, value) in route.Metadata ?? new Dictionary<string, string>())
@@ -160,6 +171,26 @@ internal sealed class RoutePolicy
                     problems?.Add($"Route '{id}': metadata '{KeepRequestHeadersKey}' names '{unknown}', which is not a header the gateway removes; use a comma-separated list of: {string.Join(", ", RiskyRequestHeaders.Names)}");
                 }
             }
+            else if (Is(key, AcrKey))
+            {
+                stepUpKeys = true;
+                if (!StepUpRequirement.TryParseAcrList(value, out acrValues))
+                {
+                    problems?.Add($"Route '{id}': metadata '{AcrKey}' has unusable value '{value}'; use comma-separated acr values such as 'mfa' or 'urn:example:loa:2, urn:example:loa:3' (visible ASCII, no quotes, backslashes or repeats, {StepUpRequirement.MaxAcrValuesLength} characters at most)");
+                }
+            }
+            else if (Is(key, MaxAgeKey))
+            {
+                stepUpKeys = true;
+                if (StepUpRequirement.TryParseMaxAge(value, out var seconds))
+                {
+                    maxAge = seconds;
+                }
+                else
+                {
+                    problems?.Add($"Route '{id}': metadata '{MaxAgeKey}' has unusable value '{value}'; use the seconds since the user's sign-in as a plain whole number, such as '300'");
+                }
+            }
             else
             {
                 problems?.Add($"Route '{id}': metadata '{key}' is not known; use {KnownKeys}");
@@ -183,8 +214,16 @@ internal sealed class RoutePolicy
             problems?.Add($"Route '{id}': metadata '{ScopeKey}' and '{ResourceKey}' have no effect with '{TokenKey}' None; remove them or choose a token");
         }
 
+        // A step-up is a property of the signed-in user's session: a route that may be called without one (or with the
+        // gateway's own token) would forward such calls without any check.
+        if (stepUpKeys && token != RouteToken.User)
+        {
+            problems?.Add($"Route '{id}': metadata '{AcrKey}' and '{MaxAgeKey}' need '{TokenKey}' User (the call must carry a signed-in user's session to be checked); this route has {token}");
+        }
+
+        var stepUp = acrValues.Count > 0 || maxAge is not null ? new StepUpRequirement(acrValues, maxAge) : null;
         var target = scope is null && resource is null ? TokenTarget.Default : new TokenTarget(scope, resource);
-        return new RoutePolicy(id, token, requireCsrf, target, upstreamCookies, stripped, csrfOffAcknowledged && !requireCsrf);
+        return new RoutePolicy(id, token, requireCsrf, target, upstreamCookies, stripped, csrfOffAcknowledged && !requireCsrf, stepUp);
     }
 
     private static bool Is(string key, string known) => string.Equals(key, known, StringComparison.OrdinalIgnoreCase);

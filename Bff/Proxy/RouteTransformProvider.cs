@@ -1,3 +1,4 @@
+using Bff.Authentication;
 using Bff.Observability;
 using Bff.Sessions;
 using Microsoft.Net.Http.Headers;
@@ -8,14 +9,23 @@ namespace Bff.Proxy;
 
 /// <summary>
 /// YARP's hook into route loading: refuses routes whose <c>Bff.*</c> metadata is wrong (at start-up and on every
-/// reload), and gives every route the header hygiene that must hold whatever other transforms it configures.
+/// reload), and gives every route the header hygiene that must hold whatever other transforms it configures. On routes
+/// that carry the user's token it also turns an API's RFC 9470 step-up challenge into the gateway's own
+/// <c>step_up_required</c> answer (<see cref="StepUpChallenge"/>).
 /// </summary>
-internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogger<RouteTransformProvider> logger) : ITransformProvider
+internal sealed class RouteTransformProvider(
+    SessionCookie sessionCookie,
+    StepUpAnswer stepUpAnswer,
+    ILogger<RouteTransformProvider> logger) : ITransformProvider
 {
     private static readonly Func<RequestTransformContext, ValueTask> RemoveCookieHeader = static context =>
     {
         // Providers apply after the route's own transforms, so this runs after anything that copied or set it.
         context.ProxyRequest.Headers.Remove(HeaderNames.Cookie);
+
+        // Addressed to the gateway (where a step-up sign-in returns to), not to the API. Kept on the browser's request,
+        // where an API's step-up challenge is answered.
+        context.ProxyRequest.Headers.Remove(StepUpAnswer.ReturnUrlHeader);
         return ValueTask.CompletedTask;
     };
 
@@ -45,9 +55,41 @@ internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogge
     public void Apply(TransformBuilderContext context)
     {
         var routeId = context.Route.RouteId;
-        var mode = RoutePolicy.Parse(context.Route, problems: null).UpstreamCookies;
+        var policy = RoutePolicy.Parse(context.Route, problems: null);
+        var mode = policy.UpstreamCookies;
         context.AddRequestTransform(RemoveCookieHeader);
         context.AddResponseTransform(response => FilterSetCookies(response, routeId, mode));
+        if (policy.Token is RouteToken.User or RouteToken.UserOrClient or RouteToken.UserOrNone)
+        {
+            // Added after the cookie filter: a translated answer drops every header the API sent anyway.
+            context.AddResponseTransform(response => TranslateStepUpChallengeAsync(response, routeId));
+        }
+    }
+
+    /// <summary>
+    /// An API's <c>401</c> with an RFC 9470 challenge would look to the SPA like "signed out": it becomes
+    /// <c>401 step_up_required</c> with a login URL that asks the provider for what the API wants. A challenge that
+    /// cannot be used passes through as the plain 401 it is, with a warning.
+    /// </summary>
+    private async ValueTask TranslateStepUpChallengeAsync(ResponseTransformContext context, string routeId)
+    {
+        if (context.ProxyResponse is not { StatusCode: System.Net.HttpStatusCode.Unauthorized })
+        {
+            return;
+        }
+
+        var response = context.HttpContext.Response;
+        switch (StepUpChallenge.Read(response.Headers.WWWAuthenticate, out var requirement, out var problem))
+        {
+            case StepUpChallenge.Outcome.StepUp:
+                context.SuppressResponseBody = true;
+                response.Headers.Clear();
+                await stepUpAnswer.RefuseAsync(context.HttpContext, requirement!, routeId, TelemetryNames.StepUpSources.Upstream);
+                break;
+            case StepUpChallenge.Outcome.Unusable:
+                BffLog.UnusableStepUpChallenge(logger, routeId, problem!);
+                break;
+        }
     }
 
     /// <summary>

@@ -35,12 +35,6 @@ internal sealed class SessionIssuer(
     /// <summary>At most one line about refused sign-ins a minute: a flood of refusals is a flood of lines otherwise.</summary>
     private readonly LogThrottle _refusals = new(timeProvider, TimeSpan.FromMinutes(1));
 
-    /// <summary>Protocol claims that say nothing about the user and only make the session bigger.</summary>
-    private static readonly HashSet<string> OmittedClaims = new(StringComparer.Ordinal)
-    {
-        "nonce", "at_hash", "c_hash", "s_hash", "exp", "iat", "nbf", "aud", "azp", "iss", "jti", "sid", "auth_time",
-    };
-
     /// <summary>Where the sign-in's token response put the scopes it granted (<see cref="TokenSet.Scope"/>).</summary>
     public const string GrantedScopeItem = "bff.granted_scope";
 
@@ -74,11 +68,7 @@ internal sealed class SessionIssuer(
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
             ProviderSessionId = principal.FindFirst("sid")?.Value,
-            Claims = [
-                .. principal.Claims.Where(c => !OmittedClaims.Contains(c.Type)).SelectMany(ClaimMapping.Expand)
-                    .Concat(ClaimMapping.Apply(principal, options.Value.Claims.Map))
-                    .Distinct(),
-            ],
+            Claims = SessionClaims.Build(principal, tokens.IdToken, options.Value.Claims.Map),
             CreatedAt = now,
             AbsoluteExpiresAt = now + settings.AbsoluteTimeout,
             IdleExpiresAt = now + settings.IdleTimeout,

@@ -15,6 +15,7 @@ internal sealed record UserSession
     public const string AuthenticationType = "bff-session";
 
     private ClaimsPrincipal? _principal;
+    private IReadOnlyList<SessionClaim> _claims = [];
 
     /// <summary>The cookie value. Never logged: use <see cref="LogId"/>.</summary>
     public required string Key { get; init; }
@@ -27,7 +28,16 @@ internal sealed record UserSession
     /// <summary>The provider's <c>sid</c> claim, when it issues one (back-channel logout matches on it).</summary>
     public string? ProviderSessionId { get; init; }
 
-    public required IReadOnlyList<SessionClaim> Claims { get; init; }
+    /// <summary>Setting them (also in a <c>with</c> copy) drops the <see cref="Principal"/> built from the old ones.</summary>
+    public required IReadOnlyList<SessionClaim> Claims
+    {
+        get => _claims;
+        init
+        {
+            _claims = value;
+            _principal = null;
+        }
+    }
 
     public required DateTimeOffset CreatedAt { get; init; }
 
@@ -52,6 +62,28 @@ internal sealed record UserSession
     public DateTimeOffset ExpiresAt => IdleExpiresAt < AbsoluteExpiresAt ? IdleExpiresAt : AbsoluteExpiresAt;
 
     public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;
+
+    /// <summary>The sign-in's <c>acr</c>, from its ID token (<see cref="SignInStrength"/>); null when it had none.</summary>
+    public string? Acr => Claim(SignInStrength.AcrClaim);
+
+    /// <summary>When the user last authenticated at the provider (<c>auth_time</c> of the ID token); null when unknown.</summary>
+    public DateTimeOffset? AuthTime =>
+        long.TryParse(Claim(SignInStrength.AuthTimeClaim), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? new SignInStrength(null, seconds).AuthenticatedAt
+            : null;
+
+    private string? Claim(string type)
+    {
+        foreach (var claim in Claims)
+        {
+            if (string.Equals(claim.Type, type, StringComparison.Ordinal))
+            {
+                return claim.Value;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Built once per session instance, not per request.</summary>
     public ClaimsPrincipal Principal => _principal ??= new ClaimsPrincipal(

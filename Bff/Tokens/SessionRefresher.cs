@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Bff.Configuration;
 using Bff.Observability;
 using Bff.Provider;
 using Bff.Sessions;
@@ -22,6 +24,8 @@ internal sealed class SessionRefresher(
     UnsavedRefreshes unsaved,
     TimeProvider timeProvider,
     BffMetrics metrics,
+    UserInfoClient userInfo,
+    Microsoft.Extensions.Options.IOptions<BffOptions> options,
     ILogger<SessionRefresher> logger)
 {
     public async Task<RefreshResult> RefreshAsync(UserSession seen, TokenTarget target, IRefreshLease lease, CancellationToken cancellationToken)
@@ -171,6 +175,21 @@ internal sealed class SessionRefresher(
         if (renewed is not null)
         {
             session = current with { Tokens = renewed };
+            if (target.IsDefault && options.Value.Claims.RefreshUserInfo)
+            {
+                switch (await RereadUserInfoAsync(session))
+                {
+                    case { } reread:
+                        session = reread;
+                        break;
+                    default:
+                        // The new access token speaks for another user: like a refreshed ID token for another user, nothing
+                        // of this response is saved or forwarded, and the spent refresh token ends the session.
+                        BffLog.UserInfoSubjectMismatch(logger, current.LogId);
+                        return (await EndSessionAsync(current, target, lease, "userinfo named another subject",
+                            new(Outcomes.Rejected, RefreshErrors.UserInfoMismatch), SessionEndReasons.RefreshRejected), false);
+                }
+            }
 
             // Fenced by the lease, and not cancellable: the provider has already spent the old refresh token.
             switch (await lease.SaveAsync(session))
@@ -197,6 +216,52 @@ internal sealed class SessionRefresher(
         }
 
         return (RefreshResult.Ready(session, target, authorization, new(Outcomes.Refreshed)), false);
+    }
+
+    /// <summary>
+    /// <c>Bff:Claims:RefreshUserInfo</c>: userinfo, read with the refreshed access token, and the (refreshed or kept) ID
+    /// token give the session's claims again, exactly as at sign-in (<see cref="SessionClaims"/>). Null when userinfo
+    /// names another subject; the session unchanged when userinfo cannot be read (a refresh never fails for it).
+    /// Not cancellable: it runs between spending the refresh token and saving its successor.
+    /// </summary>
+    private async Task<UserSession?> RereadUserInfoAsync(UserSession session)
+    {
+        var read = await userInfo.GetAsync(session.Tokens.AccessToken, CancellationToken.None);
+        if (read.Status != UserInfoStatus.Read)
+        {
+            BffLog.UserInfoRereadFailed(logger, session.LogId, read.Problem ?? "unknown");
+            return session;
+        }
+
+        if (!string.Equals(read.Subject, session.Subject, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var idTokenClaims = IdTokenClaims(session.Tokens.IdToken);
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(
+            idTokenClaims.Concat(read.Claims.Where(c => !idTokenClaims.Any(i => i.Type == c.Type && i.Value == c.Value))), UserSession.AuthenticationType));
+        var claims = SessionClaims.Build(principal, session.Tokens.IdToken, options.Value.Claims.Map);
+        BffLog.UserInfoReread(logger, session.LogId, claims.Count);
+        return session with { Claims = claims };
+    }
+
+    /// <summary>The claims of an ID token the gateway already validated (at sign-in or at this refresh).</summary>
+    private static List<Claim> IdTokenClaims(string? idToken)
+    {
+        if (string.IsNullOrEmpty(idToken))
+        {
+            return [];
+        }
+
+        try
+        {
+            return [.. new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(idToken).Claims];
+        }
+        catch (ArgumentException)
+        {
+            return [];
+        }
     }
 
     /// <param name="endReason">The <see cref="SessionEndReasons"/> value counted when the session is removed.</param>

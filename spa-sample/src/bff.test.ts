@@ -101,6 +101,48 @@ describe('BffClient.api', () => {
   });
 });
 
+describe('BffClient.api and step-up', () => {
+  const stepUp = (loginUrl: unknown) => problem(401, { title: 'Unauthorized', error: 'step_up_required', loginUrl });
+
+  it('navigates to the loginUrl of a 401 step_up_required instead of signing the user out', async () => {
+    const loginUrl = '/bff/login?returnUrl=%2Fpayments&max_age=300';
+    const { fetch } = fakeFetch(stepUp(loginUrl));
+    const onSignedOut = vi.fn();
+    const onStepUp = vi.fn();
+
+    const result = await new BffClient({ fetch, onSignedOut, onStepUp }).api('/api/recent/whoami');
+
+    expect(result).toEqual({ kind: 'step-up', loginUrl });
+    expect(onStepUp).toHaveBeenCalledWith(loginUrl);
+    expect(onSignedOut).not.toHaveBeenCalled();
+  });
+
+  it('tells the gateway where the step-up sign-in should come back to', async () => {
+    const { fetch, calls } = fakeFetch(json(200, {}), json(200, {}));
+
+    await new BffClient({ fetch, returnUrl: () => '/payments?step=2' }).api('/api/x');
+    await new BffClient({ fetch, returnUrl: () => '//evil.example/x' }).api('/api/x');
+
+    expect(new Headers(calls[0]!.init.headers).get('X-Bff-Return-Url')).toBe('/payments?step=2');
+    expect(new Headers(calls[1]!.init.headers).has('X-Bff-Return-Url')).toBe(false);
+  });
+
+  it.each(['https://evil.example/bff/login?x', '//evil.example/bff/login?x', '/bff/logout?sid=1', '/elsewhere', 42, undefined])(
+    'never follows a loginUrl that is not the gateway sign-in (%s): the 401 is "signed out"',
+    async (loginUrl) => {
+      const { fetch } = fakeFetch(stepUp(loginUrl));
+      const onSignedOut = vi.fn();
+      const onStepUp = vi.fn();
+
+      const result = await new BffClient({ fetch, onSignedOut, onStepUp }).api('/api/x');
+
+      expect(result).toEqual({ kind: 'signed-out' });
+      expect(onStepUp).not.toHaveBeenCalled();
+      expect(onSignedOut).toHaveBeenCalledTimes(1);
+    },
+  );
+});
+
 describe('BffClient.getUser', () => {
   it('returns the user from /bff/user and asks with the CSRF header', async () => {
     const body = {

@@ -4,6 +4,8 @@
 //   ...&prompt=none (silent sign-in)    -> back to /path signed in, or to /path?bff_login=none without a session
 //   logoutUrl from /bff/user            -> full-page navigation that ends the session
 //   /api/**  (with X-CSRF: 1)           -> proxied with the user's token; 401 = session gone
+//   401 step_up_required + loginUrl     -> this call needs a stronger or more recent sign-in: navigate to loginUrl
+//                                          (X-Bff-Return-Url on each call says where that sign-in comes back to)
 // The page never sees a token: the session cookie is HttpOnly and the gateway keeps the tokens.
 
 export interface Claim {
@@ -25,7 +27,11 @@ export interface BffError {
   code?: string;
 }
 
-export type ApiResult<T> = { kind: 'ok'; status: number; body: T } | { kind: 'signed-out' } | BffError;
+export type ApiResult<T> =
+  | { kind: 'ok'; status: number; body: T }
+  | { kind: 'signed-out' }
+  | { kind: 'step-up'; loginUrl: string }
+  | BffError;
 
 export type UserResult = { kind: 'signed-in'; user: BffUser } | { kind: 'signed-out' } | BffError;
 
@@ -34,7 +40,17 @@ export interface BffClientOptions {
   fetch?: typeof fetch;
   /** Called when an API call answers 401: the gateway session has ended (expired, logged out elsewhere). */
   onSignedOut?: () => void;
+  /**
+   * Called when an API call answers 401 step_up_required: the session is fine, but this call needs a stronger or more
+   * recent sign-in. Defaults to a full-page navigation to the gateway's loginUrl (only ever a /bff/login URL).
+   */
+  onStepUp?: (loginUrl: string) => void;
+  /** The page a step-up sign-in brings the user back to (sent as X-Bff-Return-Url); defaults to the current page. */
+  returnUrl?: () => string;
 }
+
+/** The header that tells the gateway where a step-up sign-in should return to. */
+export const RETURN_URL_HEADER = 'X-Bff-Return-Url';
 
 interface ProblemDetails {
   type?: unknown;
@@ -48,16 +64,24 @@ interface ProblemDetails {
 export class BffClient {
   readonly #fetch: typeof fetch;
   readonly #onSignedOut: () => void;
+  readonly #onStepUp: (loginUrl: string) => void;
+  readonly #returnUrl: () => string | undefined;
 
   constructor(options: BffClientOptions = {}) {
     // Bind: calling an unbound window.fetch throws "Illegal invocation" in browsers.
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#onSignedOut = options.onSignedOut ?? (() => {});
+    this.#onStepUp = options.onStepUp ?? ((url) => globalThis.location?.assign(url));
+    this.#returnUrl = options.returnUrl ?? (() => (globalThis.location ? `${globalThis.location.pathname}${globalThis.location.search}` : undefined));
   }
 
   /** Asks the gateway who is signed in. Anonymous is an answer, not an error. */
   async getUser(): Promise<UserResult> {
     const result = await this.#send<unknown>('/bff/user', { method: 'GET' });
+    if (result.kind === 'step-up') {
+      // /bff/user never asks for a step-up; a 401 here means signed out.
+      return { kind: 'signed-out' };
+    }
     if (result.kind !== 'ok') {
       return result;
     }
@@ -69,12 +93,15 @@ export class BffClient {
 
   /**
    * Calls an API route through the gateway. Adds the CSRF header the gateway requires; a 401 means the
-   * session is gone, so the app is told to show "signed out, sign in again".
+   * session is gone, so the app is told to show "signed out, sign in again"; a 401 step_up_required means the call
+   * needs a stronger or more recent sign-in, so the app is sent to the gateway's loginUrl.
    */
   async api<T>(path: string, init: RequestInit = {}): Promise<ApiResult<T>> {
     const result = await this.#send<T>(path, init);
     if (result.kind === 'signed-out') {
       this.#onSignedOut();
+    } else if (result.kind === 'step-up') {
+      this.#onStepUp(result.loginUrl);
     }
     return result;
   }
@@ -88,6 +115,10 @@ export class BffClient {
     headers.set('X-CSRF', '1');
     if (!headers.has('Accept')) {
       headers.set('Accept', 'application/json');
+    }
+    const returnUrl = this.#returnUrl();
+    if (returnUrl !== undefined && isLocalPath(returnUrl) && !headers.has(RETURN_URL_HEADER)) {
+      headers.set(RETURN_URL_HEADER, returnUrl);
     }
 
     let response: Response;
@@ -111,11 +142,12 @@ export class BffClient {
         message: 'The gateway answered with a redirect instead of data (is this path routed?).',
       };
     }
+    const body = await readBody(response);
     if (response.status === 401) {
-      return { kind: 'signed-out' };
+      const stepUp = stepUpLoginUrl(body);
+      return stepUp ? { kind: 'step-up', loginUrl: stepUp } : { kind: 'signed-out' };
     }
 
-    const body = await readBody(response);
     if (!response.ok) {
       return problemToError(response.status, response.statusText, body);
     }
@@ -147,6 +179,25 @@ export function silentSignInResult(location: { pathname: string; search: string;
   params.delete(SILENT_SIGN_IN_FLAG);
   const search = params.toString();
   return { declined, url: `${location.pathname}${search ? `?${search}` : ''}${location.hash}` };
+}
+
+/**
+ * The loginUrl of a 401 step_up_required answer, when it is the gateway's own sign-in endpoint; anything else (another
+ * error, a URL elsewhere) is not followed.
+ */
+export function stepUpLoginUrl(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) {
+    return undefined;
+  }
+  const problem = body as { error?: unknown; loginUrl?: unknown };
+  return problem.error === 'step_up_required' && typeof problem.loginUrl === 'string' && isGatewayLoginUrl(problem.loginUrl)
+    ? problem.loginUrl
+    : undefined;
+}
+
+/** A URL of the gateway's own sign-in endpoint, /bff/login?… */
+export function isGatewayLoginUrl(url: string): boolean {
+  return isLocalPath(url) && url.startsWith('/bff/login?');
 }
 
 /** The gateway's logoutUrl is followed only when it is the gateway's own logout endpoint. */

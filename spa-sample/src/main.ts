@@ -7,8 +7,26 @@ let countdown: number | undefined;
 let lastToken: WhoAmI | undefined;
 let refreshesSeen = 0;
 const SILENT_SIGN_IN_TRIED = 'bff.silent-sign-in-tried';
+const STEP_UP_TRIED = 'bff.step-up-tried';
 
-const bff = new BffClient({ onSignedOut: () => renderSignedOut('Your session has ended. Sign in again to continue.') });
+const bff = new BffClient({
+  onSignedOut: () => renderSignedOut('Your session has ended. Sign in again to continue.'),
+  onStepUp: stepUp,
+  returnUrl: () => currentReturnUrl(window.location),
+});
+
+/**
+ * The call needs a stronger or more recent sign-in: a full-page navigation to the gateway's loginUrl, which comes back
+ * to this page. Once per login URL until a call succeeds, so that a provider that cannot deliver never becomes a loop
+ * (the gateway itself refuses such a sign-in with step_up_failed).
+ */
+function stepUp(loginUrl: string): void {
+  if (window.sessionStorage.getItem(STEP_UP_TRIED) === loginUrl) {
+    return;
+  }
+  window.sessionStorage.setItem(STEP_UP_TRIED, loginUrl);
+  window.location.assign(loginUrl);
+}
 
 void start();
 
@@ -76,10 +94,12 @@ function renderSignedIn(user: BffUser): void {
   const apiError = el('p', { id: 'api-error', className: 'error', hidden: true }, '');
   const callApi = el('button', { id: 'call-api', className: 'primary' }, 'Call the API through the gateway');
   const callAliceOnly = el('button', { id: 'call-alice-only' }, "Call Alice's API");
+  const callRecent = el('button', { id: 'call-recent' }, 'Call the API that needs a recent sign-in');
   const signOut = el('button', { id: 'sign-out' }, 'Sign out');
 
   callApi.addEventListener('click', () => void callWhoAmI(callApi, apiResult, apiError, user, remaining));
   callAliceOnly.addEventListener('click', () => void callWhoAmI(callAliceOnly, apiResult, apiError, user, remaining, '/api/alice-only/whoami'));
+  callRecent.addEventListener('click', () => void callWhoAmI(callRecent, apiResult, apiError, user, remaining, '/api/recent/whoami'));
   signOut.addEventListener('click', () => {
     if (isGatewayLogoutUrl(user.logoutUrl)) {
       window.location.assign(user.logoutUrl);
@@ -92,7 +112,7 @@ function renderSignedIn(user: BffUser): void {
     el('section', { id: 'signed-in', className: 'card' }, [
       el('h2', {}, ['Signed in as ', el('span', { id: 'user-name' }, name)]),
       el('p', {}, ['Session ends in ', remaining, el('span', { className: 'muted' }, ' (it slides while you use the app)')]),
-      el('div', { className: 'actions' }, [callApi, callAliceOnly, signOut]),
+      el('div', { className: 'actions' }, [callApi, callAliceOnly, callRecent, signOut]),
       apiError,
       apiResult,
     ]),
@@ -113,6 +133,12 @@ async function callWhoAmI(button: HTMLButtonElement, target: HTMLElement, error:
     if (result.kind === 'signed-out') {
       return; // onSignedOut has already switched the page.
     }
+    if (result.kind === 'step-up') {
+      // stepUp has started the navigation to the provider, unless this very sign-in was just tried.
+      showError(error, 'This API needs a recent sign-in. If the provider page does not open, sign out and in again.');
+      error.dataset.code = 'step_up_required';
+      return;
+    }
     if (result.kind === 'error' && result.status === 403 && result.code === 'forbidden') {
       // The gateway's authorization policy refused the call; the API never saw it.
       showError(error, `${displayName(user.claims)} may not call this API: only Alice may. The gateway refused it (403) without forwarding it.`);
@@ -127,6 +153,7 @@ async function callWhoAmI(button: HTMLButtonElement, target: HTMLElement, error:
       showError(error, 'The API answered, but not with the expected shape.');
       return;
     }
+    window.sessionStorage.removeItem(STEP_UP_TRIED);
     const change = tokenChange(lastToken, result.body);
     if (change === 'refreshed') {
       refreshesSeen += 1;

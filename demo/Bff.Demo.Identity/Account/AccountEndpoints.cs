@@ -15,6 +15,9 @@ internal static class AccountEndpoints
     public const string LoginScheme = CookieAuthenticationDefaults.AuthenticationScheme;
     public const string SessionIdClaim = "sid";
 
+    /// <summary>When the user typed their password (Unix seconds): the ID token's <c>auth_time</c>, checked against <c>max_age</c>.</summary>
+    public const string AuthTimeClaim = "auth_time";
+
     public static IServiceCollection AddDemoAccounts(this IServiceCollection services)
     {
         services.AddSingleton<DemoUsers>();
@@ -79,6 +82,7 @@ internal static class AccountEndpoints
                 new Claim("preferred_username", user.UserName),
                 new Claim("email", user.Email),
                 new Claim(SessionIdClaim, Convert.ToHexString(RandomNumberGenerator.GetBytes(16))),
+                new Claim(AuthTimeClaim, DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64),
             ],
             LoginScheme,
             "name",

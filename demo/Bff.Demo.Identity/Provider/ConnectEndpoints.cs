@@ -27,6 +27,9 @@ internal static partial class ConnectEndpoints
     public const string ApiResource = "demo-api";
     public const string ApiScope = "demo_api";
 
+    /// <summary>The one authentication context the demo offers: a password typed into its login page.</summary>
+    public const string PasswordAcr = "pwd";
+
     private const string OpenIddictScheme = OpenIddictServerAspNetCoreDefaults.AuthenticationScheme;
     private static readonly ImmutableArray<string> SupportedScopes =
         [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, ApiScope];
@@ -67,6 +70,24 @@ internal static partial class ConnectEndpoints
                 [AccountEndpoints.LoginScheme]);
         }
 
+        // OpenID Connect Core 3.1.2.1: prompt=login and a max_age older than the user's last password entry make the
+        // user authenticate again (OpenIddict leaves both to the host); max_age=0 is prompt=login. The login page returns
+        // here without "login" in prompt nor a max_age of 0, so the second pass does not ask again; any other max_age is
+        // then met by the fresh auth_time.
+        var authTime = long.TryParse(login.Principal?.FindFirstValue(AccountEndpoints.AuthTimeClaim), out var seconds) ? seconds : (long?)null;
+        var tooOld = request.MaxAge is { } maxAge && (maxAge == 0 || authTime is null || DateTimeOffset.UtcNow.ToUnixTimeSeconds() - authTime > maxAge);
+        if (request.HasPromptValue(PromptValues.Login) || tooOld)
+        {
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return Forbid(Errors.LoginRequired, "The user must authenticate again.");
+            }
+
+            return Results.Challenge(
+                new AuthenticationProperties { RedirectUri = AuthorizeUrl(http, request, withoutPromptLogin: true) },
+                [AccountEndpoints.LoginScheme]);
+        }
+
         var scopes = request.GetScopes().Intersect(SupportedScopes, StringComparer.Ordinal).ToImmutableArray();
         var clientId = request.ClientId!;
 
@@ -101,6 +122,8 @@ internal static partial class ConnectEndpoints
             .SetClaim(Claims.PreferredUsername, user.UserName)
             .SetClaim(Claims.Email, user.Email)
             .SetClaim("sid", sessionId)
+            .SetClaim(Claims.AuthenticationTime, authTime)
+            .SetClaim(Claims.AuthenticationContextReference, PasswordAcr)
             .SetClaim(GrantLedger.GrantIdClaim, grants.Open(user.Subject, sessionId, clientId));
         identity.SetScopes(scopes);
         if (scopes.Contains(ApiScope))
@@ -231,6 +254,12 @@ internal static partial class ConnectEndpoints
                 }
 
                 break;
+            case Claims.AuthenticationTime or Claims.AuthenticationContextReference:
+                // How and when the user authenticated: the gateway's step-up checks read them from the ID token, and an
+                // API can check them in the access token (RFC 9470).
+                yield return OpenIddictConstants.Destinations.AccessToken;
+                yield return OpenIddictConstants.Destinations.IdentityToken;
+                break;
             case "sid": // lets the gateway match back-channel logout tokens to its sessions
                 yield return OpenIddictConstants.Destinations.IdentityToken;
                 break;
@@ -251,8 +280,21 @@ internal static partial class ConnectEndpoints
             }),
             [OpenIddictScheme]);
 
-    private static string AuthorizeUrl(HttpContext http, OpenIddictRequest request) =>
-        http.Request.PathBase + AuthorizePath + QueryString.Create(RequestParameters(request));
+    private static string AuthorizeUrl(HttpContext http, OpenIddictRequest request, bool withoutPromptLogin = false)
+    {
+        var parameters = RequestParameters(request);
+        if (withoutPromptLogin)
+        {
+            var prompts = request.GetPromptValues().Where(p => p != PromptValues.Login).ToList();
+            parameters.RemoveAll(p => p.Key == Parameters.Prompt || (p.Key == Parameters.MaxAge && p.Value == "0"));
+            if (prompts.Count > 0)
+            {
+                parameters.Add(new(Parameters.Prompt, string.Join(' ', prompts)));
+            }
+        }
+
+        return http.Request.PathBase + AuthorizePath + QueryString.Create(parameters);
+    }
 
     /// <summary>The protocol parameters of the request, without the consent form's own fields.</summary>
     private static List<KeyValuePair<string, string?>> RequestParameters(OpenIddictRequest request) =>

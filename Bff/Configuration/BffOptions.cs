@@ -65,6 +65,10 @@ public sealed class BffOptions
 
     /// <summary>Claims copied from where providers nest them, and from userinfo (<c>Bff:Claims</c>).</summary>
     public ClaimsSettings Claims { get; set; } = new();
+
+    /// <summary>DPoP-bound access tokens (RFC 9449), off by default (<c>Bff:DPoP</c>).</summary>
+    public DPoPSettings DPoP { get; set; } = new();
+
     /// <summary>
     /// The origin browsers use (<c>https://app.example.com</c>): only requests for its host are served, and redirect
     /// URIs, cookie flags and forwarded headers are built from it. Required outside Development (see <see cref="PublicOrigin"/>).

@@ -26,6 +26,9 @@ internal sealed class DPoPTokenRequestHandler(
     /// <summary>The thumbprint of the key a token request proved possession of.</summary>
     public static readonly HttpRequestOptionsKey<string> ProvedKey = new("Bff.DPoP.ProvedKey");
 
+    /// <summary>Set on a token request that must not carry a proof (a bearer token is wanted).</summary>
+    public static readonly HttpRequestOptionsKey<bool> WithoutProof = new("Bff.DPoP.WithoutProof");
+
     private const string ClientAssertion = "client_assertion";
 
     /// <summary>
@@ -41,6 +44,7 @@ internal sealed class DPoPTokenRequestHandler(
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (!options.Value.DPoP.Enabled || request.Method != HttpMethod.Post || request.RequestUri is not { } target
+            || (request.Options.TryGetValue(WithoutProof, out var bearer) && bearer)
             || request.Content?.Headers.ContentType?.MediaType is not "application/x-www-form-urlencoded")
         {
             return await base.SendAsync(request, cancellationToken);

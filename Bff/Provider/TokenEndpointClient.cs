@@ -205,6 +205,7 @@ internal sealed class TokenEndpointClient(
                     Scope = target.Scope,
                 };
                 AddResource(refresh.Resource, target);
+                refresh.Options.Set(DPoP.DPoPTokenRequestHandler.WithoutProof, target.WithoutDPoP);
                 return TimedOut(await once.RequestRefreshTokenAsync(refresh, cancellationToken));
             }
 
@@ -216,6 +217,7 @@ internal sealed class TokenEndpointClient(
                 Scope = target.Scope,
             };
             AddResource(credentials.Resource, target);
+            credentials.Options.Set(DPoP.DPoPTokenRequestHandler.WithoutProof, target.WithoutDPoP);
             var retrying = httpClientFactory.CreateClient(ProviderHttp.RetryingClientName);
             return TimedOut(await retrying.RequestClientCredentialsTokenAsync(credentials, cancellationToken));
         }

@@ -1,4 +1,5 @@
 using Bff.Csrf;
+using Bff.DPoP;
 using Bff.Errors;
 using Bff.Observability;
 using Bff.Sessions;
@@ -21,9 +22,13 @@ internal sealed class ProxyMiddleware(
     UserTokenProvider userTokens,
     ClientTokenCache clientTokens,
     ForgeryCheck forgeryCheck,
+    DPoPKeys dpopKeys,
     BffMetrics metrics,
     ILogger<ProxyMiddleware> logger)
 {
+    /// <summary>Where a call with a DPoP-bound token keeps its <see cref="DPoPBoundCall"/> for the upstream request.</summary>
+    public const string DPoPCallItem = "bff.dpop_call";
+
     public async Task InvokeAsync(HttpContext context)
     {
         // Neither the exception handler nor status-code pages run on proxied routes (UseBffEndpointResponses): upstream
@@ -61,6 +66,13 @@ internal sealed class ProxyMiddleware(
                 return;
             }
 
+            if (await DPoPRefusalAsync(context, policy, token) is { } refusal)
+            {
+                metrics.ProxyError(refusal.Code, policy.RouteId);
+                await BffProblem.WriteAsync(context, refusal);
+                return;
+            }
+
             // YARP copies the request's headers to the upstream request: the client's own Authorization is replaced
             // or removed here. (The Cookie header is removed from the upstream request by RouteTransformProvider.)
             request.Headers.Authorization = token.Authorization is { } authorization ? new StringValues(authorization) : StringValues.Empty;
@@ -80,6 +92,33 @@ internal sealed class ProxyMiddleware(
             context.Response.Clear();
             await UnhandledFailure.WriteAsync(context, ex, context.Request.Path);
         }
+    }
+
+    /// <summary>
+    /// A DPoP-bound token needs its key on this replica (kept by thumbprint until the token is renewed), and a route with
+    /// <c>Bff.DPoP</c> <c>Require</c> never sends a bearer token.
+    /// </summary>
+    private async ValueTask<BffError?> DPoPRefusalAsync(HttpContext context, RoutePolicy policy, TokenResult token)
+    {
+        if (token.DPoPThumbprint is { } thumbprint)
+        {
+            if (await dpopKeys.FindAsync(thumbprint, context.RequestAborted) is not { } key)
+            {
+                DPoPLog.BoundKeyUnknown(logger, policy.RouteId, thumbprint);
+                return BffError.DPoPUnavailable;
+            }
+
+            context.Items[DPoPCallItem] = new DPoPBoundCall(key, policy.RouteId);
+            return null;
+        }
+
+        if (policy.DPoPMode == RouteDPoP.Require && token.Authorization is not null)
+        {
+            DPoPLog.BearerRefused(logger, policy.RouteId);
+            return BffError.DPoPUnavailable;
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -23,6 +23,22 @@ internal enum RouteToken
     UserOrNone,
 }
 
+/// <summary>How a route's calls use DPoP-bound tokens (route metadata <c>Bff.DPoP</c>).</summary>
+internal enum RouteDPoP
+{
+    /// <summary>A DPoP-bound token goes with a proof; a bearer token as a bearer token. The default.</summary>
+    Auto,
+
+    /// <summary>Only DPoP-bound tokens: a call whose token is a bearer token is refused (502 <c>dpop_unavailable</c>).</summary>
+    Require,
+
+    /// <summary>
+    /// The route's token is requested without a proof (its own token request, cached like a <c>Bff.Scope</c> token), so a
+    /// provider that issues both kinds issues a bearer token: for an API that cannot check proofs.
+    /// </summary>
+    Bearer,
+}
+
 /// <summary>
 /// A route's BFF behaviour, read from its YARP metadata once when routes load (validated by
 /// <see cref="RouteTransformProvider"/>, attached to the route's endpoint by <see cref="ProxyExtensions.MapBffProxy"/>),
@@ -37,12 +53,13 @@ internal sealed class RoutePolicy
     public const string CsrfOffKey = "Bff.CsrfOff";
     public const string SetCookieKey = "Bff.SetCookie";
     public const string KeepRequestHeadersKey = "Bff.KeepRequestHeaders";
+    public const string DPoPMetadataKey = "Bff.DPoP";
 
     /// <summary>The one value of <c>Bff.CsrfOff</c>: the operator has read what turning CSRF off on a token route means.</summary>
     public const string CsrfOffAcknowledgement = "Acknowledged";
 
     private const string KeyPrefix = "Bff.";
-    private const string KnownKeys = $"{TokenKey}, {CsrfKey}, {CsrfOffKey}, {ScopeKey}, {ResourceKey}, {SetCookieKey} or {KeepRequestHeadersKey}";
+    private const string KnownKeys = $"{TokenKey}, {CsrfKey}, {CsrfOffKey}, {ScopeKey}, {ResourceKey}, {SetCookieKey}, {KeepRequestHeadersKey} or {DPoPMetadataKey}";
 
     private RoutePolicy(
         string routeId,
@@ -51,8 +68,10 @@ internal sealed class RoutePolicy
         TokenTarget target,
         UpstreamCookies upstreamCookies = UpstreamCookies.Drop,
         FrozenSet<string>? strippedRequestHeaders = null,
-        bool csrfOffAcknowledged = false)
+        bool csrfOffAcknowledged = false,
+        RouteDPoP dpop = RouteDPoP.Auto)
     {
+        DPoPMode = dpop;
         RouteId = routeId;
         Token = token;
         RequireCsrf = requireCsrf;
@@ -81,6 +100,9 @@ internal sealed class RoutePolicy
     /// <summary>CSRF is off on a route that carries a token, and the operator said so (<c>Bff.CsrfOff</c>).</summary>
     public bool CsrfOffAcknowledged { get; }
 
+    /// <summary>How DPoP-bound tokens are used on this route (<c>Bff.DPoP</c>).</summary>
+    public RouteDPoP DPoPMode { get; }
+
     /// <summary>The strictest policy, for a proxied endpoint that somehow carries none.</summary>
     public static RoutePolicy Strict { get; } = new("(unknown)", RouteToken.User, requireCsrf: true, TokenTarget.Default);
 
@@ -97,6 +119,7 @@ internal sealed class RoutePolicy
         var upstreamCookies = UpstreamCookies.Drop;
         FrozenSet<string>? stripped = null;
         string? csrfOff = null;
+        var dpop = RouteDPoP.Auto;
         var id = route.RouteId;
 
         foreach (var (key, value) in route.Metadata ?? new Dictionary<string, string>())
@@ -160,6 +183,13 @@ internal sealed class RoutePolicy
                     problems?.Add($"Route '{id}': metadata '{KeepRequestHeadersKey}' names '{unknown}', which is not a header the gateway removes; use a comma-separated list of: {string.Join(", ", RiskyRequestHeaders.Names)}");
                 }
             }
+            else if (Is(key, DPoPMetadataKey))
+            {
+                if (!TryParseDPoP(value, out dpop))
+                {
+                    problems?.Add($"Route '{id}': metadata '{DPoPMetadataKey}' has unknown value '{value}'; use Auto, Require or Bearer");
+                }
+            }
             else
             {
                 problems?.Add($"Route '{id}': metadata '{key}' is not known; use {KnownKeys}");
@@ -183,8 +213,15 @@ internal sealed class RoutePolicy
             problems?.Add($"Route '{id}': metadata '{ScopeKey}' and '{ResourceKey}' have no effect with '{TokenKey}' None; remove them or choose a token");
         }
 
-        var target = scope is null && resource is null ? TokenTarget.Default : new TokenTarget(scope, resource);
-        return new RoutePolicy(id, token, requireCsrf, target, upstreamCookies, stripped, csrfOffAcknowledged && !requireCsrf);
+        if (token == RouteToken.None && dpop != RouteDPoP.Auto)
+        {
+            problems?.Add($"Route '{id}': metadata '{DPoPMetadataKey}' {dpop} has no effect with '{TokenKey}' None; remove it or choose a token");
+        }
+
+        var target = scope is null && resource is null && dpop != RouteDPoP.Bearer
+            ? TokenTarget.Default
+            : new TokenTarget(scope, resource) { WithoutDPoP = dpop == RouteDPoP.Bearer };
+        return new RoutePolicy(id, token, requireCsrf, target, upstreamCookies, stripped, csrfOffAcknowledged && !requireCsrf, dpop);
     }
 
     private static bool Is(string key, string known) => string.Equals(key, known, StringComparison.OrdinalIgnoreCase);
@@ -202,6 +239,21 @@ internal sealed class RoutePolicy
         }
 
         token = RouteToken.User;
+        return false;
+    }
+
+    private static bool TryParseDPoP(string? value, out RouteDPoP mode)
+    {
+        foreach (var candidate in Enum.GetValues<RouteDPoP>())
+        {
+            if (string.Equals(value, candidate.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                mode = candidate;
+                return true;
+            }
+        }
+
+        mode = RouteDPoP.Auto;
         return false;
     }
 

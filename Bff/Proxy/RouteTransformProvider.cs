@@ -16,6 +16,15 @@ internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogge
     {
         // Providers apply after the route's own transforms, so this runs after anything that copied or set it.
         context.ProxyRequest.Headers.Remove(HeaderNames.Cookie);
+
+        // The proof itself is made in YARP's HttpClient (DPoPUpstreamHandler), where the destination URL is final;
+        // a DPoP header from the browser never goes upstream.
+        context.ProxyRequest.Headers.Remove(DPoP.DPoPProof.HeaderName);
+        if (context.HttpContext.Items.TryGetValue(ProxyMiddleware.DPoPCallItem, out var call) && call is DPoPBoundCall bound)
+        {
+            context.ProxyRequest.Options.Set(DPoPBoundCall.Option, bound);
+        }
+
         return ValueTask.CompletedTask;
     };
 

@@ -37,6 +37,8 @@ internal sealed class OidcEvents(
 
     private readonly BffOptions _bff = bffOptions.Value;
 
+    private int _unboundReported;
+
     public override async Task RedirectToIdentityProvider(RedirectContext context)
     {
         // RFC 9449 §10: the code is bound to the key whose proof will redeem it (pushed with the request under PAR).
@@ -144,11 +146,17 @@ internal sealed class OidcEvents(
         }
 
         // The code exchange proved possession of the current key (DPoPTokenRequestHandler); a DPoP token is bound to it.
-        if (dpopKeys.Enabled && context.Properties is { } bound
-            && string.Equals(context.TokenEndpointResponse.TokenType, "DPoP", StringComparison.OrdinalIgnoreCase)
-            && dpopKeys.CurrentOrNull is { } key)
+        if (dpopKeys.Enabled && context.Properties is { } bound)
         {
-            bound.Items[SessionIssuer.DPoPKeyItem] = key.Thumbprint;
+            var tokenType = context.TokenEndpointResponse.TokenType;
+            if (string.Equals(tokenType, "DPoP", StringComparison.OrdinalIgnoreCase) && dpopKeys.CurrentOrNull is { } key)
+            {
+                bound.Items[SessionIssuer.DPoPKeyItem] = key.Thumbprint;
+            }
+            else if (Interlocked.Exchange(ref _unboundReported, 1) == 0)
+            {
+                DPoPLog.TokenNotBound(logger, string.IsNullOrEmpty(tokenType) || tokenType.Length > 16 ? "(unknown)" : tokenType);
+            }
         }
 
         return signingKeys.EnsureKeyKnownAsync(context.TokenEndpointResponse.IdToken, context.HttpContext.RequestAborted);

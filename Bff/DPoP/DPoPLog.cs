@@ -24,7 +24,7 @@ internal static partial class DPoPLog
     [LoggerMessage(8011, LogLevel.Warning, "The provider asked for a DPoP nonce at {Endpoint}, but the request carries a client assertion that cannot be renewed here; the failure is passed on (the nonce is kept for the next request).")]
     public static partial void TokenEndpointNonceNotRetried(ILogger logger, string endpoint);
 
-    [LoggerMessage(8012, LogLevel.Warning, "The token endpoint issued a token of type {TokenType} for a DPoP-proved request; it is used as a bearer token.")]
+    [LoggerMessage(8012, LogLevel.Warning, "Bff:DPoP is enabled, but the provider answered a proved sign-in with a token of type {TokenType}: it does not bind tokens (or not for this client), so they are used as bearer tokens. Logged once.")]
     public static partial void TokenNotBound(ILogger logger, string tokenType);
 
     [LoggerMessage(8020, LogLevel.Debug, "Route {RouteId}: the API asked for a DPoP nonce; the request is sent once more with it.")]

@@ -81,15 +81,31 @@ public sealed class DPoPProxyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_call_with_a_body_is_not_sent_twice_its_401_passes_and_the_next_call_carries_the_nonce()
+    public async Task A_small_body_is_sent_once_more_with_the_nonce_byte_for_byte()
+    {
+        var (browser, _) = await SignInAsync();
+        _host.Api.DPoPNonce = "api-nonce-3";
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/api/orders") { Content = new StringContent("{\"qty\":1}", System.Text.Encoding.UTF8, "application/json") };
+
+        var echo = await ProxyTestHost.EchoAsync(await browser.SendAsync(post, new Dictionary<string, string> { ["X-CSRF"] = "1" }));
+
+        Assert.Equal(9, echo.BodyLength);
+        Assert.Equal("application/json; charset=utf-8", echo.Header("Content-Type"));
+        Assert.Equal("api-nonce-3", DPoPProofReader.Read(echo.Header("DPoP"))!.Nonce);
+        Assert.Equal(2, _host.Api.Received.Count(r => r.Path == "/api/orders"));
+    }
+
+    [Fact]
+    public async Task A_large_body_is_not_sent_twice_its_401_passes_and_the_next_call_carries_the_nonce()
     {
         var (browser, _) = await SignInAsync();
         _host.Api.DPoPNonce = "api-nonce-2";
         var headers = new Dictionary<string, string> { ["X-CSRF"] = "1" };
+        var large = new string('x', 64 * 1024);
 
-        using var first = new HttpRequestMessage(HttpMethod.Post, "/api/orders") { Content = new StringContent("{\"qty\":1}", System.Text.Encoding.UTF8, "application/json") };
+        using var first = new HttpRequestMessage(HttpMethod.Post, "/api/orders") { Content = new StringContent(large, System.Text.Encoding.UTF8, "text/plain") };
         var refused = await browser.SendAsync(first, headers);
-        using var again = new HttpRequestMessage(HttpMethod.Post, "/api/orders") { Content = new StringContent("{\"qty\":1}", System.Text.Encoding.UTF8, "application/json") };
+        using var again = new HttpRequestMessage(HttpMethod.Post, "/api/orders") { Content = new StringContent(large, System.Text.Encoding.UTF8, "text/plain") };
         var accepted = await browser.SendAsync(again, headers);
 
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);

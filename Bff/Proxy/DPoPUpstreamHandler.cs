@@ -4,9 +4,15 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace Bff.Proxy;
 
-/// <summary>The DPoP key a proxied call's token is bound to, and its route, handed from the middleware to <see cref="DPoPUpstreamHandler"/>.</summary>
-internal sealed record DPoPBoundCall(DPoPKey Key, string RouteId)
+/// <summary>
+/// The DPoP key a proxied call's token is bound to, its route, and its body when it is small enough to keep for a
+/// second send (<see cref="MaxReplayableBody"/>), handed from the middleware to <see cref="DPoPUpstreamHandler"/>.
+/// </summary>
+internal sealed record DPoPBoundCall(DPoPKey Key, string RouteId, byte[]? Body = null)
 {
+    /// <summary>A request body up to this size is kept in memory, so that an API's nonce challenge can be answered.</summary>
+    public const int MaxReplayableBody = 16 * 1024;
+
     public static readonly HttpRequestOptionsKey<DPoPBoundCall> Option = new("Bff.DPoP.BoundCall");
 }
 
@@ -14,8 +20,8 @@ internal sealed record DPoPBoundCall(DPoPKey Key, string RouteId)
 /// In YARP's HttpClient, closest to the network: a call with a DPoP-bound token gets a proof for exactly the request
 /// YARP sends (its method, and its destination URL after every transform as <c>htu</c>), with <c>ath</c> and the API's
 /// latest nonce. An API that answers <c>401</c> with <c>WWW-Authenticate: DPoP error="use_dpop_nonce"</c> and a new
-/// <c>DPoP-Nonce</c> gets the request once more, when it has no body to send again; otherwise its 401 is passed on
-/// (the nonce is kept, so the browser's retry succeeds).
+/// <c>DPoP-Nonce</c> gets the request once more, when it has no body or a small one the middleware kept; otherwise its
+/// 401 is passed on (the nonce is kept, so the browser's retry succeeds).
 /// </summary>
 internal sealed class DPoPUpstreamHandler(DPoPNonces nonces, TimeProvider timeProvider, ILogger logger) : DelegatingHandler
 {
@@ -35,7 +41,8 @@ internal sealed class DPoPUpstreamHandler(DPoPNonces nonces, TimeProvider timePr
             return response;
         }
 
-        if (request.Content is not null && request.Content.Headers.ContentLength is not 0)
+        var hasBody = request.Content is not null && request.Content.Headers.ContentLength is not 0;
+        if (hasBody && call.Body is null)
         {
             DPoPLog.UpstreamNonceNotRetried(logger, call.RouteId);
             return response;
@@ -46,6 +53,15 @@ internal sealed class DPoPUpstreamHandler(DPoPNonces nonces, TimeProvider timePr
         foreach (var (name, values) in request.Headers)
         {
             retry.Headers.TryAddWithoutValidation(name, values);
+        }
+
+        if (hasBody)
+        {
+            retry.Content = new ByteArrayContent(call.Body!);
+            foreach (var (name, values) in request.Content!.Headers)
+            {
+                retry.Content.Headers.TryAddWithoutValidation(name, values);
+            }
         }
 
         Prove(retry, call.Key, target, accessToken, nonces.Get(target));

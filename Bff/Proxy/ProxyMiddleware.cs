@@ -108,7 +108,7 @@ internal sealed class ProxyMiddleware(
                 return BffError.DPoPUnavailable;
             }
 
-            context.Items[DPoPCallItem] = new DPoPBoundCall(key, policy.RouteId);
+            context.Items[DPoPCallItem] = new DPoPBoundCall(key, policy.RouteId, await KeepSmallBodyAsync(context.Request));
             return null;
         }
 
@@ -119,6 +119,23 @@ internal sealed class ProxyMiddleware(
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// A body of known, small length is read once and handed to YARP from memory, so the same bytes can go again if
+    /// the API asks for a DPoP nonce. Larger or chunked bodies stream as always, and are not sent twice.
+    /// </summary>
+    private static async ValueTask<byte[]?> KeepSmallBodyAsync(HttpRequest request)
+    {
+        if (request.ContentLength is not { } length || length is <= 0 or > DPoPBoundCall.MaxReplayableBody)
+        {
+            return null;
+        }
+
+        var body = new byte[length];
+        await request.Body.ReadExactlyAsync(body, request.HttpContext.RequestAborted);
+        request.Body = new MemoryStream(body, writable: false);
+        return body;
     }
 
     /// <summary>

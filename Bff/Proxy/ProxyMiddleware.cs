@@ -26,8 +26,6 @@ internal sealed class ProxyMiddleware(
     BffMetrics metrics,
     ILogger<ProxyMiddleware> logger)
 {
-    /// <summary>Where a call with a DPoP-bound token keeps its <see cref="DPoPBoundCall"/> for the upstream request.</summary>
-    public const string DPoPCallItem = "bff.dpop_call";
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -108,7 +106,8 @@ internal sealed class ProxyMiddleware(
                 return BffError.DPoPUnavailable;
             }
 
-            context.Items[DPoPCallItem] = new DPoPBoundCall(key, policy.RouteId, await KeepSmallBodyAsync(context.Request));
+            // A feature, not HttpContext.Items: reading Items would allocate its dictionary on every proxied call.
+            context.Features.Set(new DPoPBoundCall(key, policy.RouteId, await KeepSmallBodyAsync(context.Request)));
             return null;
         }
 

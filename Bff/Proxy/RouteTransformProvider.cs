@@ -20,7 +20,7 @@ internal sealed class RouteTransformProvider(SessionCookie sessionCookie, ILogge
         // The proof itself is made in YARP's HttpClient (DPoPUpstreamHandler), where the destination URL is final;
         // a DPoP header from the browser never goes upstream.
         context.ProxyRequest.Headers.Remove(DPoP.DPoPProof.HeaderName);
-        if (context.HttpContext.Items.TryGetValue(ProxyMiddleware.DPoPCallItem, out var call) && call is DPoPBoundCall bound)
+        if (context.HttpContext.Features.Get<DPoPBoundCall>() is { } bound)
         {
             context.ProxyRequest.Options.Set(DPoPBoundCall.Option, bound);
         }

@@ -30,6 +30,9 @@ internal sealed class DPoPKeys(
 
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromMinutes(5);
 
+    /// <summary>How soon an unknown thumbprint may make the store be read again (another replica may just have promoted it).</summary>
+    public static readonly TimeSpan MissRecheckInterval = TimeSpan.FromSeconds(5);
+
     private const byte FormatVersion = 1;
 
     private readonly SemaphoreSlim _loading = new(1, 1);
@@ -66,7 +69,9 @@ internal sealed class DPoPKeys(
             return key;
         }
 
-        if (snapshot is { FromFiles: true })
+        // Files never change while running; and a store read just now would not know it either: a session bound to a
+        // lost key must not turn every one of its calls into a store read.
+        if (snapshot is { FromFiles: true } || (snapshot is not null && timeProvider.GetUtcNow() - snapshot.LoadedAt < MissRecheckInterval))
         {
             return null;
         }

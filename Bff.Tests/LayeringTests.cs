@@ -19,6 +19,7 @@ public sealed partial class LayeringTests
         ["Authentication", "Authorization", "Tokens", "Csrf"],
         ["Sessions"],
         ["Provider"],
+        ["DPoP"],
         ["Errors"],
         ["Observability"],
         ["Configuration"],

@@ -34,6 +34,11 @@ public sealed class FailFastTests
             ["Bff:Cookie:Name 'bff-session' is not usable: it must start with '__Host-'"]
         },
         {
+            "DPoP key file that does not exist",
+            Valid(("Bff__DPoP__Enabled", "true"), ("Bff__DPoP__KeyFile", "/nonexistent/dpop.pem")),
+            ["Bff:DPoP:KeyFile '/nonexistent/dpop.pem' cannot be read"]
+        },
+        {
             "Redis store without a Redis connection",
             Valid(("Bff__Session__Store", "Redis")),
             ["Bff:Session:Store is Redis, but Bff:Redis:Configuration is empty"]

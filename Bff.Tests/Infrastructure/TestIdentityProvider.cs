@@ -337,7 +337,55 @@ public sealed class TestIdentityProvider : IDisposable
         };
     }
 
+    /// <summary>
+    /// DPoP (RFC 9449): when set, a token request must carry a proof with this nonce; one without it (or with another)
+    /// is answered <c>400 use_dpop_nonce</c> with a <c>DPoP-Nonce</c> header, and the grant is not consumed.
+    /// </summary>
+    public string? DPoPNonce { get; set; }
+
+    /// <summary>Every DPoP proof the token endpoint received (null for a request without one), with its grant type.</summary>
+    public IReadOnlyList<(string? Grant, string? Proof)> DPoPProofs => _dpopProofs.ToArray();
+
+    private readonly ConcurrentQueue<(string? Grant, string? Proof)> _dpopProofs = new();
+    private readonly ConcurrentDictionary<string, string> _boundAccessTokens = new(StringComparer.Ordinal);
+
+    /// <summary>The thumbprint of the key an access token was bound to (its <c>cnf.jkt</c>); null for a bearer token.</summary>
+    public string? BoundKeyOf(string accessToken) => _boundAccessTokens.GetValueOrDefault(accessToken);
+
     private IResponseMessage TokenEndpoint(IRequestMessage request)
+    {
+        var proof = request.Headers?.FirstOrDefault(h => string.Equals(h.Key, "DPoP", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+        _dpopProofs.Enqueue((Form(request).GetValueOrDefault("grant_type"), proof));
+        DPoPProofClaims? claims = null;
+        if (proof is not null)
+        {
+            claims = DPoPProofReader.Read(proof);
+            if (claims is null || claims.Typ != "dpop+jwt" || claims.Htm != "POST" || claims.Htu != Authority + "/token" || claims.Ath is not null)
+            {
+                return Json(400, new JsonObject { ["error"] = "invalid_dpop_proof" });
+            }
+        }
+
+        if (DPoPNonce is { } nonce && claims is not null && claims.Nonce != nonce)
+        {
+            var challenge = Json(400, new JsonObject { ["error"] = "use_dpop_nonce", ["error_description"] = "Authorization server requires nonce in DPoP proof" });
+            challenge.Headers!["DPoP-Nonce"] = new WireMockList<string>(nonce);
+            return challenge;
+        }
+
+        var response = TokenEndpointWithoutDPoP(request);
+        if (claims is null || response.StatusCode is not 200 || response.BodyData?.BodyAsString is not { } text)
+        {
+            return response;
+        }
+
+        var body = JsonNode.Parse(text)!.AsObject();
+        body["token_type"] = "DPoP";
+        _boundAccessTokens[body["access_token"]!.GetValue<string>()] = claims.Thumbprint;
+        return Json(200, body);
+    }
+
+    private IResponseMessage TokenEndpointWithoutDPoP(IRequestMessage request)
     {
         Interlocked.Increment(ref _tokenRequests);
         var form = Form(request);

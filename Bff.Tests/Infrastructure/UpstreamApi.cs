@@ -32,6 +32,12 @@ public sealed class UpstreamApi : IAsyncDisposable
 
     public IReadOnlyCollection<ReceivedRequest> Received => _received.ToArray();
 
+    /// <summary>
+    /// DPoP (RFC 9449 §9): when set, a request with a DPoP proof whose nonce is not this one is answered 401 with
+    /// <c>WWW-Authenticate: DPoP error="use_dpop_nonce"</c> and a <c>DPoP-Nonce</c> header.
+    /// </summary>
+    public string? DPoPNonce { get; set; }
+
     /// <summary>Completed by the test to let <c>/api/sse</c> send its second event.</summary>
     public TaskCompletionSource SecondEvent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -59,6 +65,15 @@ public sealed class UpstreamApi : IAsyncDisposable
         app.Use(async (context, next) =>
         {
             api._received.Enqueue(ReceivedRequest.From(context));
+            if (api.DPoPNonce is { } nonce && context.Request.Headers["DPoP"].FirstOrDefault() is { } proof
+                && DPoPProofReader.Read(proof)?.Nonce != nonce)
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "DPoP error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce in DPoP proof\"";
+                context.Response.Headers["DPoP-Nonce"] = nonce;
+                return;
+            }
+
             await next(context);
         });
         app.MapGet("/api/sse", api.ServerSentEventsAsync);

@@ -213,6 +213,48 @@ public sealed class SessionPayloadTests
         Assert.Equal(session.Tokens.AccessTokenLifetime, read.Tokens.AccessTokenLifetime);
     }
 
+    [Theory]
+    [InlineData(true, "openid orders:write")]
+    [InlineData(false, "openid")]
+    [InlineData(false, null)]
+    [InlineData(true, null)]
+    public void A_DPoP_bound_session_comes_back_bound_to_its_key_whatever_precedes_it(bool lifetimeKnown, string? scope)
+    {
+        var session = Session(Jwt(6, 40, 300, 256), null, null);
+        session = session with
+        {
+            Tokens = session.Tokens with
+            {
+                Scope = scope,
+                AccessTokenLifetime = lifetimeKnown ? TimeSpan.FromMinutes(5) : null,
+                DPoPKeyThumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+            },
+        };
+
+        Assert.True(_payloads.TryUnprotect(session.Key, SessionId, _payloads.Protect(SessionId, session), out var read));
+
+        AssertSame(session, read!);
+        Assert.Equal("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", read!.Tokens.DPoPKeyThumbprint);
+        Assert.StartsWith("DPoP ", read.Tokens.AuthorizationHeader, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bearer_session_is_written_byte_for_byte_as_before_DPoP_so_older_replicas_still_read_it()
+    {
+        var session = Session() with { Tokens = Session().Tokens with { Scope = "openid", AccessTokenLifetime = TimeSpan.FromMinutes(5) } };
+        var bound = session with { Tokens = session.Tokens with { DPoPKeyThumbprint = "jkt" } };
+
+        var bearer = new System.Buffers.ArrayBufferWriter<byte>();
+        SessionRecord.Write(bearer, SessionId, session);
+        var withKey = new System.Buffers.ArrayBufferWriter<byte>();
+        SessionRecord.Write(withKey, SessionId, bound);
+
+        // The thumbprint is one field appended at the end; without it the record ends where it always did.
+        Assert.True(withKey.WrittenSpan.StartsWith(bearer.WrittenSpan));
+        Assert.Equal([(byte)4, .. "jkt"u8], withKey.WrittenSpan[bearer.WrittenCount..].ToArray());
+        Assert.Equal("Bearer " + session.Tokens.AccessToken, session.Tokens.AuthorizationHeader);
+    }
+
     private static void AssertSame(UserSession expected, UserSession actual)
     {
         Assert.Equal(expected.Key, actual.Key);

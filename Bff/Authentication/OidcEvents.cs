@@ -1,4 +1,5 @@
 using Bff.Configuration;
+using Bff.DPoP;
 using Bff.Errors;
 using Bff.Observability;
 using Bff.Provider;
@@ -25,7 +26,8 @@ internal sealed class OidcEvents(
     ILogger<OidcEvents> logger,
     ProviderMetadata metadata,
     TokenRevoker revoker,
-    TimeProvider timeProvider) : OpenIdConnectEvents
+    TimeProvider timeProvider,
+    DPoPKeys dpopKeys) : OpenIdConnectEvents
 {
     /// <summary>Set in <see cref="AuthenticationProperties.Items"/> when a sign-in is a restart, so a restart happens once.</summary>
     public const string RestartedItem = "bff.restarted";
@@ -37,8 +39,23 @@ internal sealed class OidcEvents(
 
     private readonly BffOptions _bff = bffOptions.Value;
 
-    public override Task RedirectToIdentityProvider(RedirectContext context)
+    private int _unboundReported;
+
+    public override async Task RedirectToIdentityProvider(RedirectContext context)
     {
+        // RFC 9449 §10: the code is bound to the key whose proof will redeem it (pushed with the request under PAR).
+        if (dpopKeys.Enabled)
+        {
+            try
+            {
+                context.ProtocolMessage.SetParameter("dpop_jkt", (await dpopKeys.GetCurrentAsync(context.HttpContext.RequestAborted)).Thumbprint);
+            }
+            catch (DPoPKeyUnavailableException)
+            {
+                // Logged by the key ring; the code redemption needs the key too and will fail as a sign-in failure.
+            }
+        }
+
         // The handler protects the properties into the state after this event, so the stamp travels inside it.
         attempts.Stamp(context.Properties, context.Options.RemoteAuthenticationTimeout);
         SignInParameters.Apply(context.Properties, context.ProtocolMessage);
@@ -49,8 +66,6 @@ internal sealed class OidcEvents(
         {
             context.ProtocolMessage = new ResourceIndicatorMessage(context.ProtocolMessage, resources);
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>The handler pushes one value per parameter name; a request naming resources is pushed here instead.</summary>
@@ -130,6 +145,20 @@ internal sealed class OidcEvents(
         if (!string.IsNullOrWhiteSpace(context.TokenEndpointResponse.Scope) && context.Properties is { } properties)
         {
             properties.Items[SessionIssuer.GrantedScopeItem] = context.TokenEndpointResponse.Scope;
+        }
+
+        // The code exchange proved possession of the current key (DPoPTokenRequestHandler); a DPoP token is bound to it.
+        if (dpopKeys.Enabled && context.Properties is { } bound)
+        {
+            var tokenType = context.TokenEndpointResponse.TokenType;
+            if (string.Equals(tokenType, "DPoP", StringComparison.OrdinalIgnoreCase) && dpopKeys.CurrentOrNull is { } key)
+            {
+                bound.Items[SessionIssuer.DPoPKeyItem] = key.Thumbprint;
+            }
+            else if (Interlocked.Exchange(ref _unboundReported, 1) == 0)
+            {
+                DPoPLog.TokenNotBound(logger, string.IsNullOrEmpty(tokenType) || tokenType.Length > 16 ? "(unknown)" : tokenType);
+            }
         }
 
         return signingKeys.EnsureKeyKnownAsync(context.TokenEndpointResponse.IdToken, context.HttpContext.RequestAborted);

@@ -68,6 +68,10 @@ public sealed class BffOptions
 
     /// <summary>The admin API on its own port (<c>Bff:Admin</c>); off by default.</summary>
     public AdminSettings Admin { get; set; } = new();
+
+    /// <summary>DPoP-bound access tokens (RFC 9449), off by default (<c>Bff:DPoP</c>).</summary>
+    public DPoPSettings DPoP { get; set; } = new();
+
     /// <summary>
     /// The origin browsers use (<c>https://app.example.com</c>): only requests for its host are served, and redirect
     /// URIs, cookie flags and forwarded headers are built from it. Required outside Development (see <see cref="PublicOrigin"/>).

@@ -96,6 +96,7 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
 
         ValidateAuthorization(options.Authorization, failures);
         ValidateClaimMap(options.Claims, failures);
+        ValidateDPoP(options.DPoP, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -207,6 +208,55 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         if (settings.Window < TimeSpan.FromSeconds(1) || settings.Window > TimeSpan.FromHours(1) || settings.Window.Ticks % TimeSpan.TicksPerSecond != 0)
         {
             failures.Add("Bff:RateLimits:SignIn:Window must be whole seconds between 00:00:01 and 01:00:00 (default 00:01:00).");
+        }
+    }
+
+    private static void ValidateDPoP(DPoPSettings settings, List<string> failures)
+    {
+        if (!Enum.IsDefined(settings.Algorithm))
+        {
+            failures.Add("Bff:DPoP:Algorithm must be ES256, RS256 or PS256.");
+            return;
+        }
+
+        if (settings.KeyLifetime < TimeSpan.FromHours(1))
+        {
+            failures.Add("Bff:DPoP:KeyLifetime must be at least 01:00:00 (default 30.00:00:00).");
+        }
+
+        if (!settings.Enabled)
+        {
+            return;
+        }
+
+        if (settings.KeyFile is not null)
+        {
+            CheckKeyFile(settings.KeyFile, "Bff:DPoP:KeyFile", settings.Algorithm, failures);
+        }
+
+        for (var i = 0; i < settings.PreviousKeyFiles.Count; i++)
+        {
+            CheckKeyFile(settings.PreviousKeyFiles[i], $"Bff:DPoP:PreviousKeyFiles:{i}", settings.Algorithm, failures);
+        }
+
+        if (settings.PreviousKeyFiles.Count > 0 && settings.KeyFile is null)
+        {
+            failures.Add("Bff:DPoP:PreviousKeyFiles needs Bff:DPoP:KeyFile: the current key must be a file too when earlier ones are.");
+        }
+    }
+
+    private static void CheckKeyFile(string? path, string key, DPoPAlgorithm algorithm, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            failures.Add($"{key} must name a PEM file with the private key (or be left out to have the gateway generate one).");
+            return;
+        }
+
+        using var loaded = DPoPSettings.TryLoadKey(path, algorithm, out var problem);
+        if (loaded is null)
+        {
+            failures.Add($"{key} '{path}' {problem}.");
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError OriginMismatch = new("origin_mismatch", StatusCodes.Status403Forbidden, "The request's Origin is not this gateway.");
     public static readonly BffError AmbiguousPath = new("ambiguous_path", StatusCodes.Status400BadRequest, "The path contains encoded separators or dot segments.");
     public static readonly BffError UpstreamUnreachable = new("upstream_unreachable", StatusCodes.Status502BadGateway, "The API could not be reached.");
+    public static readonly BffError DPoPUnavailable = new("dpop_unavailable", StatusCodes.Status502BadGateway, "The API needs a proof-of-possession token the gateway cannot provide.");
     public static readonly BffError UpstreamTimeout = new("upstream_timeout", StatusCodes.Status504GatewayTimeout, "The API did not answer in time.");
     public static readonly BffError NotFound = new("not_found", StatusCodes.Status404NotFound, "Not found.");
     public static readonly BffError MethodNotAllowed = new("method_not_allowed", StatusCodes.Status405MethodNotAllowed, "Method not allowed.");

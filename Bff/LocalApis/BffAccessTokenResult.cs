@@ -9,14 +9,18 @@ namespace Bff;
 public sealed class BffAccessTokenResult
 {
     private const string BearerPrefix = "Bearer ";
+    private const string DPoPPrefix = "DPoP ";
 
     private readonly BffError? _error;
+    private readonly Func<HttpMethod, Uri, string>? _prove;
 
-    private BffAccessTokenResult(string? accessToken, BffError? error, TimeSpan? retryAfter)
+    private BffAccessTokenResult(string? accessToken, BffError? error, TimeSpan? retryAfter, Func<HttpMethod, Uri, string>? prove = null)
     {
         AccessToken = accessToken;
         _error = error;
         RetryAfter = retryAfter ?? error?.RetryAfter;
+        _prove = prove;
+        TokenType = accessToken is null ? null : prove is null ? "Bearer" : "DPoP";
     }
 
     /// <summary>True when <see cref="AccessToken"/> holds a token; false when <see cref="Error"/> says why not.</summary>
@@ -27,6 +31,42 @@ public sealed class BffAccessTokenResult
     /// The access token, to send as <c>Authorization: Bearer {AccessToken}</c>. Never log it. Null when the result failed.
     /// </summary>
     public string? AccessToken { get; }
+
+    /// <summary>
+    /// How <see cref="AccessToken"/> is presented: <c>Bearer</c>, or <c>DPoP</c> when the provider bound it to the
+    /// gateway's key (RFC 9449, <c>Bff:DPoP</c>); a DPoP token is refused by an API unless each request carries a proof
+    /// of possession, which <see cref="Authorize"/> adds. Null when the result failed.
+    /// </summary>
+    public string? TokenType { get; }
+
+    /// <summary>
+    /// Sets the <c>Authorization</c> header of a request to a downstream API (<c>Bearer …</c> or <c>DPoP …</c>) and, for a
+    /// DPoP token, a <c>DPoP</c> header with a proof of exactly this request: its method and URL (without query and
+    /// fragment), the token's hash and the latest nonce that API's origin gave the gateway. Call it again for every
+    /// request sent, retries included: a proof is good for one request only. Never log either header.
+    /// </summary>
+    /// <param name="request">The request, with its method and absolute URL already set.</param>
+    /// <exception cref="InvalidOperationException">The result failed, or the request has no absolute URL.</exception>
+    public void Authorize(HttpRequestMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (AccessToken is null)
+        {
+            throw new InvalidOperationException("A failed token result cannot authorize a request.");
+        }
+
+        if (request.RequestUri is not { IsAbsoluteUri: true } target)
+        {
+            throw new InvalidOperationException("The request needs an absolute URL before it can be authorized.");
+        }
+
+        request.Headers.Authorization = new(TokenType!, AccessToken);
+        request.Headers.Remove("DPoP");
+        if (_prove is not null)
+        {
+            request.Headers.TryAddWithoutValidation("DPoP", _prove(request.Method, target));
+        }
+    }
 
     /// <summary>
     /// The stable error code of a failure (<c>unauthenticated</c>, <c>session_expired</c>, <c>session_store_unavailable</c>,
@@ -52,6 +92,10 @@ public sealed class BffAccessTokenResult
 
     internal static BffAccessTokenResult FromAuthorization(string authorization) =>
         new(authorization.StartsWith(BearerPrefix, StringComparison.Ordinal) ? authorization[BearerPrefix.Length..] : authorization, null, null);
+
+    /// <summary>A DPoP-bound token, with what makes its proofs.</summary>
+    internal static BffAccessTokenResult FromDPoPAuthorization(string authorization, Func<HttpMethod, Uri, string> prove) =>
+        new(authorization.StartsWith(DPoPPrefix, StringComparison.Ordinal) ? authorization[DPoPPrefix.Length..] : authorization, null, null, prove);
 
     internal static BffAccessTokenResult Fail(BffError error, TimeSpan? retryAfter = null) => new(null, error, retryAfter);
 

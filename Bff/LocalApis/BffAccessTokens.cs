@@ -1,3 +1,4 @@
+using Bff.DPoP;
 using Bff.Errors;
 using Bff.Provider;
 using Bff.Sessions;
@@ -14,7 +15,10 @@ internal sealed class BffAccessTokens(
     SessionResolver sessions,
     SessionCookie cookie,
     UserTokenProvider userTokens,
-    ClientTokenCache clientTokens) : IBffAccessTokens
+    ClientTokenCache clientTokens,
+    DPoPKeys dpopKeys,
+    DPoPNonces dpopNonces,
+    TimeProvider timeProvider) : IBffAccessTokens
 {
     public async ValueTask<BffAccessTokenResult> GetUserAccessTokenAsync(HttpContext context, string? scope = null, string? resource = null)
     {
@@ -34,16 +38,33 @@ internal sealed class BffAccessTokens(
             cookie.Delete(context.Response);
         }
 
-        return ToResult(token);
+        return await ToResultAsync(token, context.RequestAborted);
     }
 
     public async ValueTask<BffAccessTokenResult> GetClientAccessTokenAsync(string? scope = null, string? resource = null, CancellationToken cancellationToken = default) =>
-        ToResult(await clientTokens.GetAsync(Target(scope, resource), cancellationToken));
+        await ToResultAsync(await clientTokens.GetAsync(Target(scope, resource), cancellationToken), cancellationToken);
 
-    private static BffAccessTokenResult ToResult(TokenResult token) =>
-        token.Error is { } error
-            ? BffAccessTokenResult.Fail(error, token.RetryAfter)
-            : BffAccessTokenResult.FromAuthorization(token.Authorization!);
+    private async ValueTask<BffAccessTokenResult> ToResultAsync(TokenResult token, CancellationToken cancellationToken)
+    {
+        if (token.Error is { } error)
+        {
+            return BffAccessTokenResult.Fail(error, token.RetryAfter);
+        }
+
+        if (token.DPoPThumbprint is not { } thumbprint)
+        {
+            return BffAccessTokenResult.FromAuthorization(token.Authorization!);
+        }
+
+        if (await dpopKeys.FindAsync(thumbprint, cancellationToken) is not { } key)
+        {
+            return BffAccessTokenResult.Fail(BffError.DPoPUnavailable);
+        }
+
+        var accessToken = token.Authorization!["DPoP ".Length..];
+        return BffAccessTokenResult.FromDPoPAuthorization(token.Authorization!, (method, target) =>
+            DPoPProof.Create(key, method.Method, target, timeProvider.GetUtcNow(), accessToken, dpopNonces.Get(target)));
+    }
 
     /// <summary>The same rules as a route's <c>Bff.Scope</c> and <c>Bff.Resource</c> (<c>RoutePolicy</c>).</summary>
     private static TokenTarget Target(string? scope, string? resource)

@@ -1,3 +1,5 @@
+using Bff.DPoP;
+
 namespace Bff.LocalApis;
 
 internal static class LocalApisExtensions
@@ -7,6 +9,7 @@ internal static class LocalApisExtensions
     {
         services.AddSingleton<LocalApiGuard>();
         services.AddSingleton<IBffAccessTokens, BffAccessTokens>();
+        services.AddBffDPoP();
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Bff.DPoP;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 
@@ -39,16 +40,21 @@ internal static class ProviderHttp
     public static IServiceCollection AddProviderHttpClients(this IServiceCollection services)
     {
         // HttpClient.Timeout counts real time; the pipelines' timeout counts the TimeProvider's, like the rest of the gateway.
-        services.AddHttpClient(ClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan)
-            .AddResilienceHandler(ClientName, pipeline => pipeline.AddTimeout(Timeout));
-        services.AddHttpClient(RetryingClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan)
-            .AddResilienceHandler(RetryingClientName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(TransientRetry()));
-        services.AddHttpClient(BackchannelName, client =>
+        // DPoP proofs are added inside the resilience pipelines, so that every attempt carries a fresh one (DPoPTokenRequestHandler).
+        services.AddBffDPoP();
+        var once = services.AddHttpClient(ClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
+        once.AddResilienceHandler(ClientName, pipeline => pipeline.AddTimeout(Timeout));
+        once.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        var retrying = services.AddHttpClient(RetryingClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
+        retrying.AddResilienceHandler(RetryingClientName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(TransientRetry()));
+        retrying.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        var backchannel = services.AddHttpClient(BackchannelName, client =>
             {
                 client.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
                 client.MaxResponseContentBufferSize = MaxResponseBuffer;
-            })
-            .AddResilienceHandler(BackchannelName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(SafeMethodsRetry()));
+            });
+        backchannel.AddResilienceHandler(BackchannelName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(SafeMethodsRetry()));
+        backchannel.AddHttpMessageHandler<DPoPTokenRequestHandler>();
         return services;
     }
 

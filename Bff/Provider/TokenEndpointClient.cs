@@ -35,7 +35,11 @@ internal enum TokenCallStatus
 }
 
 /// <summary>Tokens from a successful token-endpoint call.</summary>
-internal sealed record IssuedTokens(string AccessToken, TimeSpan Lifetime, string? RefreshToken, string? IdToken, string? Scope = null);
+internal sealed record IssuedTokens(string AccessToken, TimeSpan Lifetime, string? RefreshToken, string? IdToken, string? Scope = null, string? DPoPKeyThumbprint = null)
+{
+    /// <summary>The <c>Authorization</c> value for the access token: <c>DPoP …</c> when it is bound to a key, else <c>Bearer …</c>.</summary>
+    public string AuthorizationHeader => (DPoPKeyThumbprint is null ? "Bearer " : "DPoP ") + AccessToken;
+}
 
 internal readonly record struct TokenCallResult(TokenCallStatus Status, IssuedTokens? Tokens, TimeSpan RetryAfter = default)
 {
@@ -158,7 +162,8 @@ internal sealed class TokenEndpointClient(
             var lifetime = response.ExpiresIn > 0 ? TimeSpan.FromSeconds(response.ExpiresIn) : DefaultLifetime;
             return new TokenCallResult(
                 TokenCallStatus.Succeeded,
-                new IssuedTokens(response.AccessToken, lifetime, NullIfEmpty(response.RefreshToken), NullIfEmpty(response.IdentityToken), NullIfEmpty(response.Scope)));
+                new IssuedTokens(response.AccessToken, lifetime, NullIfEmpty(response.RefreshToken), NullIfEmpty(response.IdentityToken), NullIfEmpty(response.Scope),
+                    DPoP.DPoPTokenRequestHandler.BoundThumbprint(response.HttpResponse, response.TokenType)));
         }
 
         var error = status == 0 ? null : OAuthError(response);
@@ -200,6 +205,7 @@ internal sealed class TokenEndpointClient(
                     Scope = target.Scope,
                 };
                 AddResource(refresh.Resource, target);
+                refresh.Options.Set(DPoP.DPoPTokenRequestHandler.WithoutProof, target.WithoutDPoP);
                 return TimedOut(await once.RequestRefreshTokenAsync(refresh, cancellationToken));
             }
 
@@ -211,6 +217,7 @@ internal sealed class TokenEndpointClient(
                 Scope = target.Scope,
             };
             AddResource(credentials.Resource, target);
+            credentials.Options.Set(DPoP.DPoPTokenRequestHandler.WithoutProof, target.WithoutDPoP);
             var retrying = httpClientFactory.CreateClient(ProviderHttp.RetryingClientName);
             return TimedOut(await retrying.RequestClientCredentialsTokenAsync(credentials, cancellationToken));
         }

@@ -23,7 +23,21 @@ internal sealed record TokenSet
     /// <c>Bearer {AccessToken}</c>, built at the first proxied call and reused by every later one: the token is about a
     /// kilobyte, and concatenating it on every call was the largest allocation of the hot path.
     /// </summary>
-    public string AuthorizationHeader => _authorization ??= "Bearer " + _accessToken;
+    public string AuthorizationHeader => _authorization ??= (DPoPKeyThumbprint is null ? "Bearer " : "DPoP ") + _accessToken;
+
+    /// <summary>
+    /// The thumbprint (RFC 7638) of the gateway's DPoP key the access token is bound to (the provider answered
+    /// <c>token_type=DPoP</c>): every call with it carries a proof signed by that key. Null for a bearer token.
+    /// </summary>
+    public string? DPoPKeyThumbprint
+    {
+        get;
+        init
+        {
+            field = value;
+            _authorization = null;
+        }
+    }
 
     public required DateTimeOffset AccessTokenExpiresAt { get; init; }
 
@@ -56,6 +70,7 @@ internal sealed record TokenSet
             && string.Equals(RefreshToken, other.RefreshToken, StringComparison.Ordinal)
             && string.Equals(IdToken, other.IdToken, StringComparison.Ordinal)
             && string.Equals(Scope, other.Scope, StringComparison.Ordinal)
+            && string.Equals(DPoPKeyThumbprint, other.DPoPKeyThumbprint, StringComparison.Ordinal)
             && Version == other.Version);
 
     public override int GetHashCode() => HashCode.Combine(_accessToken, AccessTokenExpiresAt, Version);

@@ -8,10 +8,17 @@ internal sealed record TokenTarget(string? Scope, string? Resource)
 {
     public static readonly TokenTarget Default = new(null, null);
 
-    public bool IsDefault => Scope is null && Resource is null;
+    /// <summary>
+    /// The token is requested without a DPoP proof, so a provider that issues both kinds issues a bearer token (a
+    /// route's <c>Bff.DPoP</c> <c>Bearer</c>, for an API that cannot check proofs). Part of the cache key.
+    /// </summary>
+    public bool WithoutDPoP { get; init; }
+
+    public bool IsDefault => Scope is null && Resource is null && !WithoutDPoP;
 
     /// <summary>For log lines: says which audience without any secret in it.</summary>
-    public override string ToString() => IsDefault ? "default" : $"scope '{Scope}', resource '{Resource}'";
+    public override string ToString() =>
+        (Scope is null && Resource is null ? "default" : $"scope '{Scope}', resource '{Resource}'") + (WithoutDPoP ? ", bearer" : string.Empty);
 
     /// <summary>RFC 6749 §3.3: scope tokens of printable ASCII except '"' and '\', separated by single spaces.</summary>
     public static bool IsScopeList(string? value)

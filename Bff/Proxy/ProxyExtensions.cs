@@ -1,4 +1,5 @@
 using Bff.Authentication;
+using Bff.DPoP;
 using Bff.Observability;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration;
@@ -16,6 +17,9 @@ internal static class ProxyExtensions
         services.AddReverseProxy()
             .LoadFromConfig(configuration.GetSection(SectionName))
             .AddTransforms<RouteTransformProvider>();
+        // Replaces YARP's own factory (registered with TryAdd by AddReverseProxy) with one that adds DPoP proofs.
+        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, DPoPForwarderHttpClientFactory>();
+        services.AddBffDPoP();
 
         services.AddSingleton<ISignInResources, RouteResources>();
         services.AddSingleton<ProxyConfigurationCheck>();

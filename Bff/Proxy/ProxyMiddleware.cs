@@ -1,5 +1,6 @@
 using Bff.Authentication;
 using Bff.Csrf;
+using Bff.DPoP;
 using Bff.Errors;
 using Bff.Observability;
 using Bff.Sessions;
@@ -22,11 +23,13 @@ internal sealed class ProxyMiddleware(
     UserTokenProvider userTokens,
     ClientTokenCache clientTokens,
     ForgeryCheck forgeryCheck,
+    DPoPKeys dpopKeys,
     BffMetrics metrics,
     StepUpAnswer stepUpAnswer,
     TimeProvider timeProvider,
     ILogger<ProxyMiddleware> logger)
 {
+
     public async Task InvokeAsync(HttpContext context)
     {
         // Neither the exception handler nor status-code pages run on proxied routes (UseBffEndpointResponses): upstream
@@ -70,6 +73,13 @@ internal sealed class ProxyMiddleware(
                 return;
             }
 
+            if (await DPoPRefusalAsync(context, policy, token) is { } refusal)
+            {
+                metrics.ProxyError(refusal.Code, policy.RouteId);
+                await BffProblem.WriteAsync(context, refusal);
+                return;
+            }
+
             // YARP copies the request's headers to the upstream request: the client's own Authorization is replaced
             // or removed here. (The Cookie header is removed from the upstream request by RouteTransformProvider.)
             request.Headers.Authorization = token.Authorization is { } authorization ? new StringValues(authorization) : StringValues.Empty;
@@ -89,6 +99,51 @@ internal sealed class ProxyMiddleware(
             context.Response.Clear();
             await UnhandledFailure.WriteAsync(context, ex, context.Request.Path);
         }
+    }
+
+    /// <summary>
+    /// A DPoP-bound token needs its key on this replica (kept by thumbprint until the token is renewed), and a route with
+    /// <c>Bff.DPoP</c> <c>Require</c> never sends a bearer token.
+    /// </summary>
+    private async ValueTask<BffError?> DPoPRefusalAsync(HttpContext context, RoutePolicy policy, TokenResult token)
+    {
+        if (token.DPoPThumbprint is { } thumbprint)
+        {
+            if (await dpopKeys.FindAsync(thumbprint, context.RequestAborted) is not { } key)
+            {
+                DPoPLog.BoundKeyUnknown(logger, policy.RouteId, thumbprint);
+                return BffError.DPoPUnavailable;
+            }
+
+            // A feature, not HttpContext.Items: reading Items would allocate its dictionary on every proxied call.
+            context.Features.Set(new DPoPBoundCall(key, policy.RouteId, await KeepSmallBodyAsync(context.Request)));
+            return null;
+        }
+
+        if (policy.DPoPMode == RouteDPoP.Require && token.Authorization is not null)
+        {
+            DPoPLog.BearerRefused(logger, policy.RouteId);
+            return BffError.DPoPUnavailable;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A body of known, small length is read once and handed to YARP from memory, so the same bytes can go again if
+    /// the API asks for a DPoP nonce. Larger or chunked bodies stream as always, and are not sent twice.
+    /// </summary>
+    private static async ValueTask<byte[]?> KeepSmallBodyAsync(HttpRequest request)
+    {
+        if (request.ContentLength is not { } length || length is <= 0 or > DPoPBoundCall.MaxReplayableBody)
+        {
+            return null;
+        }
+
+        var body = new byte[length];
+        await request.Body.ReadExactlyAsync(body, request.HttpContext.RequestAborted);
+        request.Body = new MemoryStream(body, writable: false);
+        return body;
     }
 
     /// <summary>

@@ -24,6 +24,22 @@ internal enum RouteToken
     UserOrNone,
 }
 
+/// <summary>How a route's calls use DPoP-bound tokens (route metadata <c>Bff.DPoP</c>).</summary>
+internal enum RouteDPoP
+{
+    /// <summary>A DPoP-bound token goes with a proof; a bearer token as a bearer token. The default.</summary>
+    Auto,
+
+    /// <summary>Only DPoP-bound tokens: a call whose token is a bearer token is refused (502 <c>dpop_unavailable</c>).</summary>
+    Require,
+
+    /// <summary>
+    /// The route's token is requested without a proof (its own token request, cached like a <c>Bff.Scope</c> token), so a
+    /// provider that issues both kinds issues a bearer token: for an API that cannot check proofs.
+    /// </summary>
+    Bearer,
+}
+
 /// <summary>
 /// A route's BFF behaviour, read from its YARP metadata once when routes load (validated by
 /// <see cref="RouteTransformProvider"/>, attached to the route's endpoint by <see cref="ProxyExtensions.MapBffProxy"/>),
@@ -40,12 +56,13 @@ internal sealed class RoutePolicy
     public const string KeepRequestHeadersKey = "Bff.KeepRequestHeaders";
     public const string AcrKey = "Bff.Acr";
     public const string MaxAgeKey = "Bff.MaxAge";
+    public const string DPoPMetadataKey = "Bff.DPoP";
 
     /// <summary>The one value of <c>Bff.CsrfOff</c>: the operator has read what turning CSRF off on a token route means.</summary>
     public const string CsrfOffAcknowledgement = "Acknowledged";
 
     private const string KeyPrefix = "Bff.";
-    private const string KnownKeys = $"{TokenKey}, {CsrfKey}, {CsrfOffKey}, {ScopeKey}, {ResourceKey}, {SetCookieKey}, {KeepRequestHeadersKey}, {AcrKey} or {MaxAgeKey}";
+    private const string KnownKeys = $"{TokenKey}, {CsrfKey}, {CsrfOffKey}, {ScopeKey}, {ResourceKey}, {SetCookieKey}, {KeepRequestHeadersKey}, {AcrKey}, {MaxAgeKey} or {DPoPMetadataKey}";
 
     private RoutePolicy(
         string routeId,
@@ -55,9 +72,11 @@ internal sealed class RoutePolicy
         UpstreamCookies upstreamCookies = UpstreamCookies.Drop,
         FrozenSet<string>? strippedRequestHeaders = null,
         bool csrfOffAcknowledged = false,
-        StepUpRequirement? stepUp = null)
+        StepUpRequirement? stepUp = null,
+        RouteDPoP dpop = RouteDPoP.Auto)
     {
         StepUp = stepUp;
+        DPoPMode = dpop;
         RouteId = routeId;
         Token = token;
         RequireCsrf = requireCsrf;
@@ -89,6 +108,9 @@ internal sealed class RoutePolicy
     /// <summary>The sign-in a call needs (<c>Bff.Acr</c>, <c>Bff.MaxAge</c>); null: any session will do.</summary>
     public StepUpRequirement? StepUp { get; }
 
+    /// <summary>How DPoP-bound tokens are used on this route (<c>Bff.DPoP</c>).</summary>
+    public RouteDPoP DPoPMode { get; }
+
     /// <summary>The strictest policy, for a proxied endpoint that somehow carries none.</summary>
     public static RoutePolicy Strict { get; } = new("(unknown)", RouteToken.User, requireCsrf: true, TokenTarget.Default);
 
@@ -108,6 +130,7 @@ internal sealed class RoutePolicy
         IReadOnlyList<string> acrValues = [];
         int? maxAge = null;
         var stepUpKeys = false;
+        var dpop = RouteDPoP.Auto;
         var id = route.RouteId;
 
         foreach (var (key, value) in route.Metadata ?? new Dictionary<string, string>())
@@ -191,6 +214,13 @@ internal sealed class RoutePolicy
                     problems?.Add($"Route '{id}': metadata '{MaxAgeKey}' has unusable value '{value}'; use the seconds since the user's sign-in as a plain whole number, such as '300'");
                 }
             }
+            else if (Is(key, DPoPMetadataKey))
+            {
+                if (!TryParseDPoP(value, out dpop))
+                {
+                    problems?.Add($"Route '{id}': metadata '{DPoPMetadataKey}' has unknown value '{value}'; use Auto, Require or Bearer");
+                }
+            }
             else
             {
                 problems?.Add($"Route '{id}': metadata '{key}' is not known; use {KnownKeys}");
@@ -221,9 +251,16 @@ internal sealed class RoutePolicy
             problems?.Add($"Route '{id}': metadata '{AcrKey}' and '{MaxAgeKey}' need '{TokenKey}' User (the call must carry a signed-in user's session to be checked); this route has {token}");
         }
 
+        if (token == RouteToken.None && dpop != RouteDPoP.Auto)
+        {
+            problems?.Add($"Route '{id}': metadata '{DPoPMetadataKey}' {dpop} has no effect with '{TokenKey}' None; remove it or choose a token");
+        }
+
         var stepUp = acrValues.Count > 0 || maxAge is not null ? new StepUpRequirement(acrValues, maxAge) : null;
-        var target = scope is null && resource is null ? TokenTarget.Default : new TokenTarget(scope, resource);
-        return new RoutePolicy(id, token, requireCsrf, target, upstreamCookies, stripped, csrfOffAcknowledged && !requireCsrf, stepUp);
+        var target = scope is null && resource is null && dpop != RouteDPoP.Bearer
+            ? TokenTarget.Default
+            : new TokenTarget(scope, resource) { WithoutDPoP = dpop == RouteDPoP.Bearer };
+        return new RoutePolicy(id, token, requireCsrf, target, upstreamCookies, stripped, csrfOffAcknowledged && !requireCsrf, stepUp, dpop);
     }
 
     private static bool Is(string key, string known) => string.Equals(key, known, StringComparison.OrdinalIgnoreCase);
@@ -241,6 +278,21 @@ internal sealed class RoutePolicy
         }
 
         token = RouteToken.User;
+        return false;
+    }
+
+    private static bool TryParseDPoP(string? value, out RouteDPoP mode)
+    {
+        foreach (var candidate in Enum.GetValues<RouteDPoP>())
+        {
+            if (string.Equals(value, candidate.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                mode = candidate;
+                return true;
+            }
+        }
+
+        mode = RouteDPoP.Auto;
         return false;
     }
 

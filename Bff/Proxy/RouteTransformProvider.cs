@@ -26,6 +26,14 @@ internal sealed class RouteTransformProvider(
         // Addressed to the gateway (where a step-up sign-in returns to), not to the API. Kept on the browser's request,
         // where an API's step-up challenge is answered.
         context.ProxyRequest.Headers.Remove(StepUpAnswer.ReturnUrlHeader);
+        // The proof itself is made in YARP's HttpClient (DPoPUpstreamHandler), where the destination URL is final;
+        // a DPoP header from the browser never goes upstream.
+        context.ProxyRequest.Headers.Remove(DPoP.DPoPProof.HeaderName);
+        if (context.HttpContext.Features.Get<DPoPBoundCall>() is { } bound)
+        {
+            context.ProxyRequest.Options.Set(DPoPBoundCall.Option, bound);
+        }
+
         return ValueTask.CompletedTask;
     };
 

@@ -139,5 +139,8 @@ internal sealed class RedisKeys(string prefix)
 
     public RedisKey DataProtectionKeys => prefix + "dataprotection:keys";
 
+    /// <summary>Generated DPoP keys, encrypted, and which one is current (<see cref="RedisDPoPKeyStore"/>).</summary>
+    public RedisKey DPoPKeys => prefix + "dpop:keys";
+
     public RedisChannel SessionChanges => RedisChannel.Literal(prefix + "sessions:changed");
 }

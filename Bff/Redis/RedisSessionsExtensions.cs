@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Bff.Configuration;
+using Bff.DPoP;
 using Bff.Errors;
 using Bff.Observability;
 using Bff.Sessions;
@@ -26,6 +27,7 @@ internal static class RedisSessionsExtensions
         services.AddKeyedSingleton<ISessionStore>(SessionStoreKind.Redis, static (sp, _) => sp.GetRequiredService<RedisSessionStore>());
         services.AddKeyedSingleton<ITokenReplayCache, RedisTokenReplayCache>(SessionStoreKind.Redis);
         services.AddKeyedSingleton<IRefreshLock, RedisRefreshLock>(SessionStoreKind.Redis);
+        services.AddKeyedSingleton<IDPoPKeyStore, RedisDPoPKeyStore>(SessionStoreKind.Redis);
         services.AddHostedService<RedisSessionsStartup>();
         services.AddSingleton<IDependencyOutage, RedisOutage>();
 

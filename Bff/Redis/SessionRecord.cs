@@ -45,19 +45,27 @@ internal static class SessionRecord
         WriteSigned(writer, tokens.Version);
 
         // Appended after the fields of the first v2 payloads, which therefore still read (with no lifetime).
+        var bound = tokens.DPoPKeyThumbprint is not null;
         if (tokens.AccessTokenLifetime is { } lifetime)
         {
             WriteSigned(writer, (long)lifetime.TotalMilliseconds);
         }
-        else if (tokens.Scope is not null)
+        else if (tokens.Scope is not null || bound)
         {
             WriteSigned(writer, UnknownLifetime);
         }
 
         // Appended after the lifetime (0 when unknown), so payloads written without it still read (with no scope).
-        if (tokens.Scope is { } scope)
+        if (tokens.Scope is not null || bound)
         {
-            WriteString(writer, scope);
+            WriteString(writer, tokens.Scope);
+        }
+
+        // Appended after the scope (none when unknown): the DPoP key the access token is bound to. A bearer session
+        // writes nothing here, so its payload is exactly what earlier replicas wrote and read.
+        if (bound)
+        {
+            WriteString(writer, tokens.DPoPKeyThumbprint);
         }
     }
 
@@ -90,8 +98,10 @@ internal static class SessionRecord
         var idToken = reader.Token();
         var version = reader.Signed();
         long? lifetimeMilliseconds = reader.Ok && !reader.AtEnd ? reader.Signed() : null;
-        var scope = reader.Ok && !reader.AtEnd ? reader.String() : null;
-        if (lifetimeMilliseconds == UnknownLifetime && scope is not null)
+        var scopeFollows = reader.Ok && !reader.AtEnd;
+        var scope = scopeFollows ? reader.String() : null;
+        var dpopKey = reader.Ok && !reader.AtEnd ? reader.String() : null;
+        if (lifetimeMilliseconds == UnknownLifetime && (scope is not null || dpopKey is not null))
         {
             lifetimeMilliseconds = null;
         }
@@ -122,6 +132,7 @@ internal static class SessionRecord
                 Version = version,
                 AccessTokenLifetime = lifetimeMilliseconds is { } milliseconds ? TimeSpan.FromMilliseconds(milliseconds) : null,
                 Scope = scope,
+                DPoPKeyThumbprint = dpopKey,
             },
         };
         return true;

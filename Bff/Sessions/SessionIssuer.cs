@@ -38,6 +38,9 @@ internal sealed class SessionIssuer(
     /// <summary>Where the sign-in's token response put the scopes it granted (<see cref="TokenSet.Scope"/>).</summary>
     public const string GrantedScopeItem = "bff.granted_scope";
 
+    /// <summary>Where the sign-in put the thumbprint of the DPoP key its tokens are bound to (<see cref="TokenSet.DPoPKeyThumbprint"/>).</summary>
+    public const string DPoPKeyItem = "bff.dpop_jkt";
+
     public async Task<(SessionIssueOutcome Outcome, UserSession? Session)> IssueAsync(
         HttpContext context, ClaimsPrincipal principal, AuthenticationProperties properties)
     {
@@ -60,6 +63,7 @@ internal sealed class SessionIssuer(
             RefreshToken = properties.GetTokenValue(OpenIdConnectParameterNames.RefreshToken),
             IdToken = properties.GetTokenValue(OpenIdConnectParameterNames.IdToken),
             Scope = properties.Items.TryGetValue(GrantedScopeItem, out var granted) && !string.IsNullOrWhiteSpace(granted) ? granted : null,
+            DPoPKeyThumbprint = properties.Items.TryGetValue(DPoPKeyItem, out var jkt) && !string.IsNullOrEmpty(jkt) ? jkt : null,
         };
 
         var session = new UserSession

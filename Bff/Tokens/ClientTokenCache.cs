@@ -30,19 +30,19 @@ internal sealed class ClientTokenCache(
     private readonly ConcurrentDictionary<TokenTarget, DateTimeOffset> _refusals = new();
 
     public ValueTask<TokenResult> GetAsync(TokenTarget target, CancellationToken cancellationToken) =>
-        TryGetCached(target, out var authorization)
-            ? ValueTask.FromResult(TokenResult.Header(authorization))
+        TryGetCached(target, out var cached)
+            ? ValueTask.FromResult(cached)
             : new ValueTask<TokenResult>(Join(target).WaitAsync(cancellationToken));
 
-    private bool TryGetCached(TokenTarget target, out string authorization)
+    private bool TryGetCached(TokenTarget target, out TokenResult cached)
     {
         if (_tokens.TryGetValue(target, out var token) && refreshWindow.IsUsable(token, timeProvider.GetUtcNow()))
         {
-            authorization = token.Authorization;
+            cached = TokenResult.Header(token.Authorization, token.DPoPThumbprint);
             return true;
         }
 
-        authorization = string.Empty;
+        cached = default;
         return false;
     }
 
@@ -50,8 +50,8 @@ internal sealed class ClientTokenCache(
         _flights.Join(target, this, static (target, cache) => cache.FetchAsync(target));
 
     private Task<TokenResult> FetchAsync(TokenTarget target) =>
-        TryGetCached(target, out var authorization)
-            ? Task.FromResult(TokenResult.Header(authorization))
+        TryGetCached(target, out var cached)
+            ? Task.FromResult(cached)
             : RequestAsync(target);
 
     private async Task<TokenResult> RequestAsync(TokenTarget target)
@@ -97,12 +97,12 @@ internal sealed class ClientTokenCache(
         }
 
         var issued = call.Tokens!;
-        var authorization = "Bearer " + issued.AccessToken;
-        _tokens[target] = new CachedToken(authorization, timeProvider.GetUtcNow() + issued.Lifetime, issued.Lifetime);
+        var authorization = issued.AuthorizationHeader;
+        _tokens[target] = new CachedToken(authorization, timeProvider.GetUtcNow() + issued.Lifetime, issued.Lifetime, issued.DPoPKeyThumbprint);
         _refusals.TryRemove(target, out _);
         BffLog.ClientTokenObtained(logger, target.ToString(), (int)issued.Lifetime.TotalSeconds);
         activity.SetOutcome(Outcomes.Refreshed);
         metrics.RefreshCompleted(Outcomes.Refreshed, timeProvider.GetElapsedTime(started), TokenGrants.ClientCredentials);
-        return TokenResult.Header(authorization);
+        return TokenResult.Header(authorization, issued.DPoPKeyThumbprint);
     }
 }

@@ -109,7 +109,7 @@ internal sealed class RefreshCoordinator(
                         // Another replica is renewing it (or died holding the lock): the token still works until it
                         // expires, so the call does not wait for that replica.
                         BffLog.RefreshLockedElsewhere(logger, seen.LogId);
-                        return RefreshResult.Ready(seen, target, "Bearer " + seen.Tokens.AccessToken, new(Outcomes.LockedElsewhere));
+                        return RefreshResult.Ready(seen, target, new(Outcomes.LockedElsewhere));
                     }
 
                     waitStarted ??= timeProvider.GetTimestamp();

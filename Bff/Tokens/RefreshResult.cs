@@ -32,10 +32,19 @@ internal sealed record RefreshResult(
     RefreshReport Report,
     UserSession? Session = null,
     string? Authorization = null,
-    TimeSpan RetryAfter = default)
+    TimeSpan RetryAfter = default,
+    string? DPoPThumbprint = null)
 {
-    public static RefreshResult Ready(UserSession session, TokenTarget target, string authorization, RefreshReport report) =>
-        new(RefreshOutcome.Ready, target, report, session, authorization);
+    public static RefreshResult Ready(UserSession session, TokenTarget target, string authorization, RefreshReport report, string? dpopKey = null) =>
+        new(RefreshOutcome.Ready, target, report, session, authorization, DPoPThumbprint: dpopKey);
+
+    /// <summary>Ready with the session's own access token.</summary>
+    public static RefreshResult Ready(UserSession session, TokenTarget target, RefreshReport report) =>
+        Ready(session, target, session.Tokens.AuthorizationHeader, report, session.Tokens.DPoPKeyThumbprint);
+
+    /// <summary>Ready with a cached resource token.</summary>
+    public static RefreshResult Ready(UserSession session, TokenTarget target, CachedToken token, RefreshReport report) =>
+        Ready(session, target, token.Authorization, report, token.DPoPThumbprint);
 
     /// <summary>The session was removed meanwhile (logout, another flight's rejection, back-channel logout).</summary>
     public static RefreshResult SessionGone(TokenTarget target) =>

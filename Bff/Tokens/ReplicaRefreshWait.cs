@@ -45,7 +45,7 @@ internal sealed class ReplicaRefreshWait(
                     var tokens = current.Tokens;
                     if (target.IsDefault && !refreshWindow.IsDue(tokens, timeProvider.GetUtcNow()))
                     {
-                        return (RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere)), current);
+                        return (RefreshResult.Ready(current, target, new(Outcomes.RefreshedElsewhere)), current);
                     }
 
                     // The other replica rotated the refresh token for another target: refresh ourselves, with the new one.

@@ -5,7 +5,7 @@ using System.Collections.Concurrent;
 namespace Bff.Tokens;
 
 /// <summary>An access token with its ready-made <c>Authorization</c> header value and the lifetime it was issued for.</summary>
-internal sealed record CachedToken(string Authorization, DateTimeOffset ExpiresAt, TimeSpan? Lifetime = null);
+internal sealed record CachedToken(string Authorization, DateTimeOffset ExpiresAt, TimeSpan? Lifetime = null, string? DPoPThumbprint = null);
 
 /// <summary>
 /// Resource-specific user tokens (routes with <c>Bff.Scope</c> / <c>Bff.Resource</c>), per session and target, in this
@@ -31,17 +31,8 @@ internal sealed class ResourceTokenCache : IDisposable
 
     public int Count => _tokens.Count;
 
-    public bool TryGet(string sessionKey, TokenTarget target, DateTimeOffset now, RefreshWindow window, out string authorization)
-    {
-        if (_tokens.TryGetValue((sessionKey, target), out var token) && window.IsUsable(token, now))
-        {
-            authorization = token.Authorization;
-            return true;
-        }
-
-        authorization = string.Empty;
-        return false;
-    }
+    public bool TryGet(string sessionKey, TokenTarget target, DateTimeOffset now, RefreshWindow window, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CachedToken? token) =>
+        _tokens.TryGetValue((sessionKey, target), out token) && window.IsUsable(token, now);
 
     public void Set(string sessionKey, TokenTarget target, CachedToken token) => _tokens[(sessionKey, target)] = token;
 

@@ -69,7 +69,7 @@ internal sealed class SessionRefresher(
                 BffLog.RefreshedElsewhere(logger, current.LogId);
             }
 
-            return (RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.RefreshedElsewhere)), false);
+            return (RefreshResult.Ready(current, target, new(Outcomes.RefreshedElsewhere)), false);
         }
 
         if (!target.IsDefault && resourceTokens.TryGet(current.Key, target, now, refreshWindow, out var cached))
@@ -88,7 +88,7 @@ internal sealed class SessionRefresher(
         {
             if (target.IsDefault && tokens.AccessTokenExpiresAt > now)
             {
-                return (RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.NoRefreshToken)), false);
+                return (RefreshResult.Ready(current, target, new(Outcomes.NoRefreshToken)), false);
             }
 
             return (await EndSessionAsync(current, target, lease, "no refresh token to renew its access token",
@@ -129,7 +129,7 @@ internal sealed class SessionRefresher(
                 {
                     // Renewing early failed, but the token still works: use it rather than fail the call.
                     BffLog.RefreshDeferred(logger, current.LogId);
-                    return (RefreshResult.Ready(current, target, "Bearer " + tokens.AccessToken, new(Outcomes.ProviderUnavailable, errorType)), false);
+                    return (RefreshResult.Ready(current, target, new(Outcomes.ProviderUnavailable, errorType)), false);
                 }
 
                 return (RefreshResult.ProviderUnavailable(target, call.RetryAfter > TimeSpan.Zero ? call.RetryAfter : TokenEndpointClient.Cooldown, errorType), false);
@@ -163,6 +163,7 @@ internal sealed class SessionRefresher(
                 // RFC 6749 §6: a refresh response without scope granted what the original grant had.
                 Scope = issued.Scope ?? tokens.Scope,
                 Version = tokens.Version + 1,
+                DPoPKeyThumbprint = issued.DPoPKeyThumbprint,
             };
         }
         else if (issued.RefreshToken is { } rotated && !string.Equals(rotated, tokens.RefreshToken, StringComparison.Ordinal))
@@ -209,13 +210,13 @@ internal sealed class SessionRefresher(
             BffLog.TokensRefreshed(logger, current.LogId, renewed.Version, target.ToString());
         }
 
-        var authorization = "Bearer " + issued.AccessToken;
+        var authorization = issued.AuthorizationHeader;
         if (!target.IsDefault)
         {
-            resourceTokens.Set(current.Key, target, new CachedToken(authorization, expiresAt, issued.Lifetime));
+            resourceTokens.Set(current.Key, target, new CachedToken(authorization, expiresAt, issued.Lifetime, issued.DPoPKeyThumbprint));
         }
 
-        return (RefreshResult.Ready(session, target, authorization, new(Outcomes.Refreshed)), false);
+        return (RefreshResult.Ready(session, target, authorization, new(Outcomes.Refreshed), issued.DPoPKeyThumbprint), false);
     }
 
     /// <summary>

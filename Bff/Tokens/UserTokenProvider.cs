@@ -30,13 +30,13 @@ internal sealed class UserTokenProvider(
         {
             if (!refreshWindow.IsDue(session.Tokens, now))
             {
-                result = TokenResult.Header(session.Tokens.AuthorizationHeader);
+                result = TokenResult.Header(session.Tokens.AuthorizationHeader, session.Tokens.DPoPKeyThumbprint);
                 return true;
             }
         }
-        else if (resourceTokens.TryGet(session.Key, target, now, refreshWindow, out var authorization))
+        else if (resourceTokens.TryGet(session.Key, target, now, refreshWindow, out var cached))
         {
-            result = TokenResult.Header(authorization);
+            result = TokenResult.Header(cached.Authorization, cached.DPoPThumbprint);
             return true;
         }
 
@@ -64,7 +64,7 @@ internal sealed class UserTokenProvider(
             SessionResolver.Remember(context, SessionLookup.Found(session));
             if (refreshed.Target == target)
             {
-                return TokenResult.Header(refreshed.Authorization!);
+                return TokenResult.Header(refreshed.Authorization!, refreshed.DPoPThumbprint);
             }
 
             if (TryGetCurrent(session, target, out var current))

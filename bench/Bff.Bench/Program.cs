@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     "upstream" => await EchoUpstream.RunAsync(args[1..]),
     "yarp" => await PlainYarp.RunAsync(args[1..]),
     "signin" => await SignIn.RunAsync(args[1..]),
+    "dpop" => DPoPProofCost.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -15,6 +16,7 @@ static int Usage()
         usage: Bff.Bench upstream --urls URL
                Bff.Bench yarp --urls URL --upstream URL
                Bff.Bench signin --gateway URL --count N [--parallel P] [--user U --password P] --cookie-out FILE
+               Bff.Bench dpop [--iterations N] [--algorithm ES256|RS256|PS256]
         """);
     return 2;
 }

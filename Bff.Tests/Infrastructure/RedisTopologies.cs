@@ -408,3 +408,160 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
 
     private string Subdirectory(string name) => Directory.CreateDirectory(Path.Combine(_directory, name)).FullName;
 }
+
+/// <summary>
+/// A Redis Cluster on loopback: three primaries (<c>redis-server --cluster-enabled yes</c>), each with one replica,
+/// joined by <c>redis-cli --cluster create</c>. <see cref="KillPrimaryOfAsync"/> crashes the primary that serves a
+/// key and returns once its replica has taken over its slots.
+/// </summary>
+public sealed class RedisClusterFixture : IAsyncLifetime
+{
+    private const int Primaries = 3;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("bff-cluster-").FullName;
+    private readonly List<RedisProcess> _nodes = [];
+
+    public IReadOnlyList<RedisProcess> Nodes => _nodes;
+
+    /// <summary>The gateway's connection string: every node, as an operator lists a cluster's seeds.</summary>
+    public string Configuration => string.Join(",", _nodes.Select(n => n.EndPoint));
+
+    public async Task InitializeAsync()
+    {
+        // Each node has a client port and a cluster bus port (not port + 10000, which may be beyond 65535 or taken).
+        var ports = RedisProcess.FreePorts(Primaries * 4);
+        for (var i = 0; i < Primaries * 2; i++)
+        {
+            var directory = Directory.CreateDirectory(Path.Combine(_directory, "node" + i)).FullName;
+            _nodes.Add(await RedisProcess.StartAsync(ports[2 * i], directory,
+            [
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+                "--cluster-port", ports[2 * i + 1].ToString(CultureInfo.InvariantCulture),
+                "--save", "", "--appendonly", "no", "--dir", directory,
+            ]));
+        }
+
+        var create = new ProcessStartInfo(FindRedisCli())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "--cluster", "create" }.Concat(_nodes.Select(n => n.EndPoint)).Concat(["--cluster-replicas", "1", "--cluster-yes"]))
+        {
+            create.ArgumentList.Add(argument);
+        }
+
+        using (var process = Process.Start(create)!)
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"redis-cli --cluster create failed ({process.ExitCode}): {await output} {await errors}");
+            }
+        }
+
+        foreach (var node in _nodes)
+        {
+            await RedisProcess.UntilAsync(async () => await ClusterInfoAsync(node, "cluster_state") == "ok", "every node to see the cluster as ok");
+        }
+
+        await ReplicasCaughtUpAsync();
+    }
+
+    /// <summary>Waits until every replica has everything its primary has (so a failover loses no write made so far).</summary>
+    public async Task ReplicasCaughtUpAsync()
+    {
+        foreach (var replica in _nodes.Where(n => n.IsRunning))
+        {
+            if (await replica.InfoAsync("replication", "role") != "slave")
+            {
+                continue;
+            }
+
+            var primaryPort = int.Parse((await replica.InfoAsync("replication", "master_port"))!, CultureInfo.InvariantCulture);
+            var primary = _nodes.Single(n => n.Port == primaryPort);
+            await RedisProcess.UntilAsync(async () =>
+                await replica.InfoAsync("replication", "master_link_status") == "up"
+                && await primary.InfoAsync("replication", "master_repl_offset") == await replica.InfoAsync("replication", "master_repl_offset"),
+                "a replica to catch up with its primary");
+        }
+    }
+
+    /// <summary>The node that serves <paramref name="key"/>'s slot now.</summary>
+    public async Task<RedisProcess> PrimaryOfAsync(string key)
+    {
+        var port = await PrimaryPortAsync(_nodes.First(n => n.IsRunning), key);
+        return _nodes.Single(n => n.Port == port);
+    }
+
+    /// <summary>
+    /// Kills the primary that serves <paramref name="key"/> and waits until its replica has been promoted and every
+    /// surviving node sees the cluster as ok again.
+    /// </summary>
+    public async Task<RedisProcess> KillPrimaryOfAsync(string key)
+    {
+        var primary = await PrimaryOfAsync(key);
+        await primary.KillAsync();
+        foreach (var node in _nodes.Where(n => n.IsRunning))
+        {
+            await RedisProcess.UntilAsync(async () => await ClusterInfoAsync(node, "cluster_state") == "ok"
+                && await PrimaryPortAsync(node, key) is { } port && port != primary.Port, "the replica to take over the killed primary's slots");
+        }
+
+        return primary;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>The port of the primary that serves <paramref name="key"/>'s slot, as <paramref name="view"/> sees it.</summary>
+    private static async Task<long?> PrimaryPortAsync(RedisProcess view, string key)
+    {
+        if (await view.TryCommandAsync("CLUSTER", "KEYSLOT", key) is not long slot || await view.TryCommandAsync("CLUSTER", "SLOTS") is not object?[] ranges)
+        {
+            return null;
+        }
+
+        foreach (var range in ranges.OfType<object?[]>())
+        {
+            if ((long)range[0]! <= slot && slot <= (long)range[1]! && range[2] is object?[] owner)
+            {
+                return (long)owner[1]!;
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<string?> ClusterInfoAsync(RedisProcess node, string field)
+    {
+        var info = await node.TryCommandAsync("CLUSTER", "INFO") as string ?? string.Empty;
+        return info.Split("\r\n").FirstOrDefault(l => l.StartsWith(field + ":", StringComparison.Ordinal))?[(field.Length + 1)..];
+    }
+
+    private static string FindRedisCli()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
+        return path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/bin", "/usr/local/bin"])
+            .Select(directory => Path.Combine(directory, "redis-cli"))
+            .FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-cli is not installed (it comes with redis-server's package, redis-tools).");
+    }
+}

@@ -40,8 +40,12 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
         await browser.SignInAsync(_set.Idp, shape: s => s.ProviderSessionId = "sid-storage");
         var cookie = browser.CookieValue("__Host-bff")!;
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(cookie)));
+        // The cookie ends with the subject's slot tag; the session's id and keys carry it as a Redis Cluster hash tag.
+        var tag = "{" + cookie[^4..] + "}";
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes("alice")))[..4], cookie[^4..]);
+        var id = hash + tag;
 
-        var sessionKey = "bff:session:v2:" + hash;
+        var sessionKey = "bff:session:v2:" + id;
         Assert.True(await Redis.KeyExistsAsync(sessionKey));
         var keys = _inspector!.GetServers().Single().Keys(pattern: "bff:*").Select(k => k.ToString()).ToList();
         var everything = string.Join('\n', keys) + '\n' + string.Concat(await Task.WhenAll(keys
@@ -61,7 +65,7 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal(2, indexes.Count);
         foreach (var index in indexes)
         {
-            Assert.Equal(hash, (string?)(await Redis.SetMembersAsync(index)).Single());
+            Assert.Equal(id, (string?)(await Redis.SetMembersAsync(index)).Single());
             Assert.InRange((await Redis.KeyTimeToLiveAsync(index))!.Value, TimeSpan.FromHours(7.9), TimeSpan.FromHours(8));
         }
     }
@@ -81,7 +85,7 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
 
         Assert.Equal(StoreOutcome.Ok, await store.CreateAsync(session, CancellationToken.None));
 
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         var key = "bff:session:v2:" + id;
         var valueBytes = await Redis.StringLengthAsync(key);
         var memoryUsage = (long)(await Redis.ExecuteAsync("MEMORY", "USAGE", key, "SAMPLES", "0"));
@@ -161,7 +165,7 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
 
         return new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create(claims["sub"]),
             PublicId = SessionKey.CreatePublicId(),
             Subject = claims["sub"],
             ProviderSessionId = "7f3c2a9e1b4d8f60",

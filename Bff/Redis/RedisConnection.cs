@@ -93,36 +93,3 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     private static int Milliseconds(TimeSpan value) => (int)Math.Ceiling(value.TotalMilliseconds);
 }
-
-/// <summary>Every key and channel the gateway uses in Redis, under one prefix.</summary>
-internal sealed class RedisKeys(string prefix)
-{
-    public string Prefix => prefix;
-
-    /// <summary>A session, by <see cref="SessionKey.Hash"/> of its cookie value: the cookie value itself never reaches Redis.</summary>
-    /// <remarks>
-    /// <c>v2</c>: sessions written in an earlier format (a hash, a JSON payload) sit under <c>session:{id}</c>, are
-    /// never read again and expire by themselves.
-    /// </remarks>
-    public RedisKey Session(string sessionId) => prefix + "session:v2:" + sessionId;
-
-    /// <summary>Set of session ids of one subject. Named by a hash so that Redis key names carry no personal data.</summary>
-    public RedisKey SubjectIndex(string subject) => prefix + "sub:" + SessionKey.Hash(subject);
-
-    /// <summary>
-    /// Sorted set of one subject's session ids, scored by creation time (Unix milliseconds): the per-user cap ends the
-    /// lowest scores first, and a list of a user's sessions reads it in order. Ids only, never token material.
-    /// </summary>
-    public RedisKey SubjectSessions(string subject) => prefix + "subject-sessions:" + SessionKey.Hash(subject);
-
-    /// <summary>Set of session ids of one provider session (<c>sid</c>).</summary>
-    public RedisKey ProviderSessionIndex(string providerSessionId) => prefix + "sid:" + SessionKey.Hash(providerSessionId);
-
-    public RedisKey SeenLogoutToken(string tokenId) => prefix + "jti:" + SessionKey.Hash(tokenId);
-
-    public RedisKey RefreshLock(string sessionId) => prefix + "lock:refresh:" + sessionId;
-
-    public RedisKey DataProtectionKeys => prefix + "dataprotection:keys";
-
-    public RedisChannel SessionChanges => RedisChannel.Literal(prefix + "sessions:changed");
-}

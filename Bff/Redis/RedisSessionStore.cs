@@ -11,9 +11,9 @@ namespace Bff.Redis;
 /// <summary>
 /// Sessions in Redis, shared by every replica.
 /// <list type="bullet">
-/// <item><c>{prefix}session:v2:{id}</c>: a string, the token version in decimal, <c>:</c>, and the Data-Protected
+/// <item><c>{prefix}session:v2:{id}</c> (names: <see cref="RedisKeys"/>): a string, the token version in decimal, <c>:</c>, and the Data-Protected
 /// payload (<see cref="SessionPayloadProtector"/>), expiring with the session (the earlier of its idle and absolute
-/// limits). <c>id</c> is <see cref="SessionKey.Hash"/> of the cookie value. A string rather than a hash of version and
+/// limits). <c>id</c> is <see cref="SessionKey.Id"/> of the cookie value. A string rather than a hash of version and
 /// payload: Redis stores a hash with a value this long as a hash table, a few hundred bytes more per session.</item>
 /// <item><c>{prefix}sub:{hash}</c> and <c>{prefix}sid:{hash}</c>: sets of session ids for back-channel logout, expiring
 /// no earlier than the longest-lived session they list. A member whose session is gone is harmless.</item>
@@ -21,8 +21,9 @@ namespace Bff.Redis;
 /// (<see cref="RedisKeys.SubjectSessions"/>), expiring with the subject's newest session. Every sign-in prunes the
 /// members whose session is gone and ends the oldest beyond <c>Bff:Session:MaxPerSubject</c>, so it stays that small.</item>
 /// </list>
-/// Writes that must not interleave are Lua scripts. The scripts touch several keys, so Redis Cluster is not supported
-/// (a standalone primary, with replicas or Sentinel, is).
+/// Writes that must not interleave are Lua scripts. Every key a script touches is in the slot of the subject's hash
+/// tag (<see cref="RedisKeys"/>), so the store works on Redis Cluster as on a standalone primary or behind Sentinel;
+/// the provider-session index, in a slot of its own, is written before the session and read with single-key commands.
 /// </summary>
 internal sealed class RedisSessionStore(
     RedisConnection connection,
@@ -35,7 +36,7 @@ internal sealed class RedisSessionStore(
     /// <summary>The most digits a token version (a non-negative <see cref="long"/>) takes, and the colon after it.</summary>
     private const int VersionPrefixMaxLength = 20;
 
-    // KEYS: session, subject's sessions (sorted), subject index, [provider session index].
+    // KEYS: session, subject's sessions (sorted), subject index: one slot (the subject's tag).
     // ARGV: value, session ttl ms, index ttl ms, id, created at (Unix ms).
     private const string CreateScript = """
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -50,13 +51,14 @@ internal sealed class RedisSessionStore(
         return 1
         """;
 
-    // KEYS: subject's sessions (sorted). ARGV: session key prefix, how many to keep, the new session's id.
+    // KEYS: subject's sessions (sorted). ARGV: session key prefix (RedisKeys.SessionKeyPrefix), how many to keep, the
+    // new session's id.
     // Drops members whose session is gone (expired, logged out), then deletes the sessions of the lowest scores (the
     // oldest) beyond the limit and returns their ids, each followed by its stored value (so that the caller can revoke
     // its refresh token) or false when it expired meanwhile; never the new session, which may share its millisecond with an
     // older one. One script, so two sign-ins of one user at once cannot both keep the same session or both end the
-    // same one. The session keys it deletes are derived from the members, which is one more reason the store does not
-    // support Redis Cluster (see above).
+    // same one. The session keys it deletes are named after the members, which carry the subject's tag: they are in
+    // the sorted set's slot, so the script may touch them on Redis Cluster too.
     private const string EndOldestScript = """
         for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
           if id ~= ARGV[3] and redis.call('EXISTS', ARGV[1] .. id) == 0 then redis.call('ZREM', KEYS[1], id) end
@@ -76,6 +78,13 @@ internal sealed class RedisSessionStore(
         return ended
         """;
 
+    // KEYS: a provider session's index. ARGV: session id, ttl ms. Adds the id; the index lives as long as its longest session.
+    private const string AddToIndexScript = """
+        redis.call('SADD', KEYS[1], ARGV[1])
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+        return 1
+        """;
+
     // KEYS: session. ARGV: value, token version, ttl ms.
     // 0: the session is gone (never revived). -1: the store already holds newer tokens (a refresh elsewhere won; a
     // concurrent sliding-expiry write carrying the older tokens must not undo it, or the spent refresh token would
@@ -88,7 +97,7 @@ internal sealed class RedisSessionStore(
         return 1
         """;
 
-    // KEYS: session, refresh lock. ARGV: value, token version, ttl ms, lock owner.
+    // KEYS: session, refresh lock (one slot: the lock is named after the session id). ARGV: value, token version, ttl ms, lock owner.
     // The fenced save of a refresh: -2: another holder has the lock. 0: the session is gone. -1: the stored tokens are
     // not the ones this refresh replaced (a holder that came back late must not overwrite a newer save). 1: saved.
     private const string ReplaceRefreshedScript = """
@@ -119,7 +128,7 @@ internal sealed class RedisSessionStore(
     {
         // Sessions removed while Redis was unreachable are gone for this replica, cached or not.
         string? id = null;
-        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id = SessionKey.Hash(key)))
+        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id = SessionKey.Id(key)))
         {
             return ValueTask.FromResult(SessionLookup.NotFound);
         }
@@ -130,21 +139,20 @@ internal sealed class RedisSessionStore(
             return ValueTask.FromResult(SessionLookup.Found(cached!));
         }
 
-        return ReadAsync(key, id ?? SessionKey.Hash(key));
+        return ReadAsync(key, id ?? SessionKey.Id(key));
     }
 
     public async ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken)
     {
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         var now = timeProvider.GetUtcNow();
-        RedisKey[] keys = session.ProviderSessionId is { } sid
-            ? [Keys.Session(id), Keys.SubjectSessions(session.Subject), Keys.SubjectIndex(session.Subject), Keys.ProviderSessionIndex(sid)]
-            : [Keys.Session(id), Keys.SubjectSessions(session.Subject), Keys.SubjectIndex(session.Subject)];
+        var indexTtl = TimeToLive(session.AbsoluteExpiresAt, now);
+        RedisKey[] keys = [Keys.Session(id), Keys.SubjectSessions(session.Subject), Keys.SubjectIndex(session.Subject)];
         RedisValue[] values =
         [
             StoredValue(id, session),
             TimeToLive(session.ExpiresAt, now),
-            TimeToLive(session.AbsoluteExpiresAt, now),
+            indexTtl,
             id,
             session.CreatedAt.ToUnixTimeMilliseconds(),
         ];
@@ -152,6 +160,13 @@ internal sealed class RedisSessionStore(
         try
         {
             var database = await connection.GetDatabaseAsync();
+            if (session.ProviderSessionId is { } sid)
+            {
+                // Before the session, so that a back-channel logout never misses a session that exists; should the
+                // session then not be written, the member names nothing and is harmless.
+                await database.ScriptEvaluateAsync(AddToIndexScript, [Keys.ProviderSessionIndex(sid)], [id, indexTtl]);
+            }
+
             await database.ScriptEvaluateAsync(CreateScript, keys, values);
             return StoreOutcome.Ok;
         }
@@ -164,7 +179,7 @@ internal sealed class RedisSessionStore(
 
     public async ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken)
     {
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
 
         // Evict before writing (a read already under way must not cache the old value) and after (neither may one that
         // started while the write was in flight).
@@ -227,7 +242,7 @@ internal sealed class RedisSessionStore(
     /// </summary>
     public async ValueTask<LeasedSave> ReplaceRefreshedAsync(UserSession session, string lockOwner)
     {
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         cache.Evict(id);
         try
         {
@@ -261,7 +276,7 @@ internal sealed class RedisSessionStore(
 
     public async ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken)
     {
-        var id = SessionKey.Hash(key);
+        var id = SessionKey.Id(key);
         if (await TryDeleteAsync(id, "remove"))
         {
             return StoreOutcome.Ok;
@@ -281,20 +296,25 @@ internal sealed class RedisSessionStore(
 
         try
         {
+            // Single-key commands only: the indexes and the sessions they list may sit in different cluster slots.
             var database = await connection.GetDatabaseAsync();
             RedisValue[] ids;
-            RedisKey index;
+            RedisKey[] indexes;
             if (providerSessionId is not null)
             {
-                index = Keys.ProviderSessionIndex(providerSessionId);
-                ids = subject is null
-                    ? await database.SetMembersAsync(index)
-                    : await database.SetCombineAsync(SetOperation.Intersect, index, Keys.SubjectIndex(subject));
+                var index = Keys.ProviderSessionIndex(providerSessionId);
+                indexes = [index];
+                ids = await database.SetMembersAsync(index);
+                if (subject is not null && ids.Length > 0)
+                {
+                    var ofSubject = await SubjectSessionIdsAsync(database, subject);
+                    ids = [.. ids.Where(ofSubject.Contains)];
+                }
             }
             else
             {
-                index = Keys.SubjectIndex(subject!);
-                ids = await database.SetMembersAsync(index);
+                indexes = [Keys.SubjectIndex(subject!), Keys.LegacySubjectIndex(subject!)];
+                ids = [.. await SubjectSessionIdsAsync(database, subject!)];
             }
 
             if (ids.Length == 0)
@@ -302,15 +322,27 @@ internal sealed class RedisSessionStore(
                 return new RemoveManyResult(StoreOutcome.Ok, 0);
             }
 
-            var removed = await database.KeyDeleteAsync([.. ids.Select(id => Keys.Session(id!))]);
-            await database.SetRemoveAsync(index, ids);
+            var removed = 0;
+            foreach (var id in ids)
+            {
+                if (await database.KeyDeleteAsync(Keys.Session(id!)))
+                {
+                    removed++;
+                }
+            }
+
+            foreach (var index in indexes)
+            {
+                await database.SetRemoveAsync(index, ids);
+            }
+
             foreach (var id in ids)
             {
                 cache.Evict(id!);
                 await invalidation.PublishAsync(database, id!);
             }
 
-            return new RemoveManyResult(StoreOutcome.Ok, (int)removed);
+            return new RemoveManyResult(StoreOutcome.Ok, removed);
         }
         catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
         {
@@ -325,7 +357,7 @@ internal sealed class RedisSessionStore(
         {
             var database = await connection.GetDatabaseAsync();
             var result = await database.ScriptEvaluateAsync(
-                EndOldestScript, [Keys.SubjectSessions(newest.Subject)], [Keys.Session(string.Empty).ToString(), keep, SessionKey.Hash(newest.Key)]);
+                EndOldestScript, [Keys.SubjectSessions(newest.Subject)], [Keys.SessionKeyPrefix, keep, SessionKey.Id(newest.Key)]);
             var pairs = (RedisResult[]?)result ?? [];
             if (pairs.Length == 0)
             {
@@ -349,6 +381,14 @@ internal sealed class RedisSessionStore(
             BffLog.SessionStoreFailed(logger, "end the oldest sessions of a subject", ex.GetType().Name);
             return new EndedSessions(StoreOutcome.Unavailable, []);
         }
+    }
+
+    /// <summary>The ids of a subject's sessions: its index, and the index of sessions created before keys carried a tag.</summary>
+    private async Task<HashSet<RedisValue>> SubjectSessionIdsAsync(IDatabase database, string subject)
+    {
+        var ids = new HashSet<RedisValue>(await database.SetMembersAsync(Keys.SubjectIndex(subject)));
+        ids.UnionWith(await database.SetMembersAsync(Keys.LegacySubjectIndex(subject)));
+        return ids;
     }
 
     private async ValueTask<bool> TryDeleteAsync(string id, string operation)

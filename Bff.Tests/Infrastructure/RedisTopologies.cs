@@ -498,6 +498,53 @@ public sealed class RedisClusterFixture : IAsyncLifetime
     }
 
     /// <summary>
+    /// Moves <paramref name="key"/>'s slot, with its keys, to another primary the way <c>redis-cli --cluster reshard</c>
+    /// does: IMPORTING/MIGRATING, MIGRATE the keys in batches, then the new owner announced to every node. Returns
+    /// the new owner.
+    /// </summary>
+    public async Task<RedisProcess> MigrateSlotOfAsync(string key)
+    {
+        var source = await PrimaryOfAsync(key);
+        var slot = ((long)(await source.CommandAsync("CLUSTER", "KEYSLOT", key))!).ToString(CultureInfo.InvariantCulture);
+        RedisProcess? target = null;
+        foreach (var node in _nodes.Where(n => n.IsRunning && n.Port != source.Port))
+        {
+            if (await node.InfoAsync("replication", "role") == "master")
+            {
+                target = node;
+                break;
+            }
+        }
+
+        target = target ?? throw new InvalidOperationException("No other primary to move the slot to.");
+        var sourceId = (string)(await source.CommandAsync("CLUSTER", "MYID"))!;
+        var targetId = (string)(await target.CommandAsync("CLUSTER", "MYID"))!;
+        await target.CommandAsync("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
+        await source.CommandAsync("CLUSTER", "SETSLOT", slot, "MIGRATING", targetId);
+        while (await source.CommandAsync("CLUSTER", "GETKEYSINSLOT", slot, "10") is object?[] { Length: > 0 } keys)
+        {
+            await source.CommandAsync(["MIGRATE", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys.Select(k => (string)k!)]);
+        }
+
+        await target.CommandAsync("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+        await source.CommandAsync("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+        foreach (var node in _nodes.Where(n => n.IsRunning && n.Port != source.Port && n.Port != target.Port))
+        {
+            if (await node.InfoAsync("replication", "role") == "master")
+            {
+                await node.CommandAsync("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+            }
+        }
+
+        foreach (var node in _nodes.Where(n => n.IsRunning))
+        {
+            await RedisProcess.UntilAsync(async () => await PrimaryPortAsync(node, key) == target.Port, "every node to see the slot's new owner");
+        }
+
+        return target;
+    }
+
+    /// <summary>
     /// Kills the primary that serves <paramref name="key"/> and waits until its replica has been promoted and every
     /// surviving node sees the cluster as ok again.
     /// </summary>

@@ -9,8 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Bff.Tests.Redis;
 
 /// <summary>
-/// A Redis Cluster primary crashes while users call APIs whose short-lived tokens keep being refreshed: its replica
-/// takes over its slots, the gateway follows by itself, calls in between get 503 with Retry-After (never a 401), no
+/// A Redis Cluster primary crashes, or a slot moves to another primary, while users call APIs whose short-lived tokens
+/// keep being refreshed: the replica takes over (or the new owner answers), the gateway follows by itself, calls in between get 503 with Retry-After (never a 401), no
 /// session is lost, and no refresh token is presented to the provider twice.
 /// </summary>
 public sealed class RedisClusterFailoverTests : IAsyncLifetime
@@ -41,7 +41,19 @@ public sealed class RedisClusterFailoverTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_primary_killed_under_refreshing_load_loses_no_session_and_spends_no_refresh_token_twice()
+    public Task A_primary_killed_under_refreshing_load_loses_no_session_and_spends_no_refresh_token_twice() =>
+        SurvivesUnderRefreshingLoadAsync(async victim =>
+        {
+            await _cluster.ReplicasCaughtUpAsync();
+            await _cluster.KillPrimaryOfAsync(victim);
+        });
+
+    [Fact]
+    public Task A_slot_moved_to_another_primary_under_refreshing_load_loses_no_session_and_spends_no_refresh_token_twice() =>
+        SurvivesUnderRefreshingLoadAsync(async victim => await _cluster.MigrateSlotOfAsync(victim));
+
+    /// <summary>Six users call APIs through two replicas, refreshing all the time, while <paramref name="disrupt"/> hits one session's slot.</summary>
+    private async Task SurvivesUnderRefreshingLoadAsync(Func<string, Task> disrupt)
     {
         var (a, b) = (Start(), Start());
         var spent = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
@@ -76,8 +88,7 @@ public sealed class RedisClusterFailoverTests : IAsyncLifetime
         })).ToList();
 
         await RedisProcess.UntilAsync(() => Task.FromResult(_idp.RefreshRequests >= 6), "refreshes before the failover");
-        await _cluster.ReplicasCaughtUpAsync();
-        await _cluster.KillPrimaryOfAsync(victim);
+        await disrupt(victim);
         var refreshesAtFailover = _idp.RefreshRequests;
 
         foreach (var browser in browsers)

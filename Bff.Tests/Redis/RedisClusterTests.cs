@@ -40,6 +40,7 @@ public sealed class RedisClusterTests(RedisClusterFixture cluster) : IClassFixtu
     public async Task Sessions_of_many_users_spread_over_the_primaries_and_every_replica_serves_them()
     {
         var (a, b) = (Start(), Start());
+        Assert.Contains(a.Logs.Lines, l => l.EventId.Id == 5100 && l.Message.StartsWith("Redis shape: Cluster, 3 primary(ies) and 3 replica(s)", StringComparison.Ordinal));
         var browsers = new List<BrowserClient>();
         var primaries = new HashSet<int>();
         for (var i = 0; i < 8; i++)

@@ -35,6 +35,8 @@ public sealed class SentinelFailoverTests : IAsyncLifetime
     {
         var a = Start();
         var b = Start();
+        // The gateway found the primary through the Sentinels, and says so.
+        Assert.Contains(a.Logs.Lines, l => l.EventId.Id == 5100 && l.Message.StartsWith("Redis shape: Sentinel, 1 primary(ies)", StringComparison.Ordinal));
         var browsers = new List<BrowserClient>();
         for (var i = 0; i < 6; i++)
         {
@@ -86,6 +88,8 @@ public sealed class SentinelFailoverTests : IAsyncLifetime
             }
         }
 
+        // Following the new primary was a topology change, logged as one.
+        Assert.Contains(a.Logs.Lines, l => l.EventId.Id == 5101);
         await RedisProcess.UntilAsync(() => Task.FromResult(answers.Count >= beforeRecovery + 20), "load after the failover");
         await stop.CancelAsync();
         await Task.WhenAll(load);

@@ -12,7 +12,7 @@ namespace Bff.Redis;
 /// short connect and command timeouts, start-up without Redis (<c>AbortOnConnectFail=false</c>), reconnection in the
 /// background, and commands that fail at once while disconnected instead of queueing behind a dead socket.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed partial class RedisConnection : IAsyncDisposable
 {
     private readonly IOptions<BffOptions> _options;
     private readonly Lazy<Task<ConnectionMultiplexer>> _multiplexer;
@@ -79,9 +79,11 @@ internal sealed class RedisConnection : IAsyncDisposable
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(Settings));
         multiplexer.ConnectionFailed += (_, e) => BffLog.RedisConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) => BffLog.RedisConnectionRestored(_logger, e.ConnectionType.ToString());
+        multiplexer.ConfigurationChanged += (_, e) => Log.TopologyChanged(_logger, e.EndPoint?.ToString() ?? "?");
         if (multiplexer.IsConnected)
         {
             BffLog.RedisConnected(_logger, EndPoints);
+            LogShape(multiplexer);
         }
         else
         {
@@ -89,6 +91,16 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
 
         return multiplexer;
+    }
+
+    /// <summary>Standalone, Sentinel (the connection string names a service) or Cluster (the servers say so).</summary>
+    private void LogShape(ConnectionMultiplexer multiplexer)
+    {
+        var servers = multiplexer.GetServers().Where(s => s.IsConnected).ToList();
+        var shape = servers.Any(s => s.ServerType == ServerType.Cluster) ? "Cluster"
+            : string.IsNullOrEmpty(ConfigurationOptions.Parse(Settings.Configuration!).ServiceName) ? "Standalone"
+            : "Sentinel";
+        Log.Shape(_logger, shape, servers.Count(s => !s.IsReplica), servers.Count(s => s.IsReplica));
     }
 
     private static int Milliseconds(TimeSpan value) => (int)Math.Ceiling(value.TotalMilliseconds);

@@ -36,6 +36,7 @@ public sealed class SessionKeyUpgradeTests : IAsyncLifetime
     {
         var a = _set.Start(ProxyTestHost.RouteSettings(_api.Address));
         var b = _set.Start(ProxyTestHost.RouteSettings(_api.Address));
+        Assert.Contains(a.Logs.Lines, l => l.EventId.Id == 5100 && l.Message.StartsWith("Redis shape: Standalone, 1 primary(ies)", StringComparison.Ordinal));
         _set.Idp.AccessTokenLifetime = TimeSpan.FromHours(1);
         using var current = a.CreateBrowser();
         await current.SignInAsync(_set.Idp, subject: "upgraded-user");
@@ -72,6 +73,8 @@ public sealed class SessionKeyUpgradeTests : IAsyncLifetime
             new FormUrlEncodedContent([new("logout_token", _set.Idp.CreateLogoutToken("upgraded-user", null))]));
         Assert.Equal(HttpStatusCode.OK, logout.StatusCode);
 
+        // A standalone Redis that stayed up changed no topology.
+        Assert.DoesNotContain(a.Logs.Lines, l => l.EventId.Id == 5101);
         foreach (var replica in new[] { a, b })
         {
             foreach (var browser in new[] { upgraded, current })

@@ -16,7 +16,10 @@ broken=()
 
 # --- What the tests need from Debian -----------------------------------------------------------------
 missing=()
+# redis-server also plays Sentinel (redis-server --sentinel) and Cluster nodes; redis-cli (package redis-tools, a
+# dependency of redis-server) joins the test cluster's nodes.
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -29,7 +32,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
-# The fixtures start their own redis-server on a free port, so a Redis the user already runs is left alone.
+# The fixtures start their own redis-server processes (standalone, a primary with a replica and three Sentinels, a
+# six-node cluster) on free loopback ports, so a Redis the user already runs is left alone.
 
 # --- Gateway tests (xunit) ------------------------------------------------------------------------------
 echo "==> dotnet test"

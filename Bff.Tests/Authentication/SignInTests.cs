@@ -98,7 +98,8 @@ public sealed class SignInTests : IDisposable
         Assert.Equal("/", cookie.Path);
         Assert.Null(cookie.Domain);
         Assert.Equal("strict", cookie.SameSite, ignoreCase: true);
-        Assert.Matches("^[A-Za-z0-9_-]{43}$", cookie.Value);
+        // 256 random bits, then the subject's 16-bit slot tag (for Redis Cluster; SessionKey).
+        Assert.Matches("^[A-Za-z0-9_-]{43}\\.[0-9a-f]{4}$", cookie.Value);
         Assert.True(cookie.Raw.Length < 200, $"Set-Cookie is {cookie.Raw.Length} bytes: {cookie.Raw.Length}");
     }
 

@@ -38,12 +38,20 @@ public sealed class GatewayReplica : IDisposable
         TestIdentityProvider idp,
         RedisFixture redis,
         IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null) =>
+        Start(idp, redis.Configuration, settings, services);
+
+    /// <summary>A replica whose <c>Bff:Redis:Configuration</c> is <paramref name="redisConfiguration"/> (Sentinel, Cluster).</summary>
+    public static GatewayReplica Start(
+        TestIdentityProvider idp,
+        string redisConfiguration,
+        IDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null)
     {
         var all = new Dictionary<string, string?>
         {
             ["Bff:Session:Store"] = "Redis",
-            ["Bff:Redis:Configuration"] = redis.Configuration,
+            ["Bff:Redis:Configuration"] = redisConfiguration,
             // Every replica on its own loopback port serves the same host, as pods behind one Service do.
             ["Bff:PublicOrigin"] = PublicOrigin,
         };

@@ -129,7 +129,7 @@ internal sealed class LocalApiTestHost : IAsyncDisposable
         var now = Time.GetUtcNow();
         var session = new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create(subject),
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
             Claims = [new SessionClaim("sub", subject), new SessionClaim("name", subject + " example"), .. claims ?? []],

@@ -43,7 +43,7 @@ public sealed class LocalApiTests : IAsyncLifetime
     public async Task A_stale_cookie_is_401_unauthenticated()
     {
         using var browser = _host.CreateBrowser();
-        browser.PutCookie(ProxyTestHost.CookieName, SessionKey.Create());
+        browser.PutCookie(ProxyTestHost.CookieName, SessionKey.Create("alice"));
 
         var response = await browser.GetWithCsrfAsync("/local/me");
 

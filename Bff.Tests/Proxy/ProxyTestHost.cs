@@ -136,7 +136,7 @@ internal sealed class ProxyTestHost : IAsyncDisposable
         var now = Time.GetUtcNow();
         var session = new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create(subject),
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
             Claims = [new SessionClaim("sub", subject), .. claims ?? []],

@@ -207,7 +207,7 @@ public sealed class CrossReplicaRefreshTests : IAsyncLifetime
         Idp.RefreshBehavior = provider.Answer;
 
         // A third replica took the session's refresh lock and died: its lease is neither renewed nor released.
-        var lockKey = a.Services.GetRequiredService<RedisConnection>().Keys.RefreshLock(SessionKey.Hash(key));
+        var lockKey = a.Services.GetRequiredService<RedisConnection>().Keys.RefreshLock(SessionKey.Id(key));
         await _set.Redis.CommandAsync($"SET {lockKey} dead-replica PX {(long)RefreshCoordinator.LockTtl.TotalMilliseconds}");
 
         // While the access token has not expired, both replicas use it at once rather than wait for that lock.

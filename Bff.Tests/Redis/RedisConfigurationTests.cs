@@ -76,6 +76,42 @@ public sealed class RedisConfigurationTests : IDisposable
         Assert.Contains(failures, f => f.StartsWith("Bff:Redis:OperationTimeout", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("bff{:", false)]
+    [InlineData("{}bff:", false)]
+    [InlineData("bff:", true)]
+    [InlineData("{bff}:", true)]
+    [InlineData("bff}:", true)]
+    public async Task A_key_prefix_that_would_split_a_sessions_keys_over_cluster_slots_is_refused(string prefix, bool accepted)
+    {
+        var failures = await StartupFailuresAsync(new Dictionary<string, string?>
+        {
+            ["Bff:Session:Store"] = "Redis",
+            ["Bff:Redis:Configuration"] = "127.0.0.1:1",
+            ["Bff:Redis:KeyPrefix"] = prefix,
+            // Always one refusal to report (the helper expects the host to be refused).
+            ["Bff:Redis:OperationTimeout"] = "00:05:00",
+        });
+
+        Assert.Equal(!accepted, failures.Any(f => f.StartsWith("Bff:Redis:KeyPrefix has a '{'", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Sentinel_and_cluster_connection_strings_are_accepted()
+    {
+        foreach (var configuration in new[] { "sentinel-0:26379,sentinel-1:26379,serviceName=mymaster", "node-0:6379,node-1:6379,node-2:6379,ssl=true" })
+        {
+            var failures = await StartupFailuresAsync(new Dictionary<string, string?>
+            {
+                ["Bff:Session:Store"] = "Redis",
+                ["Bff:Redis:Configuration"] = configuration,
+                ["Bff:Redis:OperationTimeout"] = "00:05:00",
+            });
+
+            Assert.DoesNotContain(failures, f => f.StartsWith("Bff:Redis:Configuration", StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>
     /// Composes the gateway's services as Program.cs does and reads the options the host validates at start-up.
     /// (Without a host: a WebApplicationFactory whose host fails to start reports the failure unreliably.)

@@ -26,7 +26,7 @@ public sealed class RedisRefreshLockTests : IAsyncLifetime
     {
         var (a, b) = (_set.Start(), _set.Start());
         var (session, lockKey) = await SignInAsync(a);
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         var late = (await a.Services.GetRequiredService<IRefreshLock>().TryAcquireAsync(id, RefreshCoordinator.LockTtl, CancellationToken.None))!;
         Assert.NotNull(late);
 
@@ -53,7 +53,7 @@ public sealed class RedisRefreshLockTests : IAsyncLifetime
     {
         var a = _set.Start();
         var (session, lockKey) = await SignInAsync(a);
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         var clock = Stopwatch.StartNew();
         var lease = (await a.Services.GetRequiredService<IRefreshLock>().TryAcquireAsync(id, RefreshCoordinator.LockTtl, CancellationToken.None))!;
 
@@ -71,7 +71,7 @@ public sealed class RedisRefreshLockTests : IAsyncLifetime
         await browser.SignInAsync(_set.Idp);
         var key = browser.CookieValue("__Host-bff")!;
         var session = (await replica.Services.GetRequiredService<ISessionStore>().FindAsync(key, CancellationToken.None)).Session!;
-        var lockKey = replica.Services.GetRequiredService<RedisConnection>().Keys.RefreshLock(SessionKey.Hash(key));
+        var lockKey = replica.Services.GetRequiredService<RedisConnection>().Keys.RefreshLock(SessionKey.Id(key));
         return (session, lockKey!);
     }
 }

@@ -40,8 +40,12 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
         await browser.SignInAsync(_set.Idp, shape: s => s.ProviderSessionId = "sid-storage");
         var cookie = browser.CookieValue("__Host-bff")!;
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(cookie)));
+        // The cookie ends with the subject's slot tag; the session's id and keys carry it as a Redis Cluster hash tag.
+        var tag = "{" + cookie[^4..] + "}";
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes("alice")))[..4], cookie[^4..]);
+        var id = hash + tag;
 
-        var sessionKey = "bff:session:v2:" + hash;
+        var sessionKey = "bff:session:v2:" + id;
         Assert.True(await Redis.KeyExistsAsync(sessionKey));
         var keys = _inspector!.GetServers().Single().Keys(pattern: "bff:*").Select(k => k.ToString()).ToList();
         var everything = string.Join('\n', keys) + '\n' + string.Concat(await Task.WhenAll(keys
@@ -58,14 +62,15 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
         Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(30));
         // ...while the back-channel indexes live as long as a session of theirs could.
         var sid = keys.Single(k => k.StartsWith("bff:sid:", StringComparison.Ordinal));
-        Assert.Equal(hash, (string?)(await Redis.SetMembersAsync(sid)).Single());
+        Assert.Equal(id, (string?)(await Redis.SetMembersAsync(sid)).Single());
         Assert.InRange((await Redis.KeyTimeToLiveAsync(sid))!.Value, TimeSpan.FromHours(7.9), TimeSpan.FromHours(8));
 
-        // One per-user index (sorted by creation, with the details a list of sessions shows), no other per-user set.
-        var subject = SessionKey.Hash("alice");
+        // One per-user index in the session's slot (sorted by creation, with the details a list of sessions shows), no
+        // other per-user set.
+        var subject = SessionKey.Hash("alice") + tag;
         Assert.DoesNotContain(keys, k => k.StartsWith("bff:sub:", StringComparison.Ordinal));
-        Assert.Equal(hash, (string?)(await Redis.SortedSetRangeByRankAsync("bff:subject-sessions:" + subject)).Single());
-        var details = (string?)await Redis.HashGetAsync("bff:subject-sessions:" + subject + ":details", hash);
+        Assert.Equal(id, (string?)(await Redis.SortedSetRangeByRankAsync("bff:subject-sessions:" + subject)).Single());
+        var details = (string?)await Redis.HashGetAsync("bff:subject-sessions:" + subject + ":details", id);
         Assert.Matches(@"^1\|\d+\|\d+\|$", details);
         foreach (var index in new[] { "bff:subject-sessions:" + subject, "bff:subject-sessions:" + subject + ":details" })
         {
@@ -88,7 +93,7 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
 
         Assert.Equal(StoreOutcome.Ok, await store.CreateAsync(session, CancellationToken.None));
 
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         var key = "bff:session:v2:" + id;
         var valueBytes = await Redis.StringLengthAsync(key);
         var memoryUsage = (long)(await Redis.ExecuteAsync("MEMORY", "USAGE", key, "SAMPLES", "0"));
@@ -168,7 +173,7 @@ public sealed class RedisSessionStorageTests(ITestOutputHelper output) : IAsyncL
 
         return new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create(claims["sub"]),
             PublicId = SessionKey.CreatePublicId(),
             Subject = claims["sub"],
             ProviderSessionId = "7f3c2a9e1b4d8f60",

@@ -1,6 +1,5 @@
+using Bff.Sessions;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Bff.Redis;
 using Bff.Tests.Infrastructure;
 using Microsoft.AspNetCore.DataProtection;
@@ -40,7 +39,7 @@ public sealed class SessionFormatVersionTests : IAsyncLifetime
         using var browser = a.CreateBrowser();
         await browser.SignInAsync(_set.Idp);
         var cookie = browser.CookieValue("__Host-bff")!;
-        var key = "bff:session:v2:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(cookie)));
+        var key = "bff:session:v2:" + SessionKey.Id(cookie);
         var stored = (byte[])(await Redis.StringGetAsync(key))!;
 
         // What a later release would write under this key: the same record, protected for its own format version.

@@ -45,7 +45,7 @@ public sealed class SessionPayloadLifetimeTests
         var now = DateTimeOffset.FromUnixTimeMilliseconds(1_796_415_093_123);
         return new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create("alice"),
             PublicId = SessionKey.CreatePublicId(),
             Subject = "alice",
             Claims = [new SessionClaim("sub", "alice")],

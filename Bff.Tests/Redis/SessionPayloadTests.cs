@@ -180,7 +180,7 @@ public sealed class SessionPayloadTests
         var now = DateTimeOffset.FromUnixTimeMilliseconds(1_796_415_093_123);
         return new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create("d7a3c1e0-alice"),
             PublicId = SessionKey.CreatePublicId(),
             Subject = "d7a3c1e0-alice",
             ProviderSessionId = "739ADF896C3A73A2B5FAA30902178075",

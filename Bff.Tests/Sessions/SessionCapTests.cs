@@ -1,4 +1,5 @@
 using Bff.Configuration;
+using Bff.Redis;
 using System.Net;
 using System.Text.Json;
 using Bff.Observability;
@@ -122,7 +123,7 @@ public sealed class SessionCapTests
         using var counters = new CounterTotals(a.Services.GetRequiredService<BffMetrics>().Meter, Attributes.SessionCap);
         await using var redis = await ConnectionMultiplexer.ConnectAsync(set.Redis.Configuration);
         var database = redis.GetDatabase();
-        RedisKey index = "bff:subject-sessions:" + SessionKey.Hash("alice");
+        var index = a.Services.GetRequiredService<RedisConnection>().Keys.SubjectSessions("alice");
 
         using var first = a.CreateBrowser();
         using var second = a.CreateBrowser();
@@ -131,7 +132,7 @@ public sealed class SessionCapTests
         // Replica B has read (and cached) the first session.
         Assert.Equal(HttpStatusCode.OK, (await first.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
         Assert.Equal(
-            new[] { first, second }.Select(c => SessionKey.Hash(c.CookieValue("__Host-bff")!)),
+            new[] { first, second }.Select(c => SessionKey.Id(c.CookieValue("__Host-bff")!)),
             (await database.SortedSetRangeByRankAsync(index)).Select(v => (string)v!));
 
         using var third = a.CreateBrowser();
@@ -149,8 +150,8 @@ public sealed class SessionCapTests
 
         // The index lists the live sessions, oldest first, by id: no cookie value, no token.
         var members = (await database.SortedSetRangeByRankAsync(index)).Select(v => (string)v!).ToArray();
-        Assert.Equal(new[] { second, third }.Select(c => SessionKey.Hash(c.CookieValue("__Host-bff")!)), members);
-        Assert.All(members, m => Assert.Matches("^[0-9a-f]{64}$", m));
+        Assert.Equal(new[] { second, third }.Select(c => SessionKey.Id(c.CookieValue("__Host-bff")!)), members);
+        Assert.All(members, m => Assert.Matches("^[0-9a-f]{64}\\{[0-9a-f]{4}\\}$", m));
         var ttl = await database.KeyTimeToLiveAsync(index);
         Assert.True(ttl > TimeSpan.FromHours(7) && ttl <= TimeSpan.FromHours(8), $"The index expires in {ttl}.");
 
@@ -162,7 +163,7 @@ public sealed class SessionCapTests
         await fourth.SignInAsync(set.Idp, subject: "alice");
         Assert.Equal(HttpStatusCode.OK, (await third.GetWithCsrfAsync(a.Url("/bff/user"))).StatusCode);
         Assert.Equal(
-            new[] { third, fourth }.Select(c => SessionKey.Hash(c.CookieValue("__Host-bff")!)),
+            new[] { third, fourth }.Select(c => SessionKey.Id(c.CookieValue("__Host-bff")!)),
             (await database.SortedSetRangeByRankAsync(index)).Select(v => (string)v!));
         Assert.Equal(1, counters[Instruments.SessionCapEvictions, SessionCaps.PerSubject]);
     }

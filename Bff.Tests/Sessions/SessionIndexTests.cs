@@ -192,7 +192,7 @@ public sealed class SessionIndexTests : IAsyncLifetime
         var now = _time.GetUtcNow();
         var session = new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create(subject),
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
             Claims = [new SessionClaim("sub", subject)],

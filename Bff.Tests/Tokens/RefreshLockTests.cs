@@ -27,7 +27,7 @@ public sealed class RefreshLockTests : IAsyncLifetime
 
         await ProxyTestHost.EchoAsync(await browser.GetWithCsrfAsync("/api/orders"));
 
-        var sessionId = SessionKey.Hash(session.Key);
+        var sessionId = SessionKey.Id(session.Key);
         Assert.Equal([sessionId], _lock.Acquired);
         Assert.Equal([sessionId], _lock.Released);
         Assert.Equal(RefreshCoordinator.LockTtl, _lock.LastTtl);

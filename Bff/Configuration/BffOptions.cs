@@ -154,12 +154,17 @@ public sealed class TokenSettings
 public sealed class RedisSettings
 {
     /// <summary>
-    /// A StackExchange.Redis connection string (for example <c>redis:6379,password=…,ssl=true</c>). Required when
-    /// <c>Bff:Session:Store=Redis</c>; the Data Protection key ring is then kept there too.
+    /// A StackExchange.Redis connection string: a standalone primary (<c>redis:6379,password=…,ssl=true</c>), the
+    /// Sentinels and the service they monitor (<c>sentinel-0:26379,sentinel-1:26379,serviceName=mymaster</c>), or some
+    /// nodes of a Redis Cluster. Required when <c>Bff:Session:Store=Redis</c>; the Data Protection key ring is then
+    /// kept there too.
     /// </summary>
     public string? Configuration { get; set; }
 
-    /// <summary>Prefix of every key and channel the gateway uses, so several gateways can share one Redis.</summary>
+    /// <summary>
+    /// Prefix of every key and channel the gateway uses, so several gateways can share one Redis. A <c>{</c> must be
+    /// closed within the prefix (<c>{bff}:</c>), or Redis Cluster would spread one session's keys over several slots.
+    /// </summary>
     public string KeyPrefix { get; set; } = "bff:";
 
     /// <summary>How long a (re)connection attempt may take before the gateway gives up on it and retries in the background.</summary>

@@ -115,6 +115,11 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         {
             failures.Add("Bff:Redis:KeyPrefix must not be empty (default 'bff:').");
         }
+        else if (!RedisConfigurationRules.HasWholeHashTags(redis.KeyPrefix))
+        {
+            failures.Add("Bff:Redis:KeyPrefix has a '{' that no '}' closes after at least one character: Redis Cluster would read a hash tag from it "
+                + "that spreads one session's keys over several slots. Remove the brace, or write a whole tag such as '{bff}:' (every key then shares one slot).");
+        }
 
         if (redis.ConnectTimeout <= TimeSpan.Zero || redis.ConnectTimeout > TimeSpan.FromMinutes(1))
         {
@@ -429,6 +434,16 @@ internal static class CookieNameRules
 
 internal static class RedisConfigurationRules
 {
+    /// <summary>
+    /// Whether a key prefix leaves the hash tags of the keys after it to them (no brace), or is a whole tag itself
+    /// (<c>{bff}:</c>): a <c>{</c> that nothing closes would make Redis Cluster hash part of a session's id.
+    /// </summary>
+    public static bool HasWholeHashTags(string prefix)
+    {
+        var open = prefix.IndexOf('{', StringComparison.Ordinal);
+        return open < 0 || prefix.IndexOf('}', open + 1) > open + 1;
+    }
+
     /// <summary>Parses the connection string the way the gateway will; the problem never echoes it (it may hold a password).</summary>
     public static bool TryParse(string configuration, out string problem)
     {

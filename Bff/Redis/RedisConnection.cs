@@ -12,7 +12,7 @@ namespace Bff.Redis;
 /// short connect and command timeouts, start-up without Redis (<c>AbortOnConnectFail=false</c>), reconnection in the
 /// background, and commands that fail at once while disconnected instead of queueing behind a dead socket.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed partial class RedisConnection : IAsyncDisposable
 {
     private readonly IOptions<BffOptions> _options;
     private readonly Lazy<Task<ConnectionMultiplexer>> _multiplexer;
@@ -79,9 +79,11 @@ internal sealed class RedisConnection : IAsyncDisposable
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(Settings));
         multiplexer.ConnectionFailed += (_, e) => BffLog.RedisConnectionFailed(_logger, e.ConnectionType.ToString(), e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, e) => BffLog.RedisConnectionRestored(_logger, e.ConnectionType.ToString());
+        multiplexer.ConfigurationChanged += (_, e) => Log.TopologyChanged(_logger, e.EndPoint?.ToString() ?? "?");
         if (multiplexer.IsConnected)
         {
             BffLog.RedisConnected(_logger, EndPoints);
+            LogShape(multiplexer);
         }
         else
         {
@@ -91,56 +93,15 @@ internal sealed class RedisConnection : IAsyncDisposable
         return multiplexer;
     }
 
+    /// <summary>Standalone, Sentinel (the connection string names a service) or Cluster (the servers say so).</summary>
+    private void LogShape(ConnectionMultiplexer multiplexer)
+    {
+        var servers = multiplexer.GetServers().Where(s => s.IsConnected).ToList();
+        var shape = servers.Any(s => s.ServerType == ServerType.Cluster) ? "Cluster"
+            : string.IsNullOrEmpty(ConfigurationOptions.Parse(Settings.Configuration!).ServiceName) ? "Standalone"
+            : "Sentinel";
+        Log.Shape(_logger, shape, servers.Count(s => !s.IsReplica), servers.Count(s => s.IsReplica));
+    }
+
     private static int Milliseconds(TimeSpan value) => (int)Math.Ceiling(value.TotalMilliseconds);
-}
-
-/// <summary>Every key and channel the gateway uses in Redis, under one prefix.</summary>
-internal sealed class RedisKeys(string prefix)
-{
-    public string Prefix => prefix;
-
-    /// <summary>A session, by <see cref="SessionKey.Hash"/> of its cookie value: the cookie value itself never reaches Redis.</summary>
-    /// <remarks>
-    /// <c>v2</c>: sessions written in an earlier format (a hash, a JSON payload) sit under <c>session:{id}</c>, are
-    /// never read again and expire by themselves.
-    /// </remarks>
-    public RedisKey Session(string sessionId) => prefix + "session:v2:" + sessionId;
-
-    /// <summary>
-    /// Sorted set of one subject's session ids, scored by creation time (Unix milliseconds): the per-user cap ends the
-    /// lowest scores first, back-channel logout by subject ends them all, and a list of a user's sessions reads it in
-    /// order. Ids only, never token material. Named by a hash so that Redis key names carry no personal data.
-    /// </summary>
-    /// <remarks>
-    /// Replaces the set <c>{prefix}sub:{hash}</c> that versions before it also kept (never read now; it expires by itself).
-    /// </remarks>
-    public RedisKey SubjectSessions(string subject) => prefix + "subject-sessions:" + SessionKey.Hash(subject);
-
-    /// <summary>
-    /// Hash beside <see cref="SubjectSessions"/>: each session id of the subject to what a list of sessions shows of it
-    /// (<see cref="SessionDetails"/>), readable without the session's encrypted payload. Same lifetime as its sorted set.
-    /// </summary>
-    public RedisKey SubjectSessionDetails(string subject) => prefix + "subject-sessions:" + SessionKey.Hash(subject) + ":details";
-
-    /// <summary>Patterns of every key that holds a session or a session index, for ending every session at once.</summary>
-    public IReadOnlyList<RedisValue> SessionPatterns =>
-        [Glob(prefix) + "session:v2:*", Glob(prefix) + "subject-sessions:*", Glob(prefix) + "sid:*", Glob(prefix) + "sub:*"];
-
-    /// <summary>The prefix as a <c>SCAN MATCH</c> pattern that matches only itself.</summary>
-    private static string Glob(string text) =>
-        string.Concat(text.Select(c => c is '*' or '?' or '[' or ']' or '\\' ? "\\" + c : c.ToString()));
-
-    /// <summary>Set of session ids of one provider session (<c>sid</c>).</summary>
-    public RedisKey ProviderSessionIndex(string providerSessionId) => prefix + "sid:" + SessionKey.Hash(providerSessionId);
-
-    public RedisKey SeenLogoutToken(string tokenId) => prefix + "jti:" + SessionKey.Hash(tokenId);
-
-    public RedisKey RefreshLock(string sessionId) => prefix + "lock:refresh:" + sessionId;
-
-    public RedisKey DataProtectionKeys => prefix + "dataprotection:keys";
-
-    /// <summary>Generated DPoP keys, encrypted, and which one is current (<see cref="RedisDPoPKeyStore"/>).</summary>
-    public RedisKey DPoPKeys => prefix + "dpop:keys";
-
-    public RedisChannel SessionChanges => RedisChannel.Literal(prefix + "sessions:changed");
 }

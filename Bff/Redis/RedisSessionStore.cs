@@ -13,7 +13,7 @@ namespace Bff.Redis;
 /// <list type="bullet">
 /// <item><c>{prefix}session:v2:{id}</c>: a string, the token version in decimal, <c>:</c>, and the Data-Protected
 /// payload (<see cref="SessionPayloadProtector"/>), expiring with the session (the earlier of its idle and absolute
-/// limits). <c>id</c> is <see cref="SessionKey.Hash"/> of the cookie value. A string rather than a hash of version and
+/// limits). <c>id</c> is <see cref="SessionKey.Id"/> of the cookie value (names: <see cref="RedisKeys"/>). A string rather than a hash of version and
 /// payload: Redis stores a hash with a value this long as a hash table, a few hundred bytes more per session.</item>
 /// <item><c>{prefix}subject-sessions:{hash}</c>: one subject's session ids in a sorted set scored by creation time
 /// (<see cref="RedisKeys.SubjectSessions"/>), and beside it <c>{prefix}subject-sessions:{hash}:details</c>, a hash from
@@ -26,8 +26,9 @@ namespace Bff.Redis;
 /// <item><c>{prefix}sid:{hash}</c>: a set of session ids of one provider session for back-channel logout, expiring
 /// no earlier than the longest-lived session it lists. A member whose session is gone is harmless.</item>
 /// </list>
-/// Writes that must not interleave are Lua scripts. The scripts touch several keys, so Redis Cluster is not supported
-/// (a standalone primary, with replicas or Sentinel, is).
+/// Writes that must not interleave are Lua scripts. Every key a script touches is in the slot of the subject's hash
+/// tag (<see cref="RedisKeys"/>), so the store works on Redis Cluster as on a standalone primary or behind Sentinel;
+/// the provider-session index, in a slot of its own, is written before the session and read with single-key commands.
 /// </summary>
 internal sealed class RedisSessionStore(
     RedisConnection connection,
@@ -83,17 +84,23 @@ internal sealed class RedisSessionStore(
 
         """;
 
-    // KEYS: subject's sessions (sorted), their details, session, [provider session index].
+    // KEYS: subject's sessions (sorted), their details, session: one slot (the subject's tag).
     // ARGV: value, session ttl ms, index ttl ms, id, created at (Unix ms), details.
     private const string CreateScript = """
         redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
         local ttl = tonumber(ARGV[3])
         redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
         redis.call('HSET', KEYS[2], ARGV[4], ARGV[6])
-        if #KEYS > 3 then redis.call('SADD', KEYS[4], ARGV[4]) end
-        for _, key in ipairs({ KEYS[1], KEYS[2], KEYS[4] }) do
+        for _, key in ipairs({ KEYS[1], KEYS[2] }) do
           if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
         end
+        return 1
+        """;
+
+    // KEYS: a provider session's index. ARGV: session id, ttl ms. Adds the id; the index lives as long as its longest session.
+    private const string AddToIndexScript = """
+        redis.call('SADD', KEYS[1], ARGV[1])
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
         return 1
         """;
 
@@ -103,7 +110,8 @@ internal sealed class RedisSessionStore(
     // returns their ids, each followed by its stored value (so that the caller can revoke its refresh token) or false
     // when it expired meanwhile; never the new session, which may share its millisecond with an older one. One script,
     // so two sign-ins of one user at once cannot both keep the same session or both end the same one. The session keys
-    // it deletes are derived from the members, which is one more reason the store does not support Redis Cluster.
+    // it deletes are named after the members, which carry the subject's tag: they are in the sorted set's slot, so the
+    // script may touch them on Redis Cluster too.
     private const string EndOldestScript = IndexFunctions + """
         prune(ARGV[1], ARGV[3])
         local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
@@ -205,7 +213,7 @@ internal sealed class RedisSessionStore(
     {
         // Sessions removed while Redis was unreachable are gone for this replica, cached or not.
         string? id = null;
-        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id = SessionKey.Hash(key)))
+        if (!_pendingRemovals.IsEmpty && _pendingRemovals.ContainsKey(id = SessionKey.Id(key)))
         {
             return ValueTask.FromResult(SessionLookup.NotFound);
         }
@@ -216,21 +224,20 @@ internal sealed class RedisSessionStore(
             return ValueTask.FromResult(SessionLookup.Found(cached!));
         }
 
-        return ReadAsync(key, id ?? SessionKey.Hash(key));
+        return ReadAsync(key, id ?? SessionKey.Id(key));
     }
 
     public async ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken)
     {
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         var now = timeProvider.GetUtcNow();
-        RedisKey[] keys = session.ProviderSessionId is { } sid
-            ? [Keys.SubjectSessions(session.Subject), Keys.SubjectSessionDetails(session.Subject), Keys.Session(id), Keys.ProviderSessionIndex(sid)]
-            : [Keys.SubjectSessions(session.Subject), Keys.SubjectSessionDetails(session.Subject), Keys.Session(id)];
+        var indexTtl = TimeToLive(session.AbsoluteExpiresAt, now);
+        RedisKey[] keys = [Keys.SubjectSessions(session.Subject), Keys.SubjectSessionDetails(session.Subject), Keys.Session(id)];
         RedisValue[] values =
         [
             StoredValue(id, session),
             TimeToLive(session.ExpiresAt, now),
-            TimeToLive(session.AbsoluteExpiresAt, now),
+            indexTtl,
             id,
             session.CreatedAt.ToUnixTimeMilliseconds(),
             SessionDetails.Format(session),
@@ -239,6 +246,13 @@ internal sealed class RedisSessionStore(
         try
         {
             var database = await connection.GetDatabaseAsync();
+            if (session.ProviderSessionId is { } sid)
+            {
+                // Before the session, so that a back-channel logout never misses a session that exists; should the
+                // session then not be written, the member names nothing and is harmless.
+                await database.ScriptEvaluateAsync(AddToIndexScript, [Keys.ProviderSessionIndex(sid)], [id, indexTtl]);
+            }
+
             await database.ScriptEvaluateAsync(CreateScript, keys, values);
             return StoreOutcome.Ok;
         }
@@ -251,7 +265,7 @@ internal sealed class RedisSessionStore(
 
     public async ValueTask<StoreOutcome> ReplaceAsync(UserSession session, CancellationToken cancellationToken)
     {
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
 
         // Evict before writing (a read already under way must not cache the old value) and after (neither may one that
         // started while the write was in flight).
@@ -314,7 +328,7 @@ internal sealed class RedisSessionStore(
     /// </summary>
     public async ValueTask<LeasedSave> ReplaceRefreshedAsync(UserSession session, string lockOwner)
     {
-        var id = SessionKey.Hash(session.Key);
+        var id = SessionKey.Id(session.Key);
         cache.Evict(id);
         try
         {
@@ -348,7 +362,7 @@ internal sealed class RedisSessionStore(
 
     public async ValueTask<StoreOutcome> RemoveAsync(string key, CancellationToken cancellationToken)
     {
-        var id = SessionKey.Hash(key);
+        var id = SessionKey.Id(key);
         if (await TryDeleteAsync(id, "remove"))
         {
             return StoreOutcome.Ok;
@@ -369,23 +383,21 @@ internal sealed class RedisSessionStore(
         try
         {
             var database = await connection.GetDatabaseAsync();
+            // Single-key commands only: the indexes and the sessions they list may sit in different cluster slots.
             RedisValue[] ids;
-            RedisKey index;
             if (providerSessionId is not null)
             {
-                index = Keys.ProviderSessionIndex(providerSessionId);
-                ids = await database.SetMembersAsync(index);
+                ids = await database.SetMembersAsync(Keys.ProviderSessionIndex(providerSessionId));
                 if (subject is not null && ids.Length > 0)
                 {
                     // A logout token with both names one provider session of one subject.
-                    var ofSubject = (await database.SortedSetRangeByRankAsync(Keys.SubjectSessions(subject))).ToHashSet();
+                    var ofSubject = await SubjectSessionIdsAsync(database, subject);
                     ids = [.. ids.Where(ofSubject.Contains)];
                 }
             }
             else
             {
-                index = Keys.SubjectSessions(subject!);
-                ids = await database.SortedSetRangeByRankAsync(index);
+                ids = [.. await SubjectSessionIdsAsync(database, subject!)];
             }
 
             if (ids.Length == 0)
@@ -393,16 +405,25 @@ internal sealed class RedisSessionStore(
                 return new RemoveManyResult(StoreOutcome.Ok, 0);
             }
 
-            var removed = await database.KeyDeleteAsync([.. ids.Select(id => Keys.Session(id!))]);
+            var removed = 0;
+            foreach (var id in ids)
+            {
+                if (await database.KeyDeleteAsync(Keys.Session(id!)))
+                {
+                    removed++;
+                }
+            }
+
             if (providerSessionId is not null)
             {
-                await database.SetRemoveAsync(index, ids);
+                await database.SetRemoveAsync(Keys.ProviderSessionIndex(providerSessionId), ids);
             }
             else
             {
                 // Only these members: a session signed in meanwhile keeps its place in the index.
-                await database.SortedSetRemoveAsync(index, ids);
+                await database.SortedSetRemoveAsync(Keys.SubjectSessions(subject!), ids);
                 await database.HashDeleteAsync(Keys.SubjectSessionDetails(subject!), ids);
+                await database.SetRemoveAsync(Keys.LegacySubjectIndex(subject!), ids);
             }
 
             foreach (var id in ids)
@@ -411,7 +432,7 @@ internal sealed class RedisSessionStore(
                 await invalidation.PublishAsync(database, id!);
             }
 
-            return new RemoveManyResult(StoreOutcome.Ok, (int)removed);
+            return new RemoveManyResult(StoreOutcome.Ok, removed);
         }
         catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
         {
@@ -428,7 +449,7 @@ internal sealed class RedisSessionStore(
             var result = await database.ScriptEvaluateAsync(
                 EndOldestScript,
                 SubjectIndexKeys(newest.Subject),
-                [Keys.Session(string.Empty).ToString(), keep, SessionKey.Hash(newest.Key), Now()]);
+                [Keys.SessionKeyPrefix, keep, SessionKey.Id(newest.Key), Now()]);
             return await EndedAsync(database, result);
         }
         catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
@@ -445,7 +466,7 @@ internal sealed class RedisSessionStore(
             var database = await connection.GetDatabaseAsync();
             var now = timeProvider.GetUtcNow();
             var result = (RedisResult[]?)await database.ScriptEvaluateAsync(
-                ListScript, SubjectIndexKeys(subject), [Keys.Session(string.Empty).ToString(), now.ToUnixTimeMilliseconds()]) ?? [];
+                ListScript, SubjectIndexKeys(subject), [Keys.SessionKeyPrefix, now.ToUnixTimeMilliseconds()]) ?? [];
             var sessions = new List<SessionSummary>(result.Length / 3);
             for (var i = 0; i + 2 < result.Length; i += 3)
             {
@@ -474,7 +495,7 @@ internal sealed class RedisSessionStore(
             var result = await database.ScriptEvaluateAsync(
                 EndOfSubjectScript,
                 SubjectIndexKeys(subject),
-                [Keys.Session(string.Empty).ToString(), Now(), onlyId ?? string.Empty, exceptId ?? string.Empty]);
+                [Keys.SessionKeyPrefix, Now(), onlyId ?? string.Empty, exceptId ?? string.Empty]);
             return await EndedAsync(database, result);
         }
         catch (Exception ex) when (RedisFailure.IsUnavailable(ex))
@@ -494,7 +515,7 @@ internal sealed class RedisSessionStore(
         {
             var multiplexer = await connection.GetMultiplexerAsync();
             var database = multiplexer.GetDatabase();
-            var sessionPrefix = Keys.Session(string.Empty).ToString();
+            var sessionPrefix = Keys.SessionKeyPrefix;
             var removed = 0;
             foreach (var server in multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica))
             {
@@ -531,7 +552,8 @@ internal sealed class RedisSessionStore(
             return 0;
         }
 
-        await database.KeyDeleteAsync([.. batch]);
+        // One key a command: on Redis Cluster the batch spans slots.
+        await Task.WhenAll(batch.Select(key => database.KeyDeleteAsync(key)));
         var sessions = 0;
         foreach (var key in batch)
         {
@@ -547,6 +569,17 @@ internal sealed class RedisSessionStore(
 
         batch.Clear();
         return sessions;
+    }
+
+    /// <summary>
+    /// The ids of a subject's sessions: its index, and the index of sessions created before keys carried a tag
+    /// (<see cref="RedisKeys.LegacySubjectIndex"/>, read until they have expired).
+    /// </summary>
+    private async Task<HashSet<RedisValue>> SubjectSessionIdsAsync(IDatabase database, string subject)
+    {
+        var ids = new HashSet<RedisValue>(await database.SortedSetRangeByRankAsync(Keys.SubjectSessions(subject)));
+        ids.UnionWith(await database.SetMembersAsync(Keys.LegacySubjectIndex(subject)));
+        return ids;
     }
 
     private RedisKey[] SubjectIndexKeys(string subject) => [Keys.SubjectSessions(subject), Keys.SubjectSessionDetails(subject)];

@@ -68,7 +68,7 @@ internal sealed class SessionIssuer(
 
         var session = new UserSession
         {
-            Key = SessionKey.Create(),
+            Key = SessionKey.Create(subject),
             PublicId = SessionKey.CreatePublicId(),
             Subject = subject,
             ProviderSessionId = principal.FindFirst("sid")?.Value,

@@ -55,8 +55,8 @@ internal sealed record UserSession
 
     public string LogId => SessionKey.LogId(Key);
 
-    /// <summary>The store id: <see cref="SessionKey.Hash"/> of the cookie value.</summary>
-    public string Id => SessionKey.Hash(Key);
+    /// <summary>The store id: <see cref="SessionKey.Id"/> of the cookie value (its hash and the subject's slot tag).</summary>
+    public string Id => SessionKey.Id(Key);
 
     /// <summary>When the session ends if nothing else happens: the earlier of its idle and absolute limits.</summary>
     public DateTimeOffset ExpiresAt => IdleExpiresAt < AbsoluteExpiresAt ? IdleExpiresAt : AbsoluteExpiresAt;

@@ -21,7 +21,7 @@ namespace Bff.Tokens;
 /// the holder released the lock without writing, or went quiet, it tries to acquire again. A call whose access token
 /// has not expired does not wait at all: it uses that token.</item>
 /// </list>
-/// Session ids given to the lock are <see cref="Sessions.SessionKey.Hash"/> values, never the cookie value.
+/// Session ids given to the lock are <see cref="Sessions.SessionKey.Id"/> values, never the cookie value.
 /// </summary>
 internal interface IRefreshLock
 {

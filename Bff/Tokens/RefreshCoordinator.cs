@@ -89,7 +89,7 @@ internal sealed class RefreshCoordinator(
     {
         using var budget = new CancellationTokenSource(FlightBudget, timeProvider);
         var cancellationToken = budget.Token;
-        var sessionId = SessionKey.Hash(seen.Key);
+        var sessionId = SessionKey.Id(seen.Key);
         long? waitStarted = null;
         try
         {

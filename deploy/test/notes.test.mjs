@@ -19,6 +19,16 @@ describe('NOTES.txt', () => {
     assert.match(notes, /The Redis connection string comes from Secret "bff-secrets", key "redis-configuration"/);
   });
 
+  it('shows the connection string the Redis topology expects', async () => {
+    const sentinel = await renderNotes({ valuesFiles: ['ci/redis-sentinel-values.yaml'] });
+    assert.match(sentinel, /Redis behind Sentinel: the Secret lists the Sentinels and the service name/);
+    assert.match(sentinel, /serviceName=mymaster/);
+    const cluster = await renderNotes({ valuesFiles: ['ci/redis-cluster-values.yaml'] });
+    assert.match(cluster, /Redis Cluster: the Secret lists some or all of the cluster's nodes/);
+    const standalone = await renderNotes({ valuesFiles: ['ci/redis-three-replicas-values.yaml'] });
+    assert.match(standalone, /Standalone Redis: the Secret names the primary/);
+  });
+
   it('shows the https address of a TLS ingress that trusts its controller, without warnings', async () => {
     const notes = await renderNotes({ valuesFiles: ['ci/ingress-tls-values.yaml'] });
     assert.match(notes, /https:\/\/app\.example\.com\//);

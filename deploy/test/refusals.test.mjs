@@ -53,6 +53,38 @@ describe('session store and replicas', () => {
     assertRenders({ 'bff.session.store': 'Redis', ...redisSecret, 'networkPolicy.enabled': false });
   });
 
+  it('documents and checks the three Redis shapes: Standalone, Sentinel, Cluster', () => {
+    for (const topology of ['Standalone', 'Sentinel', 'Cluster']) {
+      assertRenders({ 'bff.session.store': 'Redis', ...redisSecret, 'bff.redis.topology': topology, 'networkPolicy.enabled': false });
+    }
+    assertRenders({ 'bff.session.store': 'Redis', ...redisSecret, ...redisEgress, 'bff.redis.topology': 'Cluster' });
+    assertRefused({ 'bff.session.store': 'Redis', ...redisSecret, 'bff.redis.topology': 'Replicated' }, /bff\.redis\.topology must be one of the following: "Standalone", "Sentinel", "Cluster"/);
+  });
+
+  it('refuses Sentinel when the NetworkPolicy would block the Sentinels or the primary they name', () => {
+    assertRefused(
+      { 'bff.session.store': 'Redis', ...redisSecret, ...redisEgress, 'bff.redis.topology': 'Sentinel' },
+      /bff\.redis\.topology=Sentinel with networkPolicy\.enabled needs networkPolicy\.egress\.redis to allow both the Sentinels' port \(26379\)/,
+    );
+    assertRefused(
+      {
+        'bff.session.store': 'Redis', ...redisSecret, 'bff.redis.topology': 'Sentinel',
+        'networkPolicy.egress.redis[0].to[0].podSelector.matchLabels.app': 'redis',
+        'networkPolicy.egress.redis[0].ports[0].port': 26379,
+      },
+      /allow both the Sentinels' port \(26379\) and the port of the Redis pods/,
+    );
+    assertRenders({
+      'bff.session.store': 'Redis', ...redisSecret, ...redisEgress, 'bff.redis.topology': 'Sentinel',
+      'networkPolicy.egress.redis[0].ports[1].port': 26379,
+    });
+  });
+
+  it('refuses a Redis topology without the Redis store', () => {
+    assertRefused({ 'bff.redis.topology': 'Cluster' }, /bff\.redis\.topology=Cluster applies to the Redis session store only/);
+    assertRenders({ 'bff.redis.topology': 'Standalone' });
+  });
+
   it('refuses an unknown session store', () => {
     assertRefused({ 'bff.session.store': 'Memory' }, /bff\.session\.store must be one of the following: "InMemory", "Redis"/);
   });

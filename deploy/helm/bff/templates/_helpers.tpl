@@ -93,6 +93,29 @@ Settings that cannot work are refused here, before anything reaches a cluster. I
 {{- if and .Values.networkPolicy.enabled (empty .Values.networkPolicy.egress.redis) }}
 {{- fail "bff.session.store=Redis with networkPolicy.enabled needs networkPolicy.egress.redis (a rule naming the Redis pods or CIDR and port), or the gateway cannot reach Redis." }}
 {{- end }}
+{{- if and .Values.networkPolicy.enabled (eq (default "Standalone" $bff.redis.topology) "Sentinel") }}
+{{- /* Sentinel: the gateway asks the Sentinels (26379 by default) for the primary, then talks to it (6379): both must be allowed. A rule without ports allows every port. */}}
+{{- $anyPort := false }}
+{{- $sentinelPort := false }}
+{{- $dataPort := false }}
+{{- range .Values.networkPolicy.egress.redis }}
+{{- if not .ports }}
+{{- $anyPort = true }}
+{{- end }}
+{{- range .ports }}
+{{- if eq (toString .port) "26379" }}
+{{- $sentinelPort = true }}
+{{- else }}
+{{- $dataPort = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not (or $anyPort (and $sentinelPort $dataPort)) }}
+{{- fail "bff.redis.topology=Sentinel with networkPolicy.enabled needs networkPolicy.egress.redis to allow both the Sentinels' port (26379) and the port of the Redis pods they name (6379), or the gateway cannot find or reach the primary." }}
+{{- end }}
+{{- end }}
+{{- else if ne (default "Standalone" $bff.redis.topology) "Standalone" }}
+{{- fail (printf "bff.redis.topology=%s applies to the Redis session store only: set bff.session.store=Redis (with bff.redis.existingSecret), or leave bff.redis.topology at Standalone." $bff.redis.topology) }}
 {{- end }}
 {{- $origin := include "bff.publicOrigin" . }}
 {{- if not $origin }}

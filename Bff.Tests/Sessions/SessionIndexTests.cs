@@ -125,7 +125,7 @@ public sealed class SessionIndexTests : IAsyncLifetime
     public async Task Index_entries_of_expired_sessions_are_dropped_and_the_index_expires_with_the_last_session()
     {
         var store = Store("Redis");
-        var subject = "bff:subject-sessions:" + SessionKey.Hash("alice");
+        var subject = "bff:subject-sessions:" + SessionKey.Hash("alice") + "{" + SessionKey.SlotTag("alice") + "}";
         var details = subject + ":details";
         var lasting = await CreateAsync(store, "alice", null);
         _time.Advance(TimeSpan.FromMinutes(1));
@@ -169,8 +169,8 @@ public sealed class SessionIndexTests : IAsyncLifetime
         var list = await store.ListOfSubjectAsync("alice", CancellationToken.None);
 
         Assert.Equal(issuer.Skip(10).Select(s => s.Id), list.Sessions.Select(s => s.Id));
-        Assert.Equal(50, await Redis.SortedSetLengthAsync("bff:subject-sessions:" + SessionKey.Hash("alice")));
-        Assert.Equal(50, await Redis.HashLengthAsync("bff:subject-sessions:" + SessionKey.Hash("alice") + ":details"));
+        Assert.Equal(50, await Redis.SortedSetLengthAsync("bff:subject-sessions:" + SessionKey.Hash("alice") + "{" + SessionKey.SlotTag("alice") + "}"));
+        Assert.Equal(50, await Redis.HashLengthAsync("bff:subject-sessions:" + SessionKey.Hash("alice") + "{" + SessionKey.SlotTag("alice") + "}:details"));
     }
 
     private ISessionStore Store(string kind)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
@@ -25,5 +26,9 @@ internal static class SessionHandle
     }
 
     /// <summary>Shape check before anything is looked up.</summary>
-    public static bool IsWellFormed(string? value) => value is { Length: Length } && SessionKey.IsWellFormed(value.PadRight(SessionKey.Length, 'A'));
+    public static bool IsWellFormed(string? value) =>
+        value is { Length: Length } && !value.AsSpan().ContainsAnyExcept(Base64UrlCharacters);
+
+    private static readonly SearchValues<char> Base64UrlCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 }

@@ -59,6 +59,15 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add("Bff:Session:IdleTimeout must not be longer than Bff:Session:AbsoluteTimeout.");
         }
 
+        if (session.WarnBefore < TimeSpan.FromSeconds(1))
+        {
+            failures.Add("Bff:Session:WarnBefore must be at least 00:00:01 (for example 00:02:00, the default).");
+        }
+        else if (session.IdleTimeout > TimeSpan.Zero && session.WarnBefore >= session.IdleTimeout)
+        {
+            failures.Add($"Bff:Session:WarnBefore ({session.WarnBefore}) must be shorter than Bff:Session:IdleTimeout ({session.IdleTimeout}): otherwise every page is warned as soon as it opens.");
+        }
+
         if (!Enum.IsDefined(session.Store))
         {
             failures.Add("Bff:Session:Store must be InMemory or Redis.");

@@ -32,6 +32,8 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError TooManyRequests = new("too_many_requests", StatusCodes.Status429TooManyRequests, "Too many sign-in attempts from this address; try again later.");
     public static readonly BffError InvalidHost = new("invalid_host", StatusCodes.Status400BadRequest, "The request's Host is not this gateway's public origin.");
     public static readonly BffError SessionCapacityReached = new("session_capacity_reached", StatusCodes.Status503ServiceUnavailable, "The gateway holds as many sessions as it may; try again later.") { RetryAfter = TimeSpan.FromSeconds(60) };
+    public static readonly BffError InvalidParameter = new("invalid_parameter", StatusCodes.Status400BadRequest, "A query parameter has a value this endpoint does not accept.");
+    public static readonly BffError CrossSiteRequest = new("cross_site_request", StatusCodes.Status403Forbidden, "The request came from another site (Sec-Fetch-Site).");
     public static readonly BffError InvalidLoginParameter = new("invalid_login_parameter", StatusCodes.Status400BadRequest, "A sign-in option is malformed or not supported by the identity provider.");
 
     public string Type => "urn:bff:error:" + Code;

@@ -50,6 +50,8 @@ internal sealed class BffMetrics
     private readonly Counter<long> _sessionCapEvictions;
     private readonly Counter<long> _sessionCapRefusals;
     private readonly Counter<long> _authorizationRefusals;
+    private readonly UpDownCounter<long> _eventStreams;
+    private readonly Counter<long> _eventsSent;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -74,6 +76,8 @@ internal sealed class BffMetrics
         _sessionCapEvictions = Meter.CreateCounter<long>(Instruments.SessionCapEvictions, "{session}", "Sessions ended because a new sign-in took their user over Bff:Session:MaxPerSubject, by cap.");
         _sessionCapRefusals = Meter.CreateCounter<long>(Instruments.SessionCapRefusals, "{sign_in}", "Sign-ins refused because the in-memory store held Bff:Session:MaxInMemorySessions sessions, by cap.");
         _authorizationRefusals = Meter.CreateCounter<long>(Instruments.AuthorizationRefusals, "{request}", "Requests of signed-in users refused with 403 by an authorization policy (never forwarded), by route or local endpoint.");
+        _eventStreams = Meter.CreateUpDownCounter<long>(Instruments.EventStreams, "{stream}", "Session event streams (GET /bff/events) open on this replica.");
+        _eventsSent = Meter.CreateCounter<long>(Instruments.EventsSent, "{event}", "Events sent on session event streams, by event (and end reason for ended).");
 
         if (activeSessions is not null)
         {
@@ -191,4 +195,21 @@ internal sealed class BffMetrics
     /// <param name="route">The YARP route id, or the local endpoint's route template.</param>
     public void AuthorizationRefused(string route) =>
         _authorizationRefusals.Add(1, new KeyValuePair<string, object?>(Attributes.Route, route));
+
+    /// <summary>A session event stream opened (+1) or closed (-1).</summary>
+    public void EventStreamChanged(int delta) => _eventStreams.Add(delta);
+
+    /// <param name="eventName">expiring, extended or ended.</param>
+    /// <param name="endReason">For ended: the reason the page was told.</param>
+    public void EventSent(string eventName, string? endReason = null)
+    {
+        if (endReason is null)
+        {
+            _eventsSent.Add(1, new KeyValuePair<string, object?>(Attributes.Event, eventName));
+        }
+        else
+        {
+            _eventsSent.Add(1, new KeyValuePair<string, object?>(Attributes.Event, eventName), new KeyValuePair<string, object?>(Attributes.SessionEndReason, endReason));
+        }
+    }
 }

@@ -53,6 +53,8 @@ internal static class TelemetryNames
         public const string SessionCapEvictions = "bff.sessions.cap_evictions";
         public const string SessionCapRefusals = "bff.sessions.cap_refusals";
         public const string AuthorizationRefusals = "bff.authorization.refusals";
+        public const string EventStreams = "bff.events.streams";
+        public const string EventsSent = "bff.events.sent";
     }
 
     public static class Attributes
@@ -67,6 +69,9 @@ internal static class TelemetryNames
         public const string SessionId = "bff.session.id";
 
         public const string SessionEndReason = "bff.session.end_reason";
+
+        /// <summary>Which event a session's event stream sent: <c>expiring</c>, <c>extended</c> or <c>ended</c>.</summary>
+        public const string Event = "bff.event";
         public const string SessionStoreOperation = "bff.session_store.operation";
         public const string SessionStoreKind = "bff.session_store.kind";
 

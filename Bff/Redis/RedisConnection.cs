@@ -125,4 +125,7 @@ internal sealed class RedisKeys(string prefix)
     public RedisKey DataProtectionKeys => prefix + "dataprotection:keys";
 
     public RedisChannel SessionChanges => RedisChannel.Literal(prefix + "sessions:changed");
+
+    /// <summary>Session-ended notices for the pages' event streams (<see cref="RedisSessionEvents"/>).</summary>
+    public RedisChannel SessionEnded => RedisChannel.Literal(prefix + "sessions:ended");
 }

@@ -26,6 +26,7 @@ internal static class RedisSessionsExtensions
         services.AddKeyedSingleton<ISessionStore>(SessionStoreKind.Redis, static (sp, _) => sp.GetRequiredService<RedisSessionStore>());
         services.AddKeyedSingleton<ITokenReplayCache, RedisTokenReplayCache>(SessionStoreKind.Redis);
         services.AddKeyedSingleton<IRefreshLock, RedisRefreshLock>(SessionStoreKind.Redis);
+        services.AddKeyedSingleton<ISessionEvents, RedisSessionEvents>(SessionStoreKind.Redis);
         services.AddHostedService<RedisSessionsStartup>();
         services.AddSingleton<IDependencyOutage, RedisOutage>();
 

@@ -10,7 +10,8 @@ namespace Bff.Tokens;
 /// refreshed already, in a flight that just ended or on another replica), and only if its token is still due call the
 /// provider and save the new tokens with <see cref="TokenSet.Version"/> + 1. A session whose refresh token is rejected
 /// or spent is ended here. The lease is the caller's to hold until this returns; it is released here, unless the
-/// new tokens wait for the store (<see cref="UnsavedRefreshes"/> takes it over).
+/// new tokens wait for the store (<see cref="UnsavedRefreshes"/> takes it over). The pages of a session ended here are
+/// told why (<see cref="ISessionEvents"/>).
 /// </summary>
 internal sealed class SessionRefresher(
     ISessionStore store,
@@ -20,6 +21,7 @@ internal sealed class SessionRefresher(
     RefreshWindow refreshWindow,
     SpentRefreshTokens spent,
     UnsavedRefreshes unsaved,
+    ISessionEvents events,
     TimeProvider timeProvider,
     BffMetrics metrics,
     ILogger<SessionRefresher> logger)
@@ -207,6 +209,9 @@ internal sealed class SessionRefresher(
         if (await RemoveSpentSessionAsync(session, lease))
         {
             metrics.SessionEnded(endReason);
+            await events.PublishEndedAsync(
+                SessionKey.Hash(session.Key),
+                endReason == SessionEndReasons.Expired ? SessionEndReason.Expired : SessionEndReason.RefreshRejected);
         }
 
         BffLog.SessionEnded(logger, session.LogId, reason);

@@ -1,0 +1,121 @@
+namespace Bff.Sessions;
+
+/// <summary>
+/// This replica's open event streams, by session: where <see cref="ISessionEvents"/> notices (this replica's own, and
+/// other replicas' through Redis) reach the streams of the sessions they name. Streams are few per replica (one per
+/// open tab), and back-channel notices rare, so a notice for a user scans that user's streams only.
+/// </summary>
+internal sealed class SessionEventHub
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, List<Subscription>> _bySession = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Subscription>> _bySubject = new(StringComparer.Ordinal);
+
+    /// <summary>How many streams listen right now.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Listens for the end of <paramref name="session"/> until the subscription is disposed.</summary>
+    public Subscription Subscribe(UserSession session)
+    {
+        var subscription = new Subscription(this, SessionKey.Hash(session.Key), SessionKey.Hash(session.Subject),
+            session.ProviderSessionId is null ? null : SessionKey.Hash(session.ProviderSessionId));
+        lock (_lock)
+        {
+            Add(_bySession, subscription.SessionId, subscription);
+            Add(_bySubject, subscription.SubjectHash, subscription);
+            Count++;
+        }
+
+        return subscription;
+    }
+
+    /// <summary>Ends the streams a notice names (none when no stream of theirs is open on this replica).</summary>
+    public void Deliver(SessionEndedNotice notice)
+    {
+        List<Subscription>? ended = null;
+        lock (_lock)
+        {
+            if (notice.SessionId is { } sessionId)
+            {
+                if (_bySession.TryGetValue(sessionId, out var streams))
+                {
+                    ended = [.. streams];
+                }
+            }
+            else
+            {
+                // As ISessionStore.RemoveByProviderSessionAsync matches: a provider session (of one subject, when both
+                // are given), else every session of the subject.
+                IEnumerable<Subscription> candidates = notice.SubjectHash is { } subject
+                    ? _bySubject.TryGetValue(subject, out var ofSubject) ? ofSubject : []
+                    : _bySession.Values.SelectMany(s => s);
+                ended = [.. candidates.Where(s => notice.ProviderSessionHash is null
+                    || string.Equals(s.ProviderSessionHash, notice.ProviderSessionHash, StringComparison.Ordinal))];
+                if (notice.SubjectHash is null && notice.ProviderSessionHash is null)
+                {
+                    ended.Clear();
+                }
+            }
+        }
+
+        foreach (var subscription in ended ?? [])
+        {
+            subscription.End(notice.Reason);
+        }
+    }
+
+    private void Remove(Subscription subscription)
+    {
+        lock (_lock)
+        {
+            if (RemoveFrom(_bySession, subscription.SessionId, subscription))
+            {
+                RemoveFrom(_bySubject, subscription.SubjectHash, subscription);
+                Count--;
+            }
+        }
+    }
+
+    private static void Add(Dictionary<string, List<Subscription>> index, string key, Subscription subscription)
+    {
+        if (!index.TryGetValue(key, out var list))
+        {
+            index[key] = list = [];
+        }
+
+        list.Add(subscription);
+    }
+
+    private static bool RemoveFrom(Dictionary<string, List<Subscription>> index, string key, Subscription subscription)
+    {
+        if (!index.TryGetValue(key, out var list) || !list.Remove(subscription))
+        {
+            return false;
+        }
+
+        if (list.Count == 0)
+        {
+            index.Remove(key);
+        }
+
+        return true;
+    }
+
+    /// <summary>One stream's interest in its session; <see cref="Ended"/> completes with the reason when a notice names it.</summary>
+    internal sealed class Subscription(SessionEventHub hub, string sessionId, string subjectHash, string? providerSessionHash) : IDisposable
+    {
+        private readonly TaskCompletionSource<SessionEndReason> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string SessionId => sessionId;
+
+        public string SubjectHash => subjectHash;
+
+        public string? ProviderSessionHash => providerSessionHash;
+
+        public Task<SessionEndReason> Ended => _ended.Task;
+
+        public void End(SessionEndReason reason) => _ended.TrySetResult(reason);
+
+        public void Dispose() => hub.Remove(this);
+    }
+}

@@ -323,7 +323,7 @@ export function endReasonMessage(reason: SessionEndReason): string {
     case 'logout':
       return 'You signed out (in this or another tab).';
     case 'backchannel':
-      return 'You were signed out at the identity provider.';
+      return 'You were signed out at the identity provider. Sign in again to continue.';
     case 'revoked':
       return 'This session was ended from another device or by an administrator.';
     case 'refresh_rejected':

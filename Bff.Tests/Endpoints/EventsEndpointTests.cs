@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Bff.Observability;
 using Bff.Tests.Infrastructure;
 using Bff.Tests.Proxy;
 using Microsoft.Extensions.DependencyInjection;
@@ -132,6 +133,7 @@ public sealed class EventsEndpointTests : IDisposable
     [Fact]
     public async Task Logging_out_in_one_tab_ends_every_tabs_stream_with_logout()
     {
+        using var events = new CounterTotals(_gateway.Services.GetRequiredService<BffMetrics>().Meter, "bff.session.end_reason");
         using var browser = await SignedInAsync();
         var (_, first) = await OpenAsync(browser);
         var (_, second) = await OpenAsync(browser);
@@ -149,6 +151,8 @@ public sealed class EventsEndpointTests : IDisposable
             Assert.Equal("logout", ended.Json.GetProperty("reason").GetString());
             Assert.Null(await stream.NextAsync());
         }
+
+        Assert.Equal(2, events["bff.events.sent", "logout"]);
     }
 
     [Fact]

@@ -49,8 +49,8 @@ internal sealed class SessionEventStream(
                         if (warnedFor is { } warned && current.ExpiresAt > warned)
                         {
                             // Another tab (or an API call) slid it since the warning: the pages can take their banner down.
-                            await WriteAsync("extended", Times(current), stopping);
                             metrics.EventSent("extended");
+                            await WriteAsync("extended", Times(current), stopping);
                             lastWrite = time.GetUtcNow();
                             warnedFor = null;
                         }
@@ -71,8 +71,8 @@ internal sealed class SessionEventStream(
             var warnAt = expiresAt - warnBefore;
             if (now >= warnAt && now < expiresAt && warnedFor != expiresAt)
             {
-                await WriteAsync("expiring", Expiring(session, now), stopping);
                 metrics.EventSent("expiring");
+                await WriteAsync("expiring", Expiring(session, now), stopping);
                 lastWrite = now;
                 warnedFor = expiresAt;
             }
@@ -103,8 +103,8 @@ internal sealed class SessionEventStream(
     private async Task<string> EndAsync(SessionEndReason reason, CancellationToken stopping)
     {
         var name = SessionEndReasonNames.Name(reason);
-        await WriteAsync("ended", $$"""{"reason":"{{name}}"}""", stopping);
         metrics.EventSent("ended", name);
+        await WriteAsync("ended", $$"""{"reason":"{{name}}"}""", stopping);
         return "the session ended (" + name + ")";
     }
 

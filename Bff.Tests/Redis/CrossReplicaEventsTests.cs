@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Bff.Sessions;
 using Bff.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Bff.Tests.Redis;
 
@@ -81,6 +83,26 @@ public sealed class CrossReplicaEventsTests : IAsyncLifetime
 
         Assert.Equal("ended", (await ending.NextEventAsync())!.Name);
         Assert.Equal(HttpStatusCode.OK, (await second.GetWithCsrfAsync(b.Url("/bff/user?slide=false"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_session_ended_on_replica_a_as_revoked_reaches_its_stream_on_replica_b_with_that_reason()
+    {
+        var a = _set.Start();
+        var b = _set.Start();
+        using var browser = a.CreateBrowser();
+        await browser.SignInAsync(_set.Idp);
+        using var stream = await OpenAsync(b, browser);
+        var cookie = browser.CookieValue("__Host-bff")!;
+
+        // What ending a session from the session list or the admin API does: remove it, then tell its pages why.
+        Assert.Equal(StoreOutcome.Ok, await a.Services.GetRequiredService<ISessionStore>().RemoveAsync(cookie, CancellationToken.None));
+        await a.Services.GetRequiredService<ISessionEvents>().PublishEndedAsync(SessionKey.Hash(cookie), SessionEndReason.Revoked);
+
+        var ended = await stream.NextEventAsync();
+        Assert.Equal("ended", ended!.Name);
+        Assert.Equal("revoked", ended.Json.GetProperty("reason").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
     }
 
     private static async Task<EventStreamClient> OpenAsync(GatewayReplica replica, BrowserClient browser)

@@ -32,36 +32,38 @@ internal sealed class SessionEventHub
     /// <summary>Ends the streams a notice names (none when no stream of theirs is open on this replica).</summary>
     public void Deliver(SessionEndedNotice notice)
     {
-        List<Subscription>? ended = null;
+        Subscription[] ended;
         lock (_lock)
         {
-            if (notice.SessionId is { } sessionId)
-            {
-                if (_bySession.TryGetValue(sessionId, out var streams))
-                {
-                    ended = [.. streams];
-                }
-            }
-            else
-            {
-                // As ISessionStore.RemoveByProviderSessionAsync matches: a provider session (of one subject, when both
-                // are given), else every session of the subject.
-                IEnumerable<Subscription> candidates = notice.SubjectHash is { } subject
-                    ? _bySubject.TryGetValue(subject, out var ofSubject) ? ofSubject : []
-                    : _bySession.Values.SelectMany(s => s);
-                ended = [.. candidates.Where(s => notice.ProviderSessionHash is null
-                    || string.Equals(s.ProviderSessionHash, notice.ProviderSessionHash, StringComparison.Ordinal))];
-                if (notice.SubjectHash is null && notice.ProviderSessionHash is null)
-                {
-                    ended.Clear();
-                }
-            }
+            ended = [.. Named(notice)];
         }
 
-        foreach (var subscription in ended ?? [])
+        foreach (var subscription in ended)
         {
             subscription.End(notice.Reason);
         }
+    }
+
+    /// <summary>
+    /// One session's streams; or, as <see cref="ISessionStore.RemoveByProviderSessionAsync"/> matches, a provider
+    /// session's (of one subject, when both are named) or else every session's of a subject. Called under the lock.
+    /// </summary>
+    private IEnumerable<Subscription> Named(SessionEndedNotice notice)
+    {
+        if (notice.SessionId is { } sessionId)
+        {
+            return _bySession.TryGetValue(sessionId, out var ofSession) ? ofSession : [];
+        }
+
+        var candidates = notice.SubjectHash switch
+        {
+            { } subject => _bySubject.TryGetValue(subject, out var ofSubject) ? ofSubject : [],
+            null when notice.ProviderSessionHash is not null => _bySession.Values.SelectMany(streams => streams),
+            _ => [],
+        };
+        return notice.ProviderSessionHash is { } providerSession
+            ? candidates.Where(s => string.Equals(s.ProviderSessionHash, providerSession, StringComparison.Ordinal))
+            : candidates;
     }
 
     private void Remove(Subscription subscription)

@@ -3,6 +3,7 @@ using Bff.Authentication;
 using Bff.Authorization;
 using Bff.Configuration;
 using Bff.Csrf;
+using Bff.Endpoints;
 using Bff.Hosting;
 using Bff.LocalApis;
 using Bff.Provider;
@@ -58,6 +59,7 @@ public static class BffWebApplicationBuilderExtensions
         services.AddBffCsrf();
         services.AddBffProxy(builder.Configuration);
         services.AddBffLocalApis();
+        services.AddBffEndpoints();
         services.AddBffSpa();
         services.AddBffAdmin();
         services.AddProblemDetails();

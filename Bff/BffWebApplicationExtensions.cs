@@ -37,7 +37,8 @@ public static class BffWebApplicationExtensions
     }
 
     /// <summary>
-    /// The gateway's endpoints: <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/backchannel</c>,
+    /// The gateway's endpoints: <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/events</c> (the session's
+    /// event stream), <c>/bff/backchannel</c>,
     /// <c>/health/live</c> and <c>/health/ready</c>, the YARP routes of the <c>ReverseProxy</c> section (with the
     /// anti-forgery check and the token each route asks for), and, when there is a SPA to serve (<c>Bff:Spa:RootPath</c>
     /// or a <c>wwwroot</c> folder), its files with the <c>index.html</c> fallback. Endpoints the application maps itself

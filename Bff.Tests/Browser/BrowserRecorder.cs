@@ -26,6 +26,13 @@ public sealed partial class BrowserRecorder
             return null; // no body; the authorization code rides in a redirect URL by design (single use, PKCE-bound)
         }
 
+        if (response.Headers.TryGetValue("content-type", out var type) && type.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            // The session's event stream lasts as long as the page: its body never completes to be read here. What it
+            // may carry (times and a reason, never a token) is checked by the gateway's EventsEndpointTests.
+            return null;
+        }
+
         try
         {
             return new RecordedResponse(response.Url, response.Status, await response.TextAsync().WaitAsync(TimeSpan.FromSeconds(5)));

@@ -96,11 +96,11 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
     }
 
     [Fact]
-    public async Task Signing_out_at_the_provider_ends_the_gateway_session_and_the_page_asks_to_sign_in_again()
+    public async Task Signing_out_at_the_provider_ends_the_gateway_session_and_the_page_says_so_by_itself()
     {
         await using var context = await NewContextAsync();
         var spa = await context.NewPageAsync();
-        await RunTracedAsync(context, nameof(Signing_out_at_the_provider_ends_the_gateway_session_and_the_page_asks_to_sign_in_again), async () =>
+        await RunTracedAsync(context, nameof(Signing_out_at_the_provider_ends_the_gateway_session_and_the_page_says_so_by_itself), async () =>
         {
             var before = await demo.ProviderStatsAsync();
             await SignInAsync(spa, "bob", "bob");
@@ -115,11 +115,9 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             Assert.Equal(1, stats.BackchannelLogoutsDelivered);
             Assert.Equal(0, stats.BackchannelLogoutsFailed);
 
-            // The SPA tab still shows Bob; its next API call finds the session gone and says so.
-            await spa.BringToFrontAsync();
-            await spa.Locator("#call-api").ClickAsync();
+            // The SPA tab switches to signed out by itself (its event stream said why), without a click or a poll.
             await spa.Locator("#signed-out-reason").WaitForAsync();
-            Assert.Contains("Sign in again", await spa.Locator("#signed-out-reason").TextContentAsync() ?? "", StringComparison.Ordinal);
+            Assert.Contains("signed out at the identity provider", await spa.Locator("#signed-out-reason").TextContentAsync() ?? "", StringComparison.Ordinal);
             Assert.Equal(401, await spa.EvaluateAsync<int>("async () => (await fetch('/bff/user', { headers: { 'X-CSRF': '1' } })).status"));
         });
     }
@@ -213,6 +211,31 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             await returning.ReloadAsync();
             await returning.Locator("#sign-in").WaitForAsync();
             Assert.DoesNotContain(await context.CookiesAsync([demo.GatewayUrl.AbsoluteUri]), c => c.Name == SessionCookie);
+        });
+    }
+
+    [Fact]
+    public async Task Signing_out_in_one_tab_switches_every_open_tab_to_signed_out_together()
+    {
+        await using var context = await NewContextAsync();
+        var first = await context.NewPageAsync();
+        await RunTracedAsync(context, nameof(Signing_out_in_one_tab_switches_every_open_tab_to_signed_out_together), async () =>
+        {
+            await SignInAsync(first, "alice", "alice");
+            var second = await context.NewPageAsync();
+            // The second tab listens to its session (the stream's headers arrive once it does) before the first signs out.
+            var listening = second.WaitForResponseAsync(r => r.Url.EndsWith("/bff/events", StringComparison.Ordinal) && r.Status == 200);
+            await second.GotoAsync(demo.GatewayUrl.AbsoluteUri);
+            await second.Locator("#user-name").WaitForAsync();
+            await listening;
+
+            await first.Locator("#sign-out").ClickAsync();
+            await first.Locator("#sign-in").WaitForAsync();
+
+            // No click, no reload, no poll in the second tab: its stream said "ended" (logout).
+            await second.Locator("#signed-out-reason").WaitForAsync();
+            Assert.Contains("You signed out", await second.Locator("#signed-out-reason").TextContentAsync() ?? "", StringComparison.Ordinal);
+            Assert.Equal(401, await second.EvaluateAsync<int>("async () => (await fetch('/bff/user?slide=false', { headers: { 'X-CSRF': '1' } })).status"));
         });
     }
 

@@ -36,6 +36,19 @@ public sealed class BffOptionsValidatorTests
         Assert.Empty(Failures(options, "Production"));
     }
 
+    [Theory]
+    [InlineData("00:00:00", "00:30:00", "Bff:Session:WarnBefore must be at least 00:00:01")]
+    [InlineData("00:30:00", "00:30:00", "Bff:Session:WarnBefore (00:30:00) must be at most 90% of Bff:Session:IdleTimeout (00:30:00)")]
+    [InlineData("00:27:01", "00:30:00", "Bff:Session:WarnBefore (00:27:01) must be at most 90% of Bff:Session:IdleTimeout")]
+    public void A_session_warning_that_stay_signed_in_could_not_answer_is_refused(string warnBefore, string idle, string message)
+    {
+        var options = Valid();
+        options.Session.WarnBefore = TimeSpan.Parse(warnBefore, System.Globalization.CultureInfo.InvariantCulture);
+        options.Session.IdleTimeout = TimeSpan.Parse(idle, System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Contains(Failures(options), f => f.StartsWith(message, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void SameSite_None_is_refused()
     {

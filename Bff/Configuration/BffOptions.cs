@@ -107,6 +107,12 @@ public sealed class SessionSettings
     /// <summary>A session ends this long after sign-in, however active it is.</summary>
     public TimeSpan AbsoluteTimeout { get; set; } = TimeSpan.FromHours(8);
 
+    /// <summary>
+    /// How long before a session ends (idle or absolute) its pages' event streams (<c>GET /bff/events</c>) send
+    /// <c>expiring</c>, so the page can offer to stay signed in.
+    /// </summary>
+    public TimeSpan WarnBefore { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Where sessions are kept; chosen from configuration when the services are added.</summary>
     public SessionStoreKind Store { get; set; } = SessionStoreKind.InMemory;
 

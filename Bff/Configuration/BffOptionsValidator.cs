@@ -59,6 +59,17 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add("Bff:Session:IdleTimeout must not be longer than Bff:Session:AbsoluteTimeout.");
         }
 
+        if (session.WarnBefore < TimeSpan.FromSeconds(1))
+        {
+            failures.Add("Bff:Session:WarnBefore must be at least 00:00:01 (for example 00:02:00, the default).");
+        }
+        else if (session.IdleTimeout > TimeSpan.Zero && session.WarnBefore > session.IdleTimeout * 0.9)
+        {
+            // A session slides at most once every tenth of its idle timeout (a minute at most): a warning sent sooner
+            // after the last slide could not be answered by "stay signed in".
+            failures.Add($"Bff:Session:WarnBefore ({session.WarnBefore}) must be at most 90% of Bff:Session:IdleTimeout ({session.IdleTimeout}): a page warned sooner after its last activity could not extend the session.");
+        }
+
         if (!Enum.IsDefined(session.Store))
         {
             failures.Add("Bff:Session:Store must be InMemory or Redis.");

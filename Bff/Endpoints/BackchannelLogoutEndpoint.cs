@@ -11,7 +11,8 @@ namespace Bff.Endpoints;
 /// <summary>
 /// <c>POST /bff/backchannel</c>: OpenID Connect Back-Channel Logout 1.0. The provider posts a logout token
 /// (<c>application/x-www-form-urlencoded</c>, field <c>logout_token</c>) when a user's provider session ends; the
-/// gateway ends that user's sessions in the shared store, so their cookies answer 401 on every replica.
+/// gateway ends that user's sessions in the shared store, so their cookies answer 401 on every replica, and their
+/// pages' event streams get <c>ended</c> (<c>backchannel</c>).
 /// No cookie and no CSRF header: the caller is the provider's server, and the signed token is the credential.
 /// Every answer records its outcome on the request's <c>bff.backchannel_logout</c> span and in
 /// <c>bff.backchannel_logouts</c>; the sessions it ends count as <c>bff.sessions.ended{reason=backchannel}</c>.
@@ -28,6 +29,7 @@ internal static class BackchannelLogoutEndpoint
         LogoutTokenValidator validator,
         ISessionStore store,
         ITokenReplayCache seenTokens,
+        ISessionEvents events,
         BffMetrics metrics,
         ILoggerFactory loggerFactory)
     {
@@ -80,6 +82,11 @@ internal static class BackchannelLogoutEndpoint
             // The provider may retry with the same token: let it.
             await seenTokens.ForgetAsync(logout.TokenId, context.RequestAborted);
             return Unavailable(context, metrics, logger, BffError.SessionStoreUnavailable, "the session store is unavailable");
+        }
+
+        if (removed.Removed > 0)
+        {
+            await events.PublishEndedForUserAsync(logout.Subject, logout.ProviderSessionId, SessionEndReason.Backchannel);
         }
 
         BffLog.BackchannelLogoutCompleted(

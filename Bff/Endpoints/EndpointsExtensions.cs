@@ -2,10 +2,17 @@ namespace Bff.Endpoints;
 
 internal static class EndpointsExtensions
 {
+    /// <summary>What the endpoints need beyond the features they call.</summary>
+    public static IServiceCollection AddBffEndpoints(this IServiceCollection services)
+    {
+        services.AddSingleton<CrossSiteRefusals>();
+        return services;
+    }
+
     /// <summary>
-    /// <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/sessions</c> and <c>/bff/backchannel</c>.
-    /// Anonymous as far as ASP.NET Core's authorization goes: each checks the session (or the logout token) itself, and
-    /// an application's <c>FallbackPolicy</c> must not lock users out of signing in.
+    /// <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/sessions</c>, <c>/bff/events</c> and
+    /// <c>/bff/backchannel</c>. Anonymous as far as ASP.NET Core's authorization goes: each checks the session (or the
+    /// logout token) itself, and an application's <c>FallbackPolicy</c> must not lock users out of signing in.
     /// </summary>
     public static IEndpointRouteBuilder MapBffEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -15,6 +22,7 @@ internal static class EndpointsExtensions
         endpoints.MapGet(SessionsEndpoint.Path, SessionsEndpoint.ListAsync).AllowAnonymous();
         endpoints.MapDelete(SessionsEndpoint.Path, SessionsEndpoint.EndOthersAsync).AllowAnonymous();
         endpoints.MapDelete(SessionsEndpoint.Path + "/{handle}", SessionsEndpoint.EndOneAsync).AllowAnonymous();
+        endpoints.MapGet(EventsEndpoint.Path, EventsEndpoint.HandleAsync).AllowAnonymous();
         endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync).AllowAnonymous();
         return endpoints;
     }

@@ -29,6 +29,7 @@ internal static class LogoutEndpoint
         ISessionStore store,
         SessionCookie cookie,
         TokenRevoker revoker,
+        ISessionEvents events,
         ProviderMetadata metadata,
         BffMetrics metrics,
         ILoggerFactory loggerFactory)
@@ -72,6 +73,8 @@ internal static class LogoutEndpoint
 
         cookie.Delete(context.Response);
         SessionResolver.Remember(context, SessionLookup.NotFound);
+        // Every open tab of this session, on every replica, switches to signed out.
+        await events.PublishEndedAsync(session.Id, SessionEndReason.Logout);
         BffLog.SessionEnded(logger, session.LogId, TelemetryNames.SessionEndReasons.Logout);
         metrics.SessionEnded(TelemetryNames.SessionEndReasons.Logout);
         context.SetBffOutcome(TelemetryNames.Outcomes.Success);

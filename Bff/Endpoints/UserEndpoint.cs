@@ -15,7 +15,10 @@ internal sealed record UserResponse(
     DateTimeOffset AbsoluteExpiresAt,
     string LogoutUrl);
 
-/// <summary><c>GET /bff/user</c> with <c>X-CSRF: 1</c>.</summary>
+/// <summary>
+/// <c>GET /bff/user</c> with <c>X-CSRF: 1</c>. Like every call of the session, it slides the idle timeout; with
+/// <c>?slide=false</c> it only looks, so a page can check whether it is still signed in without keeping itself signed in.
+/// </summary>
 internal static class UserEndpoint
 {
     public const string Path = "/bff/user";
@@ -29,7 +32,12 @@ internal static class UserEndpoint
             return BffProblem.Result(BffError.CsrfHeaderMissing);
         }
 
-        var lookup = await resolver.ResolveAsync(context);
+        if (!TryReadSlide(context.Request.Query, out var slide))
+        {
+            return BffProblem.Result(BffError.InvalidParameter, "slide must be true or false.");
+        }
+
+        var lookup = slide ? await resolver.ResolveAsync(context) : await resolver.ResolveWithoutSlidingAsync(context);
         switch (lookup.Status)
         {
             case SessionLookupStatus.Found:
@@ -44,6 +52,21 @@ internal static class UserEndpoint
             default:
                 return BffProblem.Result(BffError.Unauthenticated);
         }
+    }
+
+    /// <summary>
+    /// <c>slide</c>: absent or <c>true</c> slides, <c>false</c> does not; anything else (a repeat, <c>0</c>, <c>no</c>)
+    /// is refused rather than guessed, so a page that meant not to slide never slides by a typo.
+    /// </summary>
+    private static bool TryReadSlide(IQueryCollection query, out bool slide)
+    {
+        slide = true;
+        if (!query.TryGetValue("slide", out var values))
+        {
+            return true;
+        }
+
+        return values.Count == 1 && bool.TryParse(values[0], out slide);
     }
 
     /// <summary>The session's claims of the types <c>Bff:UserEndpoint:Claims</c> lists (all of them when it lists none).</summary>

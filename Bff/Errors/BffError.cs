@@ -39,6 +39,8 @@ internal sealed record BffError(string Code, int Status, string Title)
     public static readonly BffError AdminForbidden = new("admin_forbidden", StatusCodes.Status403Forbidden, "The token does not carry the role or scope the admin API requires.");
     public static readonly BffError InvalidAdminRequest = new("invalid_admin_request", StatusCodes.Status400BadRequest, "The admin request is malformed.");
     public static readonly BffError ConfirmationRequired = new("confirmation_required", StatusCodes.Status400BadRequest, "Ending every session needs the parameter confirm=end-every-session.");
+    public static readonly BffError InvalidParameter = new("invalid_parameter", StatusCodes.Status400BadRequest, "A query parameter has a value this endpoint does not accept.");
+    public static readonly BffError CrossSiteRequest = new("cross_site_request", StatusCodes.Status403Forbidden, "The request came from another site (Sec-Fetch-Site).");
     public static readonly BffError InvalidLoginParameter = new("invalid_login_parameter", StatusCodes.Status400BadRequest, "A sign-in option is malformed or not supported by the identity provider.");
 
     public static readonly BffError StepUpRequired = new("step_up_required", StatusCodes.Status401Unauthorized, "This call needs a stronger or more recent sign-in.");

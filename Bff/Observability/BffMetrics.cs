@@ -52,6 +52,8 @@ internal sealed class BffMetrics
     private readonly Counter<long> _authorizationRefusals;
     private readonly Counter<long> _adminActions;
     private readonly Counter<long> _stepUpRequired;
+    private readonly UpDownCounter<long> _eventStreams;
+    private readonly Counter<long> _eventsSent;
 
     /// <param name="meterFactory">The host's meter factory.</param>
     /// <param name="activeSessions">Counts the sessions held right now, when the store can say cheaply (the in-memory store).</param>
@@ -78,6 +80,8 @@ internal sealed class BffMetrics
         _authorizationRefusals = Meter.CreateCounter<long>(Instruments.AuthorizationRefusals, "{request}", "Requests of signed-in users refused with 403 by an authorization policy (never forwarded), by route or local endpoint.");
         _adminActions = Meter.CreateCounter<long>(Instruments.AdminActions, "{request}", "Admin API requests, by operation and outcome (success, or the error code that refused it).");
         _stepUpRequired = Meter.CreateCounter<long>(Instruments.StepUpRequired, "{request}", "Calls answered 401 step_up_required (a stronger or more recent sign-in needed), by route or local endpoint and by source (endpoint: its metadata, never forwarded; upstream: the API's RFC 9470 challenge).");
+        _eventStreams = Meter.CreateUpDownCounter<long>(Instruments.EventStreams, "{stream}", "Session event streams (GET /bff/events) open on this replica.");
+        _eventsSent = Meter.CreateCounter<long>(Instruments.EventsSent, "{event}", "Events sent on session event streams, by event (and end reason for ended).");
 
         if (activeSessions is not null)
         {
@@ -200,8 +204,26 @@ internal sealed class BffMetrics
     /// <param name="outcome"><c>success</c>, or the error code of the refusal.</param>
     public void AdminAction(string action, string outcome) =>
         _adminActions.Add(1, new KeyValuePair<string, object?>(Attributes.AdminAction, action), new KeyValuePair<string, object?>(Attributes.Outcome, outcome));
+
     /// <param name="route">The YARP route id, or the local endpoint's route template.</param>
     /// <param name="source">One of <see cref="StepUpSources"/>.</param>
     public void StepUpRequired(string route, string source) =>
         _stepUpRequired.Add(1, new KeyValuePair<string, object?>(Attributes.Route, route), new KeyValuePair<string, object?>(Attributes.StepUpSource, source));
+
+    /// <summary>A session event stream opened (+1) or closed (-1).</summary>
+    public void EventStreamChanged(int delta) => _eventStreams.Add(delta);
+
+    /// <param name="eventName">expiring, extended or ended.</param>
+    /// <param name="endReason">For ended: the reason the page was told.</param>
+    public void EventSent(string eventName, string? endReason = null)
+    {
+        if (endReason is null)
+        {
+            _eventsSent.Add(1, new KeyValuePair<string, object?>(Attributes.Event, eventName));
+        }
+        else
+        {
+            _eventsSent.Add(1, new KeyValuePair<string, object?>(Attributes.Event, eventName), new KeyValuePair<string, object?>(Attributes.SessionEndReason, endReason));
+        }
+    }
 }

@@ -55,6 +55,8 @@ internal static class TelemetryNames
         public const string AdminActions = "bff.admin.actions";
         public const string AuthorizationRefusals = "bff.authorization.refusals";
         public const string StepUpRequired = "bff.step_up.required";
+        public const string EventStreams = "bff.events.streams";
+        public const string EventsSent = "bff.events.sent";
     }
 
     public static class Attributes
@@ -69,6 +71,9 @@ internal static class TelemetryNames
         public const string SessionId = "bff.session.id";
 
         public const string SessionEndReason = "bff.session.end_reason";
+
+        /// <summary>Which event a session's event stream sent: <c>expiring</c>, <c>extended</c> or <c>ended</c>.</summary>
+        public const string Event = "bff.event";
         public const string SessionStoreOperation = "bff.session_store.operation";
         public const string SessionStoreKind = "bff.session_store.kind";
 

@@ -81,6 +81,9 @@ internal sealed class RedisKeys(string prefix)
 
     public RedisChannel SessionChanges => RedisChannel.Literal(prefix + "sessions:changed");
 
+    /// <summary>Session-ended notices for the pages' event streams (<see cref="RedisSessionEvents"/>).</summary>
+    public RedisChannel SessionEnded => RedisChannel.Literal(prefix + "sessions:ended");
+
     /// <summary>The prefix as a <c>SCAN MATCH</c> pattern that matches only itself.</summary>
     private static string Glob(string text) =>
         string.Concat(text.Select(c => c is '*' or '?' or '[' or ']' or '\\' ? "\\" + c : c.ToString()));

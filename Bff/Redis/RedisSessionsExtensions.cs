@@ -28,6 +28,7 @@ internal static class RedisSessionsExtensions
         services.AddKeyedSingleton<ITokenReplayCache, RedisTokenReplayCache>(SessionStoreKind.Redis);
         services.AddKeyedSingleton<IRefreshLock, RedisRefreshLock>(SessionStoreKind.Redis);
         services.AddKeyedSingleton<IDPoPKeyStore, RedisDPoPKeyStore>(SessionStoreKind.Redis);
+        services.AddKeyedSingleton<ISessionEvents, RedisSessionEvents>(SessionStoreKind.Redis);
         services.AddHostedService<RedisSessionsStartup>();
         services.AddSingleton<IDependencyOutage, RedisOutage>();
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Bff.Observability;
+using Bff.Sessions;
 using StackExchange.Redis;
 
 namespace Bff.Redis;
@@ -8,8 +9,18 @@ namespace Bff.Redis;
 /// Tells every replica's <see cref="SessionCache"/> that a session changed or ended, over one Redis pub/sub channel,
 /// and switches the cache off whenever Redis connections drop (messages may then be lost) until they are back.
 /// A message is <c>{replica}|{session id}</c>; a replica ignores its own (it evicted when it wrote).
+/// <para>
+/// A second channel carries why sessions ended, for the pages' event streams (<see cref="RedisSessionEvents"/>):
+/// <c>{replica}|{reason}|{session id}|{subject hash}|{provider session hash}</c>, one of the last three or the last two
+/// set. Only hashes travel. A replica ignores its own (it told its streams when it published) and evicts the named
+/// session from its cache before telling its streams, so a page that reacts to the event finds the session gone.
+/// </para>
 /// </summary>
-internal sealed class SessionInvalidation(RedisConnection connection, SessionCache cache, ILogger<SessionInvalidation> logger)
+internal sealed class SessionInvalidation(
+    RedisConnection connection,
+    SessionCache cache,
+    SessionEventHub streams,
+    ILogger<SessionInvalidation> logger)
 {
     private readonly string _replicaId = Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
@@ -34,6 +45,13 @@ internal sealed class SessionInvalidation(RedisConnection connection, SessionCac
     public Task PublishAsync(IDatabase database, string sessionId) =>
         database.PublishAsync(connection.Keys.SessionChanges, _replicaId + "|" + sessionId, CommandFlags.FireAndForget);
 
+    /// <summary>Tells the other replicas' event streams that sessions ended. Throws when Redis cannot be reached.</summary>
+    public Task PublishEndedAsync(IDatabase database, SessionEndedNotice notice) =>
+        database.PublishAsync(
+            connection.Keys.SessionEnded,
+            string.Join('|', _replicaId, SessionEndReasonNames.Name(notice.Reason), notice.SessionId, notice.SubjectHash, notice.ProviderSessionHash),
+            CommandFlags.FireAndForget);
+
     /// <summary>
     /// Completes the returned source when a message about <paramref name="sessionId"/> arrives (from any replica),
     /// until <see cref="StopListening"/>. One listener per session: a replica refreshes each session in one flight.
@@ -55,6 +73,7 @@ internal sealed class SessionInvalidation(RedisConnection connection, SessionCac
         {
             var subscriber = _multiplexer!.GetSubscriber();
             await subscriber.SubscribeAsync(connection.Keys.SessionChanges, (_, message) => OnMessage(message));
+            await subscriber.SubscribeAsync(connection.Keys.SessionEnded, (_, message) => OnEnded(message));
             _subscribed = true;
             UpdateCacheState();
         }
@@ -88,6 +107,25 @@ internal sealed class SessionInvalidation(RedisConnection connection, SessionCac
         {
             waiter.TrySetResult();
         }
+    }
+
+    private void OnEnded(RedisValue message)
+    {
+        var text = (string?)message;
+        var parts = text?.Split('|');
+        if (parts is not { Length: 5 } || parts[0] == _replicaId)
+        {
+            return;
+        }
+
+        static string? Part(string value) => value.Length == 0 ? null : value;
+        var notice = new SessionEndedNotice(Part(parts[2]), Part(parts[3]), Part(parts[4]), SessionEndReasonNames.Parse(parts[1]));
+        if (notice.SessionId is { } sessionId)
+        {
+            cache.Evict(sessionId);
+        }
+
+        streams.Deliver(notice);
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)

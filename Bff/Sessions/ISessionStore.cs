@@ -39,7 +39,7 @@ internal interface ISessionStore
 
     /// <summary>
     /// Ends sessions of <paramref name="subject"/> (every replica forgets them at once, as after
-    /// <see cref="RemoveAsync"/>): only the one whose <see cref="SessionKey.Hash"/> id is <paramref name="onlyId"/> when
+    /// <see cref="RemoveAsync"/>): only the one whose <see cref="SessionKey.Id"/> id is <paramref name="onlyId"/> when
     /// that is given, never the one whose id is <paramref name="exceptId"/>. A session of another subject is never ended,
     /// whatever id is given. Returns the sessions ended, with their tokens when they could be read (to revoke).
     /// </summary>
@@ -50,7 +50,7 @@ internal interface ISessionStore
 }
 
 /// <summary>One session in a list of a user's sessions: never a token, never the cookie value.</summary>
-/// <param name="Id">The session's store id (<see cref="SessionKey.Hash"/> of its cookie value); never shown to a browser.</param>
+/// <param name="Id">The session's store id (<see cref="SessionKey.Id"/> of its cookie value); never shown to a browser.</param>
 /// <param name="CreatedAt">When the user signed in.</param>
 /// <param name="ExpiresAt">When it ends unless used again: the earlier of its idle and absolute limits.</param>
 /// <param name="AbsoluteExpiresAt">When it ends however much it is used; null when the store does not know (a session written by an older version).</param>

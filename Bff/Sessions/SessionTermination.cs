@@ -21,12 +21,13 @@ internal readonly record struct Termination(StoreOutcome Outcome, int Ended);
 /// <summary>
 /// The one way session control (a user's "sign out my other devices", the admin API) ends sessions: removed from the
 /// store so that every replica answers their next request with 401, one log line (1002, with the reason) and one
-/// count in <c>bff.sessions.ended</c> per session, then their refresh tokens revoked at the provider when asked and the
+/// count in <c>bff.sessions.ended</c> per session, a <c>revoked</c> notice to their pages' event streams, then their refresh tokens revoked at the provider when asked and the
 /// provider can (best effort, as at logout: a provider that is down never keeps a session alive).
 /// </summary>
 internal sealed class SessionTermination(
     ISessionStore store,
     TokenRevoker revoker,
+    ISessionEvents events,
     BffMetrics metrics,
     ILogger<SessionTermination> logger)
 {
@@ -73,8 +74,15 @@ internal sealed class SessionTermination(
 
         metrics.SessionEnded(reason, ended.Sessions.Count);
 
-        // The one place that knows which sessions ended here and why (revoked, admin_revoked, cap_evicted): where a
-        // notification of their other tabs and devices belongs.
+        // The pages of those sessions, in any tab on any replica, learn it at once (their event streams say revoked).
+        foreach (var session in ended.Sessions)
+        {
+            if (session.Id is { } id)
+            {
+                await events.PublishEndedAsync(id, SessionEndReason.Revoked);
+            }
+        }
+
         if (revokeTokens)
         {
             await Parallel.ForEachAsync(

@@ -8,7 +8,8 @@ namespace Bff.Sessions;
 internal static class SessionsExtensions
 {
     /// <summary>
-    /// Sessions: the cookie, the lookup, the issuer, and the store <c>Bff:Session:Store</c> names. Each store kind
+    /// Sessions: the cookie, the lookup, the issuer, the store <c>Bff:Session:Store</c> names, and the notices that a
+    /// session ended (<see cref="ISessionEvents"/>, for the pages' event streams). Each store kind
     /// registers itself as a keyed <see cref="ISessionStore"/> and <see cref="ITokenReplayCache"/> (the in-memory one
     /// here, Redis in its own folder); which one serves is read from the validated options at its first use, so
     /// a store chosen in code (<c>AddBff(options =&gt; …)</c>) counts as much as one chosen in configuration, and the
@@ -39,6 +40,12 @@ internal static class SessionsExtensions
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ITokenReplayCache>(static sp => new ConfiguredTokenReplayCache(
             () => sp.GetRequiredKeyedService<ITokenReplayCache>(ConfiguredStore(sp))));
+
+        // Session-ended notices: straight to this replica's streams, or through Redis to every replica's.
+        services.AddSingleton<SessionEventHub>();
+        services.AddKeyedSingleton<ISessionEvents, InProcessSessionEvents>(SessionStoreKind.InMemory);
+        services.AddSingleton<ISessionEvents>(static sp => new ConfiguredSessionEvents(
+            () => sp.GetRequiredKeyedService<ISessionEvents>(ConfiguredStore(sp))));
         return services;
     }
 

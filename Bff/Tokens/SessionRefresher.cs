@@ -12,7 +12,8 @@ namespace Bff.Tokens;
 /// refreshed already, in a flight that just ended or on another replica), and only if its token is still due call the
 /// provider and save the new tokens with <see cref="TokenSet.Version"/> + 1. A session whose refresh token is rejected
 /// or spent is ended here. The lease is the caller's to hold until this returns; it is released here, unless the
-/// new tokens wait for the store (<see cref="UnsavedRefreshes"/> takes it over).
+/// new tokens wait for the store (<see cref="UnsavedRefreshes"/> takes it over). The pages of a session ended here are
+/// told why (<see cref="ISessionEvents"/>).
 /// </summary>
 internal sealed class SessionRefresher(
     ISessionStore store,
@@ -22,6 +23,7 @@ internal sealed class SessionRefresher(
     RefreshWindow refreshWindow,
     SpentRefreshTokens spent,
     UnsavedRefreshes unsaved,
+    ISessionEvents events,
     TimeProvider timeProvider,
     BffMetrics metrics,
     UserInfoClient userInfo,
@@ -273,6 +275,9 @@ internal sealed class SessionRefresher(
         if (await RemoveSpentSessionAsync(session, lease))
         {
             metrics.SessionEnded(endReason);
+            await events.PublishEndedAsync(
+                session.Id,
+                endReason == SessionEndReasons.Expired ? SessionEndReason.Expired : SessionEndReason.RefreshRejected);
         }
 
         BffLog.SessionEnded(logger, session.LogId, reason);

@@ -162,6 +162,15 @@ describe('BffClient.getUser', () => {
     expect(new Headers(calls[0]!.init.headers).get('X-CSRF')).toBe('1');
   });
 
+  it('only looks, without extending the session, when asked not to slide', async () => {
+    const { fetch, calls } = fakeFetch(json(200, { claims: [], sessionExpiresAt: null, logoutUrl: '/bff/logout?sid=abc' }));
+
+    await new BffClient({ fetch }).getUser({ slide: false });
+
+    expect(calls[0]!.url).toBe('/bff/user?slide=false');
+    expect(new Headers(calls[0]!.init.headers).get('X-CSRF')).toBe('1');
+  });
+
   it('treats 401 as signed out without raising the signed-out event', async () => {
     const { fetch } = fakeFetch(problem(401, { error: 'unauthenticated' }));
     const onSignedOut = vi.fn();

@@ -1,5 +1,7 @@
 // The only module that knows the gateway's browser contract:
-//   GET /bff/user (with X-CSRF: 1)      -> 200 user | 401 Problem Details
+//   GET /bff/user (with X-CSRF: 1)      -> 200 user | 401 Problem Details; slides the session
+//   GET /bff/user?slide=false           -> the same, without extending the session (a check, not activity)
+//   GET /bff/events (with X-CSRF: 1)    -> the session's event stream: see session-events.ts
 //   GET /bff/login?returnUrl=/path      -> full-page navigation to the provider
 //   ...&prompt=none (silent sign-in)    -> back to /path signed in, or to /path?bff_login=none without a session
 //   logoutUrl from /bff/user            -> full-page navigation that ends the session
@@ -75,9 +77,13 @@ export class BffClient {
     this.#returnUrl = options.returnUrl ?? (() => (globalThis.location ? `${globalThis.location.pathname}${globalThis.location.search}` : undefined));
   }
 
-  /** Asks the gateway who is signed in. Anonymous is an answer, not an error. */
-  async getUser(): Promise<UserResult> {
-    const result = await this.#send<unknown>('/bff/user', { method: 'GET' });
+  /**
+   * Asks the gateway who is signed in. Anonymous is an answer, not an error. Like any call it extends the session
+   * ("stay signed in"); with `{ slide: false }` it only looks, so checking never keeps a forgotten tab signed in.
+   */
+  async getUser(options: { slide?: boolean } = {}): Promise<UserResult> {
+    const path = options.slide === false ? '/bff/user?slide=false' : '/bff/user';
+    const result = await this.#send<unknown>(path, { method: 'GET' });
     if (result.kind === 'step-up') {
       // /bff/user never asks for a step-up; a 401 here means signed out.
       return { kind: 'signed-out' };

@@ -1,11 +1,14 @@
 import './style.css';
 import { BffClient, isGatewayLogoutUrl, loginUrl, silentLoginUrl, silentSignInResult, type BffError, type BffUser } from './bff';
 import { currentReturnUrl, displayName, formatDuration, isWhoAmI, remainingSeconds, tokenChange, type WhoAmI } from './session';
+import { SessionEvents, endReasonMessage, expiringMessage, type SessionEndReason, type SessionEvent } from './session-events';
 
 const app = document.querySelector<HTMLElement>('#app')!;
 let countdown: number | undefined;
 let lastToken: WhoAmI | undefined;
 let refreshesSeen = 0;
+let sessionEvents: SessionEvents | undefined;
+let bannerTimer: number | undefined;
 const SILENT_SIGN_IN_TRIED = 'bff.silent-sign-in-tried';
 const STEP_UP_TRIED = 'bff.step-up-tried';
 
@@ -30,8 +33,9 @@ function stepUp(loginUrl: string): void {
 
 void start();
 
-async function start(): Promise<void> {
-  const result = await bff.getUser();
+/** Opening the page is activity and slides the session; a check the page makes by itself (slide = false) is not. */
+async function start(slide = true): Promise<void> {
+  const result = await bff.getUser({ slide });
   switch (result.kind) {
     case 'signed-in':
       renderSignedIn(result.user);
@@ -70,6 +74,7 @@ function trySilentSignIn(): boolean {
 
 function renderSignedOut(reason?: string): void {
   stopCountdown();
+  stopSessionEvents();
   lastToken = undefined;
   refreshesSeen = 0;
   const signIn = el('button', { id: 'sign-in', className: 'primary' }, 'Sign in');
@@ -90,6 +95,7 @@ function renderSignedOut(reason?: string): void {
 function renderSignedIn(user: BffUser): void {
   const name = displayName(user.claims);
   const remaining = el('strong', { id: 'session-remaining' }, '');
+  const banner = el('div', { id: 'session-banner', className: 'banner', hidden: true }, []);
   const apiResult = el('div', { id: 'api-result' }, []);
   const apiError = el('p', { id: 'api-error', className: 'error', hidden: true }, '');
   const callApi = el('button', { id: 'call-api', className: 'primary' }, 'Call the API through the gateway');
@@ -110,8 +116,9 @@ function renderSignedIn(user: BffUser): void {
 
   app.replaceChildren(
     el('section', { id: 'signed-in', className: 'card' }, [
+      banner,
       el('h2', {}, ['Signed in as ', el('span', { id: 'user-name' }, name)]),
-      el('p', {}, ['Session ends in ', remaining, el('span', { className: 'muted' }, ' (it slides while you use the app)')]),
+      el('p', {}, ['Session ends in ', remaining, el('span', { className: 'muted' }, ' (it slides while you use the app; this page warns you before it ends)')]),
       el('div', { className: 'actions' }, [callApi, callAliceOnly, callRecent, signOut]),
       apiError,
       apiResult,
@@ -122,6 +129,97 @@ function renderSignedIn(user: BffUser): void {
     ]),
   );
   startCountdown(user, remaining);
+  listenToSession(user, remaining, banner);
+}
+
+/**
+ * One event stream per tab: a banner before the session ends ("stay signed in" extends it with an ordinary call),
+ * and every tab switches to signed-out together when the session ends, whichever tab or device ended it.
+ */
+function listenToSession(user: BffUser, remaining: HTMLElement, banner: HTMLElement): void {
+  stopSessionEvents();
+  sessionEvents = new SessionEvents({
+    onEvent: (event: SessionEvent) => {
+      switch (event.type) {
+        case 'ready':
+        case 'extended':
+          user.sessionExpiresAt = event.expiresAt;
+          startCountdown(user, remaining);
+          hideBanner(banner);
+          break;
+        case 'expiring':
+          showBanner(banner, event.expiresAt, event.canExtend, user, remaining);
+          break;
+      }
+    },
+    onEnded: (reason: SessionEndReason) => void sessionEnded(reason),
+  });
+  sessionEvents.start();
+}
+
+async function sessionEnded(reason: SessionEndReason): Promise<void> {
+  stopSessionEvents();
+  if (reason === 'unknown') {
+    // Found gone without a reason: perhaps this browser signed in again in another tab. Look, without sliding.
+    const result = await bff.getUser({ slide: false });
+    if (result.kind === 'signed-in') {
+      renderSignedIn(result.user);
+      return;
+    }
+  }
+  renderSignedOut(endReasonMessage(reason));
+}
+
+function showBanner(banner: HTMLElement, expiresAt: string, canExtend: boolean, user: BffUser, remaining: HTMLElement): void {
+  const text = el('span', { id: 'session-banner-text' }, '');
+  const tick = () => {
+    const left = remainingSeconds(expiresAt, new Date()) ?? 0;
+    text.textContent = `${expiringMessage(left)} — `;
+  };
+  tick();
+  stopBannerTimer();
+  bannerTimer = window.setInterval(tick, 1000);
+
+  let action: HTMLElement;
+  if (canExtend) {
+    const stay = el('button', { id: 'stay-signed-in', className: 'primary' }, 'Stay signed in');
+    stay.addEventListener('click', () => void (async () => {
+      stay.disabled = true;
+      // An ordinary /bff/user call is activity: it slides the session. Every tab's stream then says "extended".
+      const result = await bff.getUser();
+      if (result.kind === 'signed-in') {
+        user.sessionExpiresAt = result.user.sessionExpiresAt;
+        startCountdown(user, remaining);
+        hideBanner(banner);
+      } else {
+        stay.disabled = false;
+      }
+    })());
+    action = stay;
+  } else {
+    action = el('span', {}, 'sign in again to continue.');
+  }
+  banner.replaceChildren(text, action);
+  banner.hidden = false;
+}
+
+function hideBanner(banner: HTMLElement): void {
+  stopBannerTimer();
+  banner.hidden = true;
+  banner.replaceChildren();
+}
+
+function stopBannerTimer(): void {
+  if (bannerTimer !== undefined) {
+    window.clearInterval(bannerTimer);
+    bannerTimer = undefined;
+  }
+}
+
+function stopSessionEvents(): void {
+  stopBannerTimer();
+  sessionEvents?.stop();
+  sessionEvents = undefined;
 }
 
 async function callWhoAmI(button: HTMLButtonElement, target: HTMLElement, error: HTMLElement, user: BffUser, remaining: HTMLElement, path = '/api/whoami'): Promise<void> {
@@ -223,7 +321,7 @@ function startCountdown(user: BffUser, target: HTMLElement): void {
     target.textContent = left === null ? 'unknown' : formatDuration(left);
     if (left === 0) {
       stopCountdown();
-      void start(); // The gateway decides; it will answer 401 and the page shows "signed out".
+      void start(false); // The gateway decides, asked without sliding; it will answer 401 and the page shows "signed out".
     }
   };
   tick();
@@ -239,6 +337,7 @@ function stopCountdown(): void {
 
 function renderFailure(error: BffError): void {
   stopCountdown();
+  stopSessionEvents();
   const retry = el('button', { id: 'retry' }, 'Try again');
   retry.addEventListener('click', () => void start());
   app.replaceChildren(

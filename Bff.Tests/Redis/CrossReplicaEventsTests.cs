@@ -97,7 +97,7 @@ public sealed class CrossReplicaEventsTests : IAsyncLifetime
 
         // What ending a session from the session list or the admin API does: remove it, then tell its pages why.
         Assert.Equal(StoreOutcome.Ok, await a.Services.GetRequiredService<ISessionStore>().RemoveAsync(cookie, CancellationToken.None));
-        await a.Services.GetRequiredService<ISessionEvents>().PublishEndedAsync(SessionKey.Hash(cookie), SessionEndReason.Revoked);
+        await a.Services.GetRequiredService<ISessionEvents>().PublishEndedAsync(SessionKey.Id(cookie), SessionEndReason.Revoked);
 
         var ended = await stream.NextEventAsync();
         Assert.Equal("ended", ended!.Name);

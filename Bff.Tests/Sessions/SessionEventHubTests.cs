@@ -51,7 +51,7 @@ public sealed class SessionEventHubTests
         using var other = _hub.Subscribe(Session("alice", null));
         tab2.Dispose();
 
-        _hub.Deliver(SessionEndedNotice.ForSession(SessionKey.Hash(session.Key), SessionEndReason.Revoked));
+        _hub.Deliver(SessionEndedNotice.ForSession(session.Id, SessionEndReason.Revoked));
 
         Assert.True(tab1.Ended.IsCompleted);
         Assert.Equal(SessionEndReason.Revoked, await tab1.Ended);
@@ -72,7 +72,7 @@ public sealed class SessionEventHubTests
 
     private static UserSession Session(string subject, string? providerSessionId) => new()
     {
-        Key = SessionKey.Create(),
+        Key = SessionKey.Create(subject),
         PublicId = SessionKey.CreatePublicId(),
         Subject = subject,
         ProviderSessionId = providerSessionId,

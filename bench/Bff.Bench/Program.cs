@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     "upstream" => await EchoUpstream.RunAsync(args[1..]),
     "yarp" => await PlainYarp.RunAsync(args[1..]),
     "signin" => await SignIn.RunAsync(args[1..]),
+    "memory" => await SessionMemory.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -15,6 +16,7 @@ static int Usage()
         usage: Bff.Bench upstream --urls URL
                Bff.Bench yarp --urls URL --upstream URL
                Bff.Bench signin --gateway URL --count N [--parallel P] [--user U --password P] --cookie-out FILE
+               Bff.Bench memory [--sessions N] [--shapes "demo keycloak entra"] [--redis HOST:PORT]
         """);
     return 2;
 }

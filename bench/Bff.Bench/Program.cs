@@ -7,6 +7,8 @@ return args.FirstOrDefault() switch
     "yarp" => await PlainYarp.RunAsync(args[1..]),
     "signin" => await SignIn.RunAsync(args[1..]),
     "memory" => await SessionMemory.RunAsync(args[1..]),
+    "provider" => await StubProvider.RunAsync(args[1..]),
+    "refresh-storm" => await RefreshStorm.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -17,6 +19,8 @@ static int Usage()
                Bff.Bench yarp --urls URL --upstream URL
                Bff.Bench signin --gateway URL --count N [--parallel P] [--user U --password P] --cookie-out FILE
                Bff.Bench memory [--sessions N] [--shapes "demo keycloak entra"] [--redis HOST:PORT]
+               Bff.Bench provider [--ports N]
+               Bff.Bench refresh-storm --host BFF_HOST_BIN_DIR --redis HOST:PORT [--sessions 1000] [--replicas 3] [--in-flight 200] [--refresh-delay-ms 20]
         """);
     return 2;
 }

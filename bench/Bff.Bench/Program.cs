@@ -9,6 +9,8 @@ return args.FirstOrDefault() switch
     "memory" => await SessionMemory.RunAsync(args[1..]),
     "provider" => await StubProvider.RunAsync(args[1..]),
     "refresh-storm" => await RefreshStorm.RunAsync(args[1..]),
+    "signin-wave" => await SignInWave.RunAsync(args[1..]),
+    "oidc-app" => await BaselineOidcApp.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -21,6 +23,8 @@ static int Usage()
                Bff.Bench memory [--sessions N] [--shapes "demo keycloak entra"] [--redis HOST:PORT]
                Bff.Bench provider [--ports N]
                Bff.Bench refresh-storm --host BFF_HOST_BIN_DIR --redis HOST:PORT [--sessions 1000] [--replicas 3] [--in-flight 200] [--refresh-delay-ms 20]
+               Bff.Bench signin-wave --host BFF_HOST_BIN_DIR [--users 1000] [--concurrency 32] [--rounds 2] [--warmup 200]
+               Bff.Bench oidc-app --authority URL --urls URL
         """);
     return 2;
 }

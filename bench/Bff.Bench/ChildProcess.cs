@@ -63,13 +63,23 @@ internal sealed class ChildProcess : IAsyncDisposable
     private static async Task<ChildProcess> StartAsync(
         string name, string directory, string dll, int port, IEnumerable<string> arguments, IDictionary<string, string> environment, string readyPath)
     {
-        var info = new ProcessStartInfo("dotnet")
+        // BENCH_APP_CPUS (set by run.sh): the apps under test on the proxy's core, as the throughput runs place them.
+        // taskset execs the program, so the process id (and its CPU time) is the app's own.
+        var cpus = Environment.GetEnvironmentVariable("BENCH_APP_CPUS");
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(cpus) ? "dotnet" : "taskset")
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (!string.IsNullOrEmpty(cpus))
+        {
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(cpus);
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(dll);
         foreach (var argument in arguments)
         {

@@ -11,6 +11,7 @@ return args.FirstOrDefault() switch
     "refresh-storm" => await RefreshStorm.RunAsync(args[1..]),
     "signin-wave" => await SignInWave.RunAsync(args[1..]),
     "oidc-app" => await BaselineOidcApp.RunAsync(args[1..]),
+    "otlp" => await FakeOtlpReceiver.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -25,6 +26,7 @@ static int Usage()
                Bff.Bench refresh-storm --host BFF_HOST_BIN_DIR --redis HOST:PORT [--sessions 1000] [--replicas 3] [--in-flight 200] [--refresh-delay-ms 20]
                Bff.Bench signin-wave --host BFF_HOST_BIN_DIR [--users 1000] [--concurrency 32] [--rounds 2] [--warmup 200]
                Bff.Bench oidc-app --authority URL --urls URL
+               Bff.Bench otlp --urls URL
         """);
     return 2;
 }

@@ -17,7 +17,7 @@ namespace Bff.Sessions;
 /// at most the number of sign-ins in flight.
 /// </para>
 /// <para>
-/// Each session is kept as its compact binary record (<see cref="StoredSession"/>, about a third of its object
+/// Each session is kept as its compressed binary record (<see cref="StoredSession"/>, a sixth to a third of its object
 /// graph); sessions in use also keep their decoded form, which the minute sweep drops once they go unread.
 /// </para>
 /// </summary>

@@ -16,10 +16,14 @@ namespace Bff.Sessions;
 /// sessions end. The check and the insert are not one atomic step, so concurrent sign-ins can overshoot the bound by
 /// at most the number of sign-ins in flight.
 /// </para>
+/// <para>
+/// Each session is kept as its compressed binary record (<see cref="StoredSession"/>, a sixth to a third of its object
+/// graph); sessions in use also keep their decoded form, which the minute sweep drops once they go unread.
+/// </para>
 /// </summary>
 internal sealed class InMemorySessionStore : ISessionStore
 {
-    private readonly ConcurrentDictionary<string, UserSession> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StoredSession> _sessions = new(StringComparer.Ordinal);
     private readonly TimeProvider _timeProvider;
     private readonly IOptions<BffOptions> _options;
 
@@ -37,18 +41,18 @@ internal sealed class InMemorySessionStore : ISessionStore
 
     public ValueTask<SessionLookup> FindAsync(string key, CancellationToken cancellationToken)
     {
-        if (!_sessions.TryGetValue(key, out var session))
+        if (!_sessions.TryGetValue(key, out var stored))
         {
             return ValueTask.FromResult(SessionLookup.NotFound);
         }
 
-        if (session.IsExpired(_timeProvider.GetUtcNow()))
+        if (stored.IsExpired(_timeProvider.GetUtcNow()))
         {
-            _sessions.TryRemove(new KeyValuePair<string, UserSession>(key, session));
+            _sessions.TryRemove(new KeyValuePair<string, StoredSession>(key, stored));
             return ValueTask.FromResult(SessionLookup.NotFound);
         }
 
-        return ValueTask.FromResult(SessionLookup.Found(session));
+        return ValueTask.FromResult(SessionLookup.Found(stored.Session));
     }
 
     public ValueTask<StoreOutcome> CreateAsync(UserSession session, CancellationToken cancellationToken)
@@ -59,7 +63,7 @@ internal sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult(StoreOutcome.Full);
         }
 
-        _sessions[session.Key] = session;
+        _sessions[session.Key] = StoredSession.From(session, keepDecoded: false);
         return ValueTask.FromResult(StoreOutcome.Ok);
     }
 
@@ -67,8 +71,8 @@ internal sealed class InMemorySessionStore : ISessionStore
     {
         while (_sessions.TryGetValue(session.Key, out var current))
         {
-            var replacement = current.Tokens.Version > session.Tokens.Version ? session with { Tokens = current.Tokens } : session;
-            if (_sessions.TryUpdate(session.Key, replacement, current))
+            var replacement = current.TokenVersion > session.Tokens.Version ? session with { Tokens = current.Session.Tokens } : session;
+            if (_sessions.TryUpdate(session.Key, StoredSession.From(replacement, keepDecoded: true), current))
             {
                 return ValueTask.FromResult(StoreOutcome.Ok);
             }
@@ -100,7 +104,7 @@ internal sealed class InMemorySessionStore : ISessionStore
     public ValueTask<EndedSessions> EndOldestOfSubjectAsync(UserSession newest, int keep, CancellationToken cancellationToken)
     {
         var now = _timeProvider.GetUtcNow();
-        List<UserSession>? live = null;
+        List<StoredSession>? live = null;
         foreach (var (key, session) in _sessions)
         {
             if (string.Equals(session.Subject, newest.Subject, StringComparison.Ordinal) && !session.IsExpired(now)
@@ -122,7 +126,7 @@ internal sealed class InMemorySessionStore : ISessionStore
         {
             if (_sessions.TryRemove(session.Key, out _))
             {
-                ended.Add(new EndedSession(session.LogId, session.Tokens) { Id = session.Id });
+                ended.Add(new EndedSession(session.LogId, session.Session.Tokens) { Id = session.Id });
             }
         }
 
@@ -158,9 +162,9 @@ internal sealed class InMemorySessionStore : ISessionStore
             var id = session.Id;
             if ((onlyId is null || string.Equals(id, onlyId, StringComparison.Ordinal))
                 && !string.Equals(id, exceptId, StringComparison.Ordinal)
-                && _sessions.TryRemove(new KeyValuePair<string, UserSession>(key, session)))
+                && _sessions.TryRemove(new KeyValuePair<string, StoredSession>(key, session)))
             {
-                ended.Add(new EndedSession(session.LogId, session.Tokens) { Id = session.Id });
+                ended.Add(new EndedSession(session.LogId, session.Session.Tokens) { Id = session.Id });
             }
         }
 
@@ -181,23 +185,33 @@ internal sealed class InMemorySessionStore : ISessionStore
         return ValueTask.FromResult(new RemoveManyResult(StoreOutcome.Ok, removed));
     }
 
-    /// <summary>Drops every expired session; returns how many.</summary>
+    /// <summary>
+    /// Drops every expired session, and the decoded form of every session nobody read since the previous sweep;
+    /// returns how many sessions were dropped.
+    /// </summary>
     public int RemoveExpired()
     {
         var now = _timeProvider.GetUtcNow();
         var removed = 0;
         foreach (var (key, session) in _sessions)
         {
-            if (session.IsExpired(now) && _sessions.TryRemove(new KeyValuePair<string, UserSession>(key, session)))
+            if (session.IsExpired(now))
             {
-                removed++;
+                if (_sessions.TryRemove(new KeyValuePair<string, StoredSession>(key, session)))
+                {
+                    removed++;
+                }
+            }
+            else
+            {
+                session.ReleaseIfIdle();
             }
         }
 
         return removed;
     }
 
-    internal static bool Matches(UserSession session, string? subject, string? providerSessionId)
+    internal static bool Matches(StoredSession session, string? subject, string? providerSessionId)
     {
         if (providerSessionId is not null)
         {

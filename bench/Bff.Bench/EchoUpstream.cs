@@ -14,13 +14,28 @@ internal static class EchoUpstream
 
     public static async Task<int> RunAsync(string[] args)
     {
+        await using var app = Build(args);
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>Started inside a storm's driver, on a loopback port of its own; returns its address.</summary>
+    public static async Task<(WebApplication App, Uri Address)> StartAsync()
+    {
+        var app = Build([]);
+        app.Urls.Add("http://127.0.0.1:0");
+        await app.StartAsync();
+        return (app, new Uri(app.Urls.First()));
+    }
+
+    private static WebApplication Build(string[] args)
+    {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
         var app = builder.Build();
         app.Run(HandleAsync);
-        await app.RunAsync();
-        return 0;
+        return app;
     }
 
     private static async Task HandleAsync(HttpContext context)

@@ -1,4 +1,4 @@
-namespace Bff.Redis;
+namespace Bff.Sessions;
 
 /// <summary>Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte but the last.</summary>
 internal static class VarInt

@@ -1,11 +1,11 @@
-// The stored format: why binary + Brotli rather than JSON, measured sizes and the versioning rules are in README.md in this folder.
+// The binary layout of a session, shared by the in-memory store (as it is) and the Redis store (compressed and
+// encrypted). Why binary rather than JSON, measured sizes and the versioning rules: Bff/Redis/README.md.
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using Bff.Provider;
-using Bff.Sessions;
 
-namespace Bff.Redis;
+namespace Bff.Sessions;
 
 /// <summary>
 /// The binary layout of a session: fields in a fixed order, integers as LEB128 varints (signed ones zigzag-encoded),
@@ -13,6 +13,16 @@ namespace Bff.Redis;
 /// </summary>
 internal static class SessionRecord
 {
+    /// <summary>
+    /// How times are written: Redis payloads keep milliseconds since the Unix epoch (the format's rule); the in-memory
+    /// store, whose records never leave the process, keeps .NET ticks, so a session reads back to the exact instant.
+    /// </summary>
+    public enum Times
+    {
+        UnixMilliseconds,
+        Ticks,
+    }
+
     /// <summary>Written in the lifetime's place when the lifetime is unknown but a granted scope follows.</summary>
     private const long UnknownLifetime = 0;
 
@@ -20,7 +30,7 @@ internal static class SessionRecord
     private const byte TextToken = 1;
     private const byte SegmentedToken = 2;
 
-    public static void Write(IBufferWriter<byte> writer, string sessionId, UserSession session)
+    public static void Write(IBufferWriter<byte> writer, string sessionId, UserSession session, Times times = Times.UnixMilliseconds)
     {
         WriteString(writer, sessionId);
         WriteString(writer, session.PublicId);
@@ -33,13 +43,13 @@ internal static class SessionRecord
             WriteString(writer, claim.Value);
         }
 
-        WriteSigned(writer, session.CreatedAt.ToUnixTimeMilliseconds());
-        WriteSigned(writer, session.AbsoluteExpiresAt.ToUnixTimeMilliseconds());
-        WriteSigned(writer, session.IdleExpiresAt.ToUnixTimeMilliseconds());
+        WriteSigned(writer, Time(session.CreatedAt, times));
+        WriteSigned(writer, Time(session.AbsoluteExpiresAt, times));
+        WriteSigned(writer, Time(session.IdleExpiresAt, times));
 
         var tokens = session.Tokens;
         WriteToken(writer, tokens.AccessToken);
-        WriteSigned(writer, tokens.AccessTokenExpiresAt.ToUnixTimeMilliseconds());
+        WriteSigned(writer, Time(tokens.AccessTokenExpiresAt, times));
         WriteToken(writer, tokens.RefreshToken);
         WriteToken(writer, tokens.IdToken);
         WriteSigned(writer, tokens.Version);
@@ -70,7 +80,7 @@ internal static class SessionRecord
     }
 
     /// <summary>False when the record is malformed or was written for another session id.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> record, string key, string sessionId, out UserSession? session)
+    public static bool TryRead(ReadOnlySpan<byte> record, string key, string sessionId, out UserSession? session, Times times = Times.UnixMilliseconds)
     {
         session = null;
         var reader = new Reader(record);
@@ -107,8 +117,8 @@ internal static class SessionRecord
         }
 
         if (!reader.Ok || !reader.AtEnd || lifetimeMilliseconds <= 0 || publicId is null || subject is null || accessToken is null
-            || !TryTime(createdAt, out var created) || !TryTime(absoluteExpiresAt, out var absolute)
-            || !TryTime(idleExpiresAt, out var idle) || !TryTime(accessTokenExpiresAt, out var accessExpires))
+            || !TryTime(createdAt, times, out var created) || !TryTime(absoluteExpiresAt, times, out var absolute)
+            || !TryTime(idleExpiresAt, times, out var idle) || !TryTime(accessTokenExpiresAt, times, out var accessExpires))
         {
             return false;
         }
@@ -215,8 +225,19 @@ internal static class SessionRecord
     private static void WriteUnsigned(IBufferWriter<byte> writer, ulong value) =>
         writer.Advance(VarInt.Write(writer.GetSpan(VarInt.MaxLength), value));
 
-    private static bool TryTime(long unixMilliseconds, out DateTimeOffset time)
+    private static long Time(DateTimeOffset time, Times times) =>
+        times == Times.Ticks ? time.UtcTicks : time.ToUnixTimeMilliseconds();
+
+    private static bool TryTime(long value, Times times, out DateTimeOffset time)
     {
+        if (times == Times.Ticks)
+        {
+            var valid = value >= DateTimeOffset.MinValue.UtcTicks && value <= DateTimeOffset.MaxValue.UtcTicks;
+            time = valid ? new DateTimeOffset(value, TimeSpan.Zero) : default;
+            return valid;
+        }
+
+        var unixMilliseconds = value;
         var inRange = unixMilliseconds >= DateTimeOffset.MinValue.ToUnixTimeMilliseconds()
             && unixMilliseconds <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
         time = inRange ? DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds) : default;

@@ -38,19 +38,37 @@ internal static class ProviderHttp
 
     public static IServiceCollection AddProviderHttpClients(this IServiceCollection services)
     {
+        services.AddTransient<ClientAuthenticationHandler>();
         // HttpClient.Timeout counts real time; the pipelines' timeout counts the TimeProvider's, like the rest of the gateway.
-        services.AddHttpClient(ClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan)
-            .AddResilienceHandler(ClientName, pipeline => pipeline.AddTimeout(Timeout));
-        services.AddHttpClient(RetryingClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan)
-            .AddResilienceHandler(RetryingClientName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(TransientRetry()));
-        services.AddHttpClient(BackchannelName, client =>
-            {
-                client.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
-                client.MaxResponseContentBufferSize = MaxResponseBuffer;
-            })
-            .AddResilienceHandler(BackchannelName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(SafeMethodsRetry()));
+        var once = services.AddHttpClient(ClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
+        once.AddResilienceHandler(ClientName, pipeline => pipeline.AddTimeout(Timeout));
+        once.WithClientAuthentication();
+        var retrying = services.AddHttpClient(RetryingClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
+        retrying.AddResilienceHandler(RetryingClientName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(TransientRetry()));
+        retrying.WithClientAuthentication();
+        var backchannel = services.AddHttpClient(BackchannelName, client =>
+        {
+            client.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
+            client.MaxResponseContentBufferSize = MaxResponseBuffer;
+        });
+        backchannel.AddResilienceHandler(BackchannelName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(SafeMethodsRetry()));
+        backchannel.WithClientAuthentication();
         return services;
     }
+
+    /// <summary>
+    /// The client's credentials on every call (<see cref="ClientAuthenticationHandler"/>, inside the resilience pipeline
+    /// so that each attempt is authenticated afresh) and, with the mutual-TLS methods, its certificate on every connection.
+    /// </summary>
+    private static IHttpClientBuilder WithClientAuthentication(this IHttpClientBuilder builder) =>
+        builder.AddHttpMessageHandler<ClientAuthenticationHandler>()
+            .UseSocketsHttpHandler((handler, services) =>
+            {
+                if (services.GetRequiredService<ClientCredentials>().Certificate is { } certificate)
+                {
+                    handler.SslOptions.ClientCertificates = [certificate];
+                }
+            });
 
     /// <summary>
     /// Retries what surely or probably never reached the provider's logic (no connection, 408, 5xx), at jittered,

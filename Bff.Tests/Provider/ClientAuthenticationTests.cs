@@ -276,6 +276,25 @@ public sealed class ClientAuthenticationTests : IDisposable
     }
 
     [Fact]
+    public void A_tls_client_certificate_without_its_key_or_expired_stops_start_up_naming_the_setting()
+    {
+        using var rsa = RSA.Create(2048);
+        var certificateOnly = WriteFile(SelfSigned(rsa, DateTimeOffset.UtcNow.AddYears(1)).ExportCertificatePem());
+        var expired = WriteFile(SelfSigned(rsa, DateTimeOffset.UtcNow.AddDays(-1)).ExportCertificatePem());
+        var key = WriteFile(rsa.ExportPkcs8PrivateKeyPem());
+
+        var withoutKey = StartUpRefusals(new() { ["Bff:ClientAuthentication:Method"] = "TlsClientAuth", ["Bff:ClientSecret"] = null, ["Bff:ClientAuthentication:Certificate:Path"] = certificateOnly });
+        var outdated = StartUpRefusals(new()
+        {
+            ["Bff:ClientAuthentication:Method"] = "TlsClientAuth", ["Bff:ClientSecret"] = null,
+            ["Bff:ClientAuthentication:Certificate:Path"] = expired, ["Bff:ClientAuthentication:Certificate:KeyPath"] = key,
+        });
+
+        Assert.Contains(withoutKey, r => r.StartsWith("Bff:ClientAuthentication:Certificate:Path", StringComparison.Ordinal) && r.Contains("without its private key", StringComparison.Ordinal));
+        Assert.Contains(outdated, r => r.StartsWith("Bff:ClientAuthentication:Certificate:Path holds a certificate that expired on", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_settings_each_method_needs_are_required_and_those_it_would_not_use_are_refused()
     {
         var (pem, _) = NewRsaKey(2048);

@@ -163,6 +163,12 @@ internal static class ClientKeyLoader
                 keyPem = System.Text.Encoding.UTF8.GetString(keyBytes);
             }
 
+            if (!PemLabels(keyPem).Any(l => l.EndsWith("PRIVATE KEY", StringComparison.Ordinal)))
+            {
+                problems.Add($"{name} holds a certificate without its private key: add the key to the file, or name it in {Section}:Certificate:KeyPath.");
+                return null;
+            }
+
             certificate = CertificateFromPem(certificatePem, keyPem, settings.Password, name, problems);
         }
 

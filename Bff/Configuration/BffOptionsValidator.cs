@@ -116,6 +116,11 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add($"{Key}:Audience must be TokenEndpoint or Issuer.");
         }
 
+        if (!Enum.IsDefined(settings.AssertionHeaderType))
+        {
+            failures.Add($"{Key}:AssertionHeaderType must be Jwt or ClientAuthenticationJwt.");
+        }
+
         var method = settings.Method;
         if (settings.UsesSecret && string.IsNullOrWhiteSpace(options.ClientSecret))
         {

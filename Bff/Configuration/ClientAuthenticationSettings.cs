@@ -24,12 +24,22 @@ public enum ClientAssertionAudience
 {
     /// <summary>
     /// The provider's <c>token_endpoint</c> URL, as OpenID Connect Core section 9 asks; what Entra ID and Okta require,
-    /// and Keycloak and OpenIddict accept.
+    /// and Keycloak accepts.
     /// </summary>
     TokenEndpoint,
 
-    /// <summary>The provider's <c>issuer</c>, exactly as its discovery document writes it; what Auth0 requires.</summary>
+    /// <summary>The provider's <c>issuer</c>, exactly as its discovery document writes it; what Auth0 and OpenIddict 7 require.</summary>
     Issuer,
+}
+
+/// <summary>The <c>typ</c> header of a client assertion (<c>Bff:ClientAuthentication:AssertionHeaderType</c>).</summary>
+public enum ClientAssertionHeaderType
+{
+    /// <summary><c>JWT</c>: what most client libraries write and Entra ID documents.</summary>
+    Jwt,
+
+    /// <summary><c>client-authentication+jwt</c>, as the update of RFC 7523 recommends; required by OpenIddict 7.</summary>
+    ClientAuthenticationJwt,
 }
 
 /// <summary>How the gateway authenticates itself to the provider (<c>Bff:ClientAuthentication</c>).</summary>
@@ -46,6 +56,9 @@ public sealed class ClientAuthenticationSettings
 
     /// <summary>What a client assertion's <c>aud</c> names.</summary>
     public ClientAssertionAudience Audience { get; set; } = ClientAssertionAudience.TokenEndpoint;
+
+    /// <summary>The <c>typ</c> header of client assertions.</summary>
+    public ClientAssertionHeaderType AssertionHeaderType { get; set; } = ClientAssertionHeaderType.Jwt;
 
     /// <summary>The TLS client certificate for <see cref="ClientAuthenticationMethod.TlsClientAuth"/> and <see cref="ClientAuthenticationMethod.SelfSignedTlsClientAuth"/>.</summary>
     public ClientCertificateSettings Certificate { get; set; } = new();

@@ -128,6 +128,7 @@ internal sealed class ClientAuthenticator(IOptions<BffOptions> options, ClientCr
                 [JwtRegisteredClaimNames.Jti] = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
             },
             SigningCredentials = new SigningCredentials(key.Key, algorithm),
+            TokenType = Settings.AssertionHeaderType == ClientAssertionHeaderType.ClientAuthenticationJwt ? "client-authentication+jwt" : "JWT",
         };
         if (key.Certificate is { } certificate)
         {

@@ -46,7 +46,7 @@ public sealed class ClientAuthenticationTests : IDisposable
         var key = algorithm == "ES256"
             ? new Dictionary<string, string?> { ["Bff:ClientAuthentication:Keys:0:Pem"] = pem }
             : new Dictionary<string, string?> { ["Bff:ClientAuthentication:Keys:0:Path"] = WriteFile(pem) };
-        using var gateway = new GatewayFactory(idp, PrivateKeyJwt(key, ("Bff:ClientAuthentication:Keys:0:KeyId", "gateway-2026")));
+        using var gateway = new GatewayFactory(idp, PrivateKeyJwt(key, ("Bff:ClientAuthentication:Keys:0:KeyId", "gateway-2026"), ("Bff:ClientAuthentication:PublishJwks", "true")));
         using var browser = gateway.CreateBrowser();
 
         var signIn = await browser.SignInAsync(idp);
@@ -72,6 +72,9 @@ public sealed class ClientAuthenticationTests : IDisposable
             Assert.True(a.ValidTo - a.IssuedAt <= TimeSpan.FromSeconds(60));
         });
         Assert.Equal(5, verifier.Accepted.Select(a => a.Id).Distinct().Count());
+        // The published key names the algorithm it is used with, for providers that hold a key to its alg.
+        var published = Assert.Single(new JsonWebKeySet(await gateway.CreateClient().GetStringAsync("/bff/jwks")).Keys);
+        Assert.Equal(("gateway-2026", algorithm), (published.Kid, published.Alg));
         AssertNothingOfTheKeyLogged(gateway, pem, idp);
     }
 

@@ -9,7 +9,7 @@ internal static class EndpointsExtensions
         endpoints.MapGet(LogoutEndpoint.Path, LogoutEndpoint.HandleAsync);
         endpoints.MapGet(UserEndpoint.Path, UserEndpoint.HandleAsync);
         endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync);
-        endpoints.MapGet(JwksEndpoint.Path, JwksEndpoint.Handle);
+        endpoints.MapGet(JwksEndpoint.Path, JwksEndpoint.HandleAsync);
         return endpoints;
     }
 }

@@ -20,17 +20,21 @@ internal static class JwksEndpoint
     /// <summary>How long a provider or a cache in between may keep the key set.</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(5);
 
-    public static Results<ContentHttpResult, ProblemHttpResult> Handle(HttpContext context, IOptions<BffOptions> options, ClientCredentials credentials)
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> HandleAsync(
+        HttpContext context, IOptions<BffOptions> options, ClientCredentials credentials, ProviderMetadata metadata)
     {
         if (!options.Value.ClientAuthentication.PublishJwks)
         {
             return BffProblem.Result(BffError.NotFound);
         }
 
+        // Each key's alg is the one it signs with for this provider; while the provider's metadata is unavailable, the
+        // key type's default (RS256, ES256).
+        var provider = await metadata.GetAsync(context.RequestAborted);
         var keys = new JsonArray();
         foreach (var key in credentials.Keys)
         {
-            keys.Add(PublicJwk(key));
+            keys.Add(PublicJwk(key, ClientAuthenticator.AlgorithmFor(key, provider.Configuration) ?? key.DefaultAlgorithm));
         }
 
         context.Response.Headers.CacheControl = $"public, max-age={(int)MaxAge.TotalSeconds}";
@@ -38,9 +42,9 @@ internal static class JwksEndpoint
     }
 
     /// <summary>Only public members: the converter is given a key built from public parameters alone.</summary>
-    private static JsonObject PublicJwk(ClientSigningKey key)
+    private static JsonObject PublicJwk(ClientSigningKey key, string algorithm)
     {
-        var jwk = new JsonObject { ["kid"] = key.KeyId, ["use"] = "sig", ["alg"] = key.DefaultAlgorithm };
+        var jwk = new JsonObject { ["kid"] = key.KeyId, ["use"] = "sig", ["alg"] = algorithm };
         switch (key.Key)
         {
             case RsaSecurityKey rsa:

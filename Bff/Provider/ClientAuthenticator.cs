@@ -52,17 +52,22 @@ internal sealed class ClientAuthenticator(IOptions<BffOptions> options, ClientCr
             return default;
         }
 
-        var supported = configuration.TokenEndpointAuthSigningAlgValuesSupported;
-        if (supported is null || supported.Count == 0)
-        {
-            return new AssertionAlgorithm(key.DefaultAlgorithm, null);
-        }
-
-        var algorithm = key.Algorithms.FirstOrDefault(a => supported.Contains(a));
-        return algorithm is not null
+        return AlgorithmFor(key, configuration) is { } algorithm
             ? new AssertionAlgorithm(algorithm, null)
             : new AssertionAlgorithm(null,
-                $"the provider accepts client assertions signed with {string.Join(", ", supported)} only, and the signing key ({key.KeyId}, {key.Kind}) can sign {string.Join(" or ", key.Algorithms)}; configure a key of another type first in Bff:ClientAuthentication:Keys");
+                $"the provider accepts client assertions signed with {string.Join(", ", configuration.TokenEndpointAuthSigningAlgValuesSupported)} only, and the signing key ({key.KeyId}, {key.Kind}) can sign {string.Join(" or ", key.Algorithms)}; configure a key of another type first in Bff:ClientAuthentication:Keys");
+    }
+
+    /// <summary>
+    /// The algorithm <paramref name="key"/> signs with for this provider (null: none it accepts). <c>/bff/jwks</c>
+    /// publishes the same, so a provider that holds a key to its <c>alg</c> sees the one it is used with.
+    /// </summary>
+    public static string? AlgorithmFor(ClientSigningKey key, OpenIdConnectConfiguration? configuration)
+    {
+        var supported = configuration?.TokenEndpointAuthSigningAlgValuesSupported;
+        return supported is null || supported.Count == 0
+            ? key.DefaultAlgorithm
+            : key.Algorithms.FirstOrDefault(a => supported.Contains(a));
     }
 
     /// <summary>

@@ -34,8 +34,7 @@ public sealed class SignInResourceTests
             var front = TestIdentityProvider.Pairs(authorize.Location.Query.TrimStart('?')).Select(p => p.Key).ToList();
             Assert.Contains("request_uri", front);
             Assert.DoesNotContain("resource", front);
-            Assert.Single(host.Idp.RequestsTo("/par"));
-            Assert.Equal(TestIdentityProvider.ClientSecret, authorize.Parameters["client_secret"]);
+            Assert.Equal(TestIdentityProvider.ClientSecret, TestIdentityProvider.ClientSecretOf(Assert.Single(host.Idp.RequestsTo("/par"))));
             Assert.Equal("S256", authorize.Parameters["code_challenge_method"]);
         }
     }

@@ -60,7 +60,7 @@ public sealed class SignInTests : IDisposable
         Assert.StartsWith("urn:ietf:params:oauth:request_uri:", query["request_uri"], StringComparison.Ordinal);
         Assert.Null(query["code_challenge"]);
         Assert.Equal("S256", authorize.Parameters["code_challenge_method"]);
-        Assert.Equal(TestIdentityProvider.ClientSecret, authorize.Parameters["client_secret"]);
+        Assert.Equal(TestIdentityProvider.ClientSecret, TestIdentityProvider.ClientSecretOf(Assert.Single(idp.RequestsTo("/par"))));
 
         var callback = await browser.GetAsync(BrowserClient.CallbackUrl(idp.IssueCode(authorize.Nonce), authorize.State));
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);

@@ -347,6 +347,17 @@ public sealed partial class StrictConfigurationTests
                 continue;
             }
 
+            if (ListElement(property.PropertyType) is { } itemType && IsSettingsClass(itemType))
+            {
+                // Entries of a list of settings classes (Bff:ClientAuthentication:Keys:0:Path): the README writes the first.
+                foreach (var nested in Settings(key + ":0", itemType, Activator.CreateInstance(itemType)!))
+                {
+                    yield return nested;
+                }
+
+                continue;
+            }
+
             if (IsSettingsClass(property.PropertyType))
             {
                 foreach (var nested in Settings(key, property.PropertyType, value ?? Activator.CreateInstance(property.PropertyType)!))

@@ -7,6 +7,10 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Web;
 using Bff.Tests.Browser;
+using Bff.Configuration;
+using Bff.Provider;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Bff.Tests.Demo;
@@ -37,7 +41,7 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
         var dll = Path.Combine(DemoComposition.RepositoryRoot, "demo/Bff.Demo.Identity/bin", DemoComposition.BuildConfiguration, "net10.0/Bff.Demo.Identity.dll");
         var log = Path.Combine(Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts", "demo")).FullName, "provider.log");
         _provider = DemoProcess.Start("provider", dll, ["--urls", url, $"--Demo:Client:RedirectUris:0={RedirectUri}"],
-            new Dictionary<string, string> { ["Demo__Client__ClientSecret"] = _secret }, log);
+            new Dictionary<string, string> { ["Demo__Client__ClientSecret"] = _secret, ["Demo__Client__Jwks"] = RegisteredJwks() }, log);
         await _provider.WaitUntilReadyAsync(new Uri(url + "/.well-known/openid-configuration"), TimeSpan.FromSeconds(60));
         _http = new HttpClient(new HttpClientHandler { CookieContainer = _cookies, AllowAutoRedirect = false }) { BaseAddress = new Uri(url) };
     }
@@ -46,6 +50,8 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
     {
         _http.Dispose();
         await _provider.DisposeAsync();
+        _rsaClientKey.Dispose();
+        _ecClientKey.Dispose();
     }
 
     [Fact]
@@ -97,6 +103,74 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
         using var wrongSecret = await _http.PostAsync("/connect/token", Form(
             ("grant_type", "refresh_token"), ("refresh_token", tokens.RefreshToken), ("client_id", "bff"), ("client_secret", "not-the-secret")));
         Assert.Equal("invalid_client", (await wrongSecret.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task The_gateways_client_assertions_are_accepted_RS256_and_ES256_and_one_signed_with_an_unregistered_key_is_refused()
+    {
+        var tokens = await SignInAsync();
+        var configuration = new OpenIdConnectConfiguration(await _http.GetStringAsync("/.well-known/openid-configuration"));
+        using var stranger = RSA.Create(2048);
+
+        using var refused = await RefreshWithAssertionAsync(stranger.ExportPkcs8PrivateKeyPem(), configuration, tokens.RefreshToken);
+        Assert.Equal("invalid_client", (await refused.Response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+
+        var refreshToken = tokens.RefreshToken;
+        foreach (var (key, algorithms) in new[] { (_rsaClientKey.ExportPkcs8PrivateKeyPem(), new[] { "PS256", "RS256" }), (_ecClientKey.ExportPkcs8PrivateKeyPem(), ["ES256"]) })
+        {
+            using var accepted = await RefreshWithAssertionAsync(key, configuration, refreshToken);
+            Assert.True(accepted.Response.StatusCode == HttpStatusCode.OK, await accepted.Response.Content.ReadAsStringAsync());
+            Assert.Contains(new JsonWebToken(accepted.Assertion).Alg, algorithms);
+            refreshToken = (await accepted.Response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refresh_token").GetString()!;
+        }
+    }
+
+    private readonly RSA _rsaClientKey = RSA.Create(2048);
+    private readonly ECDsa _ecClientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    /// <summary>The public halves of the two client keys, as the demo's Demo:Client:Jwks.</summary>
+    private string RegisteredJwks()
+    {
+        var rsa = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(_rsaClientKey.ExportParameters(false)));
+        var ec = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(_ecClientKey.ExportParameters(false))));
+        return JsonSerializer.Serialize(new
+        {
+            keys = new object[]
+            {
+                new { kty = "RSA", use = "sig", n = rsa.N, e = rsa.E },
+                new { kty = "EC", use = "sig", crv = ec.Crv, x = ec.X, y = ec.Y },
+            },
+        });
+    }
+
+    /// <summary>A refresh authenticated by the gateway's own client authentication (private_key_jwt with this key).</summary>
+    private async Task<AssertedResponse> RefreshWithAssertionAsync(string pem, OpenIdConnectConfiguration configuration, string refreshToken)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new BffOptions
+        {
+            ClientId = "bff",
+            ClientAuthentication = new()
+            {
+                Method = ClientAuthenticationMethod.PrivateKeyJwt,
+                Keys = [new ClientKeySettings { Pem = pem }],
+                // What OpenIddict 7 requires, as the update of RFC 7523 does: typ client-authentication+jwt, aud the issuer.
+                AssertionHeaderType = ClientAssertionHeaderType.ClientAuthenticationJwt,
+                Audience = ClientAssertionAudience.Issuer,
+            },
+        });
+        var authenticator = new ClientAuthenticator(options, new ClientCredentials(options, TimeProvider.System), TimeProvider.System);
+        using var request = new HttpRequestMessage(HttpMethod.Post, configuration.TokenEndpoint)
+        {
+            Content = Form(("grant_type", "refresh_token"), ("refresh_token", refreshToken)),
+        };
+        await authenticator.ApplyAsync(request, configuration, CancellationToken.None);
+        var assertion = System.Web.HttpUtility.ParseQueryString(await request.Content!.ReadAsStringAsync())["client_assertion"]!;
+        return new AssertedResponse(await _http.SendAsync(request), assertion);
+    }
+
+    private sealed record AssertedResponse(HttpResponseMessage Response, string Assertion) : IDisposable
+    {
+        public void Dispose() => Response.Dispose();
     }
 
     [Fact]

@@ -74,6 +74,12 @@ public sealed class TestIdentityProvider : IDisposable
     /// <summary>Replaces how the PAR endpoint answers (null: 201 with a new request_uri).</summary>
     public Func<IRequestMessage, IResponseMessage?>? PushedAuthorizationBehavior { get; set; }
 
+    /// <summary>
+    /// Checks the client's authentication on the token, PAR and revocation endpoints: a response refuses the request
+    /// (for example 401 invalid_client), null accepts it. Null: any request naming a client is accepted.
+    /// </summary>
+    public Func<IRequestMessage, IResponseMessage?>? ClientAuthenticationCheck { get; set; }
+
     /// <summary>Replaces how the token endpoint answers a client_credentials grant (null: issue a token).</summary>
     public Func<IRequestMessage, IResponseMessage?>? ClientCredentialsBehavior { get; set; }
 
@@ -148,6 +154,19 @@ public sealed class TestIdentityProvider : IDisposable
 
     public IEnumerable<IRequestMessage> RequestsTo(string path) =>
         _server.LogEntries.Select(e => e.RequestMessage).Where(r => r.Path == path);
+
+    /// <summary>The client secret a request carried, in an HTTP Basic header (client_secret_basic) or its body (client_secret_post).</summary>
+    public static string? ClientSecretOf(IRequestMessage request)
+    {
+        if (request.Headers?.TryGetValue("Authorization", out var values) == true
+            && values.FirstOrDefault() is { } header && header.StartsWith("Basic ", StringComparison.Ordinal))
+        {
+            var pair = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..]));
+            return Uri.UnescapeDataString(pair[(pair.IndexOf(':', StringComparison.Ordinal) + 1)..].Replace('+', ' '));
+        }
+
+        return Form(request).GetValueOrDefault("client_secret");
+    }
 
     public string CreateIdToken(IdTokenShape shape)
     {
@@ -255,6 +274,11 @@ public sealed class TestIdentityProvider : IDisposable
                     return Unavailable();
                 }
 
+                if (ClientAuthenticationCheck?.Invoke(request) is { } refused)
+                {
+                    return refused;
+                }
+
                 var form = Form(request);
                 if (form.TryGetValue("token", out var token))
                 {
@@ -270,6 +294,11 @@ public sealed class TestIdentityProvider : IDisposable
         _server.Given(Request.Create().WithPath("/par").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
             {
+                if (ClientAuthenticationCheck?.Invoke(request) is { } refused)
+                {
+                    return refused;
+                }
+
                 if (PushedAuthorizationBehavior?.Invoke(request) is { } custom)
                 {
                     return custom;
@@ -395,6 +424,11 @@ public sealed class TestIdentityProvider : IDisposable
         }
 
         _ = clientId;
+        if (ClientAuthenticationCheck?.Invoke(request) is { } refused)
+        {
+            return refused;
+        }
+
         var grant = form.GetValueOrDefault("grant_type");
         if (grant == "authorization_code")
         {

@@ -45,7 +45,9 @@ internal sealed class OidcOptionsSetup(
         var bff = bffOptions.Value;
         options.Authority = bff.Authority;
         options.ClientId = bff.ClientId;
-        options.ClientSecret = bff.ClientSecret;
+        // No secret here: the back-channel's client authentication (Bff:ClientAuthentication) adds the credentials to the
+        // code exchange and the pushed authorization request, as to every other call to the provider.
+        options.ClientSecret = null;
         options.RequireHttpsMetadata = bff.RequireHttpsMetadata ?? !environment.IsDevelopment();
         options.CallbackPath = bff.CallbackPath;
         options.SignedOutCallbackPath = bff.SignedOutCallbackPath;

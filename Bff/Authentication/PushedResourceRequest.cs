@@ -8,7 +8,7 @@ namespace Bff.Authentication;
 /// <summary>
 /// Pushes an authorization request that names several resources (RFC 9126). The handler builds the pushed request's
 /// body from <c>OpenIdConnectMessage.Parameters</c>, one value per name, which cannot carry them; this sends
-/// the same body, authenticated the same way (<c>client_secret_post</c>), with one <c>resource</c> parameter per
+/// the same body (authenticated, as every call to the provider, by the back-channel's client authentication), with one <c>resource</c> parameter per
 /// resource, and hands the handler the <c>request_uri</c> as the handler's own push would.
 /// </summary>
 internal static class PushedResourceRequest
@@ -26,11 +26,6 @@ internal static class PushedResourceRequest
             {
                 form.Add(new(name, value));
             }
-        }
-
-        if (!string.IsNullOrEmpty(options.ClientSecret))
-        {
-            form.Add(new(OpenIdConnectParameterNames.ClientSecret, options.ClientSecret));
         }
 
         foreach (var resource in message.Resources)

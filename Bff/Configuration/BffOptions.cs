@@ -17,8 +17,14 @@ public sealed class BffOptions
     /// <summary>The gateway's client id at the provider (a confidential client).</summary>
     public string? ClientId { get; set; }
 
-    /// <summary>The client secret; keep it in a secret store or an environment variable, never in appsettings.json.</summary>
+    /// <summary>
+    /// The client secret, for the secret methods of <see cref="ClientAuthentication"/> only; keep it in a secret store or
+    /// an environment variable, never in appsettings.json.
+    /// </summary>
     public string? ClientSecret { get; set; }
+
+    /// <summary>How the gateway authenticates itself to the provider (<c>Bff:ClientAuthentication</c>).</summary>
+    public ClientAuthenticationSettings ClientAuthentication { get; set; } = new();
 
     /// <summary>Space-separated scopes requested at sign-in; may also be written as an array (<c>Bff__Scopes__0=openid</c>).</summary>
     [ArrayAccepted(" ")]

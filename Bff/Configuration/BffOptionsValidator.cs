@@ -31,10 +31,7 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
             failures.Add("Bff:ClientId is required: set it to the client id registered at the provider.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.ClientSecret))
-        {
-            failures.Add("Bff:ClientSecret is required: supply it through the Bff__ClientSecret environment variable or a mounted secret.");
-        }
+        ValidateClientAuthentication(options, failures);
 
         if (!options.ScopeList.Contains("openid", StringComparer.Ordinal))
         {
@@ -110,6 +107,79 @@ internal sealed class BffOptionsValidator(IHostEnvironment environment) : IValid
         ValidateDPoP(options.DPoP, failures);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// The shape of <c>Bff:ClientAuthentication</c>: what each method needs, and nothing configured that the method
+    /// would not use (a secret or key left behind is never silently ignored). Whether the keys and the certificate can
+    /// be read and used is checked by the provider's own validator, which loads them.
+    /// </summary>
+    private static void ValidateClientAuthentication(BffOptions options, List<string> failures)
+    {
+        const string Key = "Bff:ClientAuthentication";
+        var settings = options.ClientAuthentication;
+        if (!Enum.IsDefined(settings.Method))
+        {
+            failures.Add($"{Key}:Method must be ClientSecretBasic, ClientSecretPost, PrivateKeyJwt, TlsClientAuth or SelfSignedTlsClientAuth.");
+            return;
+        }
+
+        if (!Enum.IsDefined(settings.Audience))
+        {
+            failures.Add($"{Key}:Audience must be TokenEndpoint or Issuer.");
+        }
+
+        if (!Enum.IsDefined(settings.AssertionHeaderType))
+        {
+            failures.Add($"{Key}:AssertionHeaderType must be Jwt or ClientAuthenticationJwt.");
+        }
+
+        var method = settings.Method;
+        if (settings.UsesSecret && string.IsNullOrWhiteSpace(options.ClientSecret))
+        {
+            failures.Add($"Bff:ClientSecret is required: supply it through the Bff__ClientSecret environment variable or a mounted secret (or set {Key}:Method to PrivateKeyJwt, TlsClientAuth or SelfSignedTlsClientAuth).");
+        }
+        else if (!settings.UsesSecret && !string.IsNullOrEmpty(options.ClientSecret))
+        {
+            failures.Add($"Bff:ClientSecret is set, but {Key}:Method is {method}, which does not use it: remove it, so that no unused secret is kept in the gateway's environment.");
+        }
+
+        var keys = settings.Keys;
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var key = keys[i];
+            var hasPath = !string.IsNullOrWhiteSpace(key?.Path);
+            var hasPem = !string.IsNullOrWhiteSpace(key?.Pem);
+            if (hasPath == hasPem)
+            {
+                failures.Add($"{Key}:Keys:{i} needs exactly one of Path (a mounted PEM or PKCS#12 file) and Pem (the PEM text).");
+            }
+        }
+
+        if (method == ClientAuthenticationMethod.PrivateKeyJwt && keys.Count == 0)
+        {
+            failures.Add($"{Key}:Keys is required with {Key}:Method=PrivateKeyJwt: give at least one signing key (for example {Key}:Keys:0:Path=/var/run/secrets/bff/client-key.pem).");
+        }
+        else if (method != ClientAuthenticationMethod.PrivateKeyJwt && keys.Count > 0 && !settings.PublishJwks)
+        {
+            failures.Add($"{Key}:Keys is set, but {Key}:Method is {method}, which signs nothing: set {Key}:Method=PrivateKeyJwt, or {Key}:PublishJwks=true to publish the keys ahead of switching to it.");
+        }
+
+        if (settings.PublishJwks && keys.Count == 0)
+        {
+            failures.Add($"{Key}:PublishJwks is true, but {Key}:Keys is empty: there is nothing to publish.");
+        }
+
+        var certificate = settings.Certificate;
+        var hasCertificate = !string.IsNullOrWhiteSpace(certificate.Path) || !string.IsNullOrWhiteSpace(certificate.KeyPath);
+        if (settings.UsesCertificate && string.IsNullOrWhiteSpace(certificate.Path))
+        {
+            failures.Add($"{Key}:Certificate:Path is required with {Key}:Method={method}: a mounted PKCS#12 file, or a PEM certificate with {Key}:Certificate:KeyPath.");
+        }
+        else if (!settings.UsesCertificate && hasCertificate)
+        {
+            failures.Add($"{Key}:Certificate is set, but {Key}:Method is {method}, which presents no TLS client certificate: set {Key}:Method=TlsClientAuth or SelfSignedTlsClientAuth, or remove it.");
+        }
     }
 
     private static void ValidateRedis(BffOptions options, List<string> failures)

@@ -10,9 +10,10 @@ internal static class EndpointsExtensions
     }
 
     /// <summary>
-    /// <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/sessions</c>, <c>/bff/events</c> and
-    /// <c>/bff/backchannel</c>. Anonymous as far as ASP.NET Core's authorization goes: each checks the session (or the
-    /// logout token) itself, and an application's <c>FallbackPolicy</c> must not lock users out of signing in.
+    /// <c>/bff/login</c>, <c>/bff/logout</c>, <c>/bff/user</c>, <c>/bff/sessions</c>, <c>/bff/events</c>,
+    /// <c>/bff/backchannel</c> and <c>/bff/jwks</c>. Anonymous as far as ASP.NET Core's authorization goes: each checks
+    /// the session (or the logout token) itself, and an application's <c>FallbackPolicy</c> must not lock users out of
+    /// signing in (nor the provider out of the gateway's public keys).
     /// </summary>
     public static IEndpointRouteBuilder MapBffEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -24,6 +25,7 @@ internal static class EndpointsExtensions
         endpoints.MapDelete(SessionsEndpoint.Path + "/{handle}", SessionsEndpoint.EndOneAsync).AllowAnonymous();
         endpoints.MapGet(EventsEndpoint.Path, EventsEndpoint.HandleAsync).AllowAnonymous();
         endpoints.MapPost(BackchannelLogoutEndpoint.Path, BackchannelLogoutEndpoint.HandleAsync).AllowAnonymous();
+        endpoints.MapGet(JwksEndpoint.Path, JwksEndpoint.HandleAsync).AllowAnonymous();
         return endpoints;
     }
 }

@@ -1,4 +1,5 @@
 using Bff.Configuration;
+using Bff.Endpoints;
 using Bff.Errors;
 using Bff.Proxy;
 using Microsoft.AspNetCore.Diagnostics;
@@ -73,13 +74,15 @@ internal static class EndpointResponsesExtensions
             return (new PathString(options.CallbackPath), new PathString(options.SignedOutCallbackPath));
         });
         var bff = new PathString("/bff");
+        var jwks = new PathString(JwksEndpoint.Path);
 
         return app.Use((context, next) =>
         {
             var path = context.Request.Path;
             var (callback, signedOut) = callbacks.Value;
             var isCallback = path.StartsWithSegments(callback) || path.StartsWithSegments(signedOut);
-            if (isCallback || path.StartsWithSegments(bff))
+            // The client's public keys are the same for everyone and meant to be cached (JwksEndpoint sets how long).
+            if (isCallback || (path.StartsWithSegments(bff) && !path.Equals(jwks, StringComparison.OrdinalIgnoreCase)))
             {
                 context.Response.OnStarting(static state =>
                 {

@@ -160,7 +160,7 @@ internal static partial class BffLog
     [LoggerMessage(3021, LogLevel.Information, "Obtained a client-credentials token for {Target}, valid for {Seconds} s.")]
     public static partial void ClientTokenObtained(ILogger logger, string target, int seconds);
 
-    [LoggerMessage(3022, LogLevel.Error, "The provider refused the gateway's client credentials with error '{ProviderError}' (HTTP {StatusCode}, {Grant} grant). Token requests back off for every session and readiness reports not ready until one succeeds; check Bff:ClientId, Bff:ClientSecret and the client's registration.")]
+    [LoggerMessage(3022, LogLevel.Error, "The provider refused the gateway's client credentials with error '{ProviderError}' (HTTP {StatusCode}, {Grant} grant). Token requests back off for every session and readiness reports not ready until one succeeds; check Bff:ClientId, Bff:ClientAuthentication (and Bff:ClientSecret with the secret methods) and the client's registration.")]
     public static partial void ClientCredentialsRejected(ILogger logger, string grant, string providerError, int statusCode);
 
     [LoggerMessage(3023, LogLevel.Information, "The provider's access tokens live {LifetimeSeconds} s: they are refreshed {WindowSeconds} s before they expire (half their lifetime) instead of Bff:Tokens:RefreshBeforeExpiry's {ConfiguredSeconds} s.")]

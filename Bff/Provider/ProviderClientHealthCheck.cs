@@ -13,6 +13,6 @@ internal sealed class ProviderClientHealthCheck(TokenEndpointClient tokenEndpoin
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(tokenEndpoint.ClientRejection is { } error
-            ? HealthCheckResult.Unhealthy($"The provider refused the client credentials ({error}); check Bff:ClientId, Bff:ClientSecret and the client's registration.")
+            ? HealthCheckResult.Unhealthy($"The provider refused the client credentials ({error}); check Bff:ClientId, Bff:ClientAuthentication (and Bff:ClientSecret with the secret methods) and the client's registration.")
             : HealthCheckResult.Healthy("The provider accepts the client credentials (or has not been asked yet)."));
 }

@@ -15,6 +15,9 @@ internal static class ProviderExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ProviderMetadata>();
+        services.AddSingleton<ClientCredentials>();
+        services.AddSingleton<ClientAuthenticator>();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Bff.Configuration.BffOptions>, ClientCredentialsValidator>();
         services.AddSingleton<SigningKeyRefresh>();
         services.AddSingleton<LogoutTokenValidator>();
         services.AddSingleton<RefreshedIdTokenValidator>();

@@ -39,15 +39,21 @@ internal static class ProviderHttp
 
     public static IServiceCollection AddProviderHttpClients(this IServiceCollection services)
     {
+        services.AddTransient<ClientAuthenticationHandler>();
         // HttpClient.Timeout counts real time; the pipelines' timeout counts the TimeProvider's, like the rest of the gateway.
-        // DPoP proofs are added inside the resilience pipelines, so that every attempt carries a fresh one (DPoPTokenRequestHandler).
+        // Inside the resilience pipelines, so that every attempt carries a fresh DPoP proof and a fresh client
+        // assertion. The DPoP handler is outside client authentication: a retry it makes for a DPoP nonce passes
+        // through client authentication again, which never resends a spent assertion (DPoPTokenRequestHandler,
+        // ClientAuthenticationHandler).
         services.AddBffDPoP();
         var once = services.AddHttpClient(ClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
         once.AddResilienceHandler(ClientName, pipeline => pipeline.AddTimeout(Timeout));
         once.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        once.WithClientAuthentication();
         var retrying = services.AddHttpClient(RetryingClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
         retrying.AddResilienceHandler(RetryingClientName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(TransientRetry()));
         retrying.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        retrying.WithClientAuthentication();
         var backchannel = services.AddHttpClient(BackchannelName, client =>
             {
                 client.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
@@ -55,8 +61,23 @@ internal static class ProviderHttp
             });
         backchannel.AddResilienceHandler(BackchannelName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(SafeMethodsRetry()));
         backchannel.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        backchannel.WithClientAuthentication();
         return services;
     }
+
+    /// <summary>
+    /// The client's credentials on every call (<see cref="ClientAuthenticationHandler"/>, inside the resilience pipeline
+    /// so that each attempt is authenticated afresh) and, with the mutual-TLS methods, its certificate on every connection.
+    /// </summary>
+    private static IHttpClientBuilder WithClientAuthentication(this IHttpClientBuilder builder) =>
+        builder.AddHttpMessageHandler<ClientAuthenticationHandler>()
+            .UseSocketsHttpHandler((handler, services) =>
+            {
+                if (services.GetRequiredService<ClientCredentials>().Certificate is { } certificate)
+                {
+                    handler.SslOptions.ClientCertificates = [certificate];
+                }
+            });
 
     /// <summary>
     /// Retries what surely or probably never reached the provider's logic (no connection, 408, 5xx), at jittered,

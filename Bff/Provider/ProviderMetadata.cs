@@ -20,9 +20,13 @@ internal readonly record struct MetadataResult(OpenIdConnectConfiguration? Confi
 internal sealed class ProviderMetadata(
     IOptionsMonitor<OpenIdConnectOptions> oidcOptions,
     IOptions<BffOptions> bffOptions,
+    ClientAuthenticator clientAuthentication,
     ILogger<ProviderMetadata> logger)
 {
     private readonly string _authority = bffOptions.Value.Authority ?? string.Empty;
+
+    /// <summary>The last metadata whose client-authentication check was logged, so a refusal is logged once per document.</summary>
+    private OpenIdConnectConfiguration? _checked;
 
     public async ValueTask<MetadataResult> GetAsync(CancellationToken cancellationToken)
     {
@@ -52,6 +56,25 @@ internal sealed class ProviderMetadata(
         {
             BffLog.ProviderIssuerMismatch(logger, configuration.Issuer, _authority);
             return new MetadataResult(null, BffError.ProviderMisconfigured);
+        }
+
+        // Refused here, at the first load of each document, rather than at each call: a provider that accepts none of
+        // the key's algorithms would refuse every assertion the gateway could sign.
+        var algorithm = clientAuthentication.ChooseAlgorithm(configuration);
+        var firstLook = !ReferenceEquals(Interlocked.Exchange(ref _checked, configuration), configuration);
+        if (algorithm.Problem is { } problem)
+        {
+            if (firstLook)
+            {
+                BffLog.ClientAssertionAlgorithmUnsupported(logger, problem);
+            }
+
+            return new MetadataResult(null, BffError.ProviderMisconfigured);
+        }
+
+        if (firstLook && algorithm.Algorithm is { } chosen)
+        {
+            BffLog.ClientAssertionAlgorithmChosen(logger, chosen, clientAuthentication.SigningKeyId ?? "(none)", clientAuthentication.Audience(configuration));
         }
 
         return new MetadataResult(configuration, null);

@@ -187,6 +187,10 @@ internal sealed class TokenEndpointClient(
         return Pause(RetryAfter(response));
     }
 
+    /// <summary>
+    /// The request names only the client id: its credentials are added by <see cref="ClientAuthenticationHandler"/> on
+    /// the HTTP client, as for every call to the provider.
+    /// </summary>
     private async Task<TokenResponse?> SendAsync(string endpoint, string? refreshToken, TokenTarget target, CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -200,7 +204,7 @@ internal sealed class TokenEndpointClient(
                 {
                     Address = endpoint,
                     ClientId = settings.ClientId!,
-                    ClientSecret = settings.ClientSecret,
+                    ClientCredentialStyle = ClientCredentialStyle.PostBody,
                     RefreshToken = refreshToken,
                     Scope = target.Scope,
                 };
@@ -213,7 +217,7 @@ internal sealed class TokenEndpointClient(
             {
                 Address = endpoint,
                 ClientId = settings.ClientId!,
-                ClientSecret = settings.ClientSecret,
+                ClientCredentialStyle = ClientCredentialStyle.PostBody,
                 Scope = target.Scope,
             };
             AddResource(credentials.Resource, target);

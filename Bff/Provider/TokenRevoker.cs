@@ -41,7 +41,8 @@ internal sealed class TokenRevoker(
             {
                 Address = endpoint,
                 ClientId = settings.ClientId!,
-                ClientSecret = settings.ClientSecret,
+                // The credentials are added by ClientAuthenticationHandler on the HTTP client.
+                ClientCredentialStyle = ClientCredentialStyle.PostBody,
                 Token = token,
                 TokenTypeHint = hint,
             };

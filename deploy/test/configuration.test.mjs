@@ -85,6 +85,27 @@ describe('gateway configuration', () => {
     assert.equal(data.ReverseProxy__Clusters__api__HttpClient__MaxConnectionsPerServer, '10000000');
   });
 
+  it('points Bff:ClientAuthentication at the mounted keys and passes their passwords from the Secret', () => {
+    const result = render({ valuesFiles: ['ci/private-key-jwt-values.yaml'] });
+    const data = settings(result);
+    assert.equal(data.Bff__ClientAuthentication__Method, 'PrivateKeyJwt');
+    assert.equal(data.Bff__ClientAuthentication__Audience, 'TokenEndpoint');
+    assert.equal(data.Bff__ClientAuthentication__PublishJwks, 'true');
+    assert.equal(data.Bff__ClientAuthentication__Keys__0__Path, '/var/run/secrets/bff/client-auth/current.pem');
+    assert.equal(data.Bff__ClientAuthentication__Keys__0__KeyId, 'bff-2026-01');
+    assert.equal(data.Bff__ClientAuthentication__Keys__1__Path, '/var/run/secrets/bff/client-auth/next.p12');
+    const env = gatewayContainer(only(result.documents, 'Deployment')).env;
+    assert.deepEqual(env.find((e) => e.name === 'Bff__ClientAuthentication__Keys__1__Password').valueFrom.secretKeyRef, { name: 'bff-client-keys', key: 'next-password' });
+    assert.equal(env.some((e) => e.name === 'Bff__ClientSecret'), false);
+  });
+
+  it('points the TLS methods at the mounted certificate and key', () => {
+    const data = settings(render({ set: { 'bff.clientAuthentication.method': 'TlsClientAuth', 'bff.clientAuthentication.existingSecret': 'bff-client-tls' } }));
+    assert.equal(data.Bff__ClientAuthentication__Certificate__Path, '/var/run/secrets/bff/client-auth/tls.crt');
+    assert.equal(data.Bff__ClientAuthentication__Certificate__KeyPath, '/var/run/secrets/bff/client-auth/tls.key');
+    assert.equal(Object.keys(data).some((k) => k.startsWith('Bff__ClientAuthentication__Keys')), false);
+  });
+
   it('sets the OpenTelemetry variables from otel.*', () => {
     const data = settings(render({ set: { 'otel.endpoint': 'http://collector.observability:4318', 'otel.protocol': 'http/protobuf', 'otel.serviceName': 'shop-bff' } }));
     assert.equal(data.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://collector.observability:4318');

@@ -205,3 +205,27 @@ describe('public origin', () => {
     assertRenders({ 'bff.forwardedHeaders.knownNetworks[0]': '10.244.0.0/16' });
   });
 });
+
+describe('client authentication', () => {
+  const keys = {
+    'bff.clientAuthentication.method': 'PrivateKeyJwt',
+    'bff.clientAuthentication.existingSecret': 'bff-client-keys',
+    'bff.clientAuthentication.keys[0].key': 'client.pem',
+  };
+
+  it('needs no client secret with private_key_jwt, but a Secret with the signing key', () => {
+    assertRenders({ ...keys, 'bff.existingSecret': '' });
+    assertRefused({ ...keys, 'bff.clientAuthentication.existingSecret': '' }, /bff\.clientAuthentication\.method=PrivateKeyJwt needs bff\.clientAuthentication\.existingSecret/);
+    assertRefused({ 'bff.clientAuthentication.method': 'PrivateKeyJwt', 'bff.clientAuthentication.existingSecret': 'bff-client-keys' }, /needs bff\.clientAuthentication\.keys/);
+  });
+
+  it('needs the certificate from a Secret with the mutual-TLS methods', () => {
+    assertRenders({ 'bff.clientAuthentication.method': 'TlsClientAuth', 'bff.clientAuthentication.existingSecret': 'bff-client-tls' });
+    assertRefused({ 'bff.clientAuthentication.method': 'SelfSignedTlsClientAuth' }, /SelfSignedTlsClientAuth needs bff\.clientAuthentication\.existingSecret/);
+  });
+
+  it('refuses an unknown method', () => {
+    assertRefused({ 'bff.clientAuthentication.method': 'ClientSecretJwt' }, /method/);
+  });
+});
+

@@ -75,11 +75,15 @@ for (const valuesFile of scenarios()) {
       assert.equal(documents.filter((d) => d.kind === 'Secret').length, 0, 'the chart must not create Secrets');
       const env = gatewayContainer(only(documents, 'Deployment')).env;
       const clientSecret = env.find((e) => e.name === 'Bff__ClientSecret');
-      assert.deepEqual(clientSecret.valueFrom.secretKeyRef, {
-        name: values.bff.existingSecret,
-        key: values.bff.existingSecretKeys.clientSecret,
-      });
-      assert.equal(clientSecret.value, undefined);
+      if (['ClientSecretBasic', 'ClientSecretPost'].includes(values.bff.clientAuthentication.method)) {
+        assert.deepEqual(clientSecret.valueFrom.secretKeyRef, {
+          name: values.bff.existingSecret,
+          key: values.bff.existingSecretKeys.clientSecret,
+        });
+        assert.equal(clientSecret.value, undefined);
+      } else {
+        assert.equal(clientSecret, undefined, 'no client secret with a key or TLS method');
+      }
       const redis = env.find((e) => e.name === 'Bff__Redis__Configuration');
       if (values.bff.session.store === 'Redis') {
         assert.deepEqual(redis.valueFrom.secretKeyRef, {
@@ -96,6 +100,27 @@ for (const valuesFile of scenarios()) {
       for (const key of Object.keys(configMap.data)) {
         assert.doesNotMatch(key, secretLike, `ConfigMap key ${key} looks like a secret`);
       }
+    });
+
+    it('mounts client keys and certificates read-only from an existing Secret, and only when the method needs them', async () => {
+      const documents = renderScenario(valuesFile);
+      const values = await scenarioValues(valuesFile);
+      const auth = values.bff.clientAuthentication;
+      const spec = podSpec(documents);
+      const container = gatewayContainer(only(documents, 'Deployment'));
+      const mount = container.volumeMounts.find((m) => m.mountPath === '/var/run/secrets/bff/client-auth');
+      const data = only(documents, 'ConfigMap').data;
+      if (auth.keys.length === 0 && !['TlsClientAuth', 'SelfSignedTlsClientAuth'].includes(auth.method)) {
+        assert.equal(mount, undefined);
+        return;
+      }
+      assert.equal(mount.readOnly, true);
+      const volume = spec.volumes.find((v) => v.name === mount.name);
+      assert.equal(volume.secret.secretName, auth.existingSecret);
+      assert.equal(volume.secret.defaultMode, 0o440);
+      auth.keys.forEach((key, i) => {
+        assert.equal(data[`Bff__ClientAuthentication__Keys__${i}__Path`], `/var/run/secrets/bff/client-auth/${key.key}`);
+      });
     });
 
     it('runs more than one replica only with the Redis session store', async () => {

@@ -25,6 +25,12 @@ internal sealed class DemoClientOptions
 
     public string? ClientSecret { get; set; }
 
+    /// <summary>
+    /// The client's public keys as a JWKS (JSON text), for private_key_jwt: a token or revocation request may then
+    /// authenticate with a client assertion signed by one of them instead of the secret.
+    /// </summary>
+    public string? Jwks { get; set; }
+
     public string DisplayName { get; set; } = "BFF sample SPA";
 
     /// <summary>Exact redirect URIs, e.g. <c>http://localhost:5080/signin-oidc</c>.</summary>
@@ -51,6 +57,21 @@ internal sealed class DemoIdentityOptionsValidator : IValidateOptions<DemoIdenti
         if (string.IsNullOrWhiteSpace(client.ClientSecret) || client.ClientSecret.Length < 16)
         {
             failures.Add("Demo:Client:ClientSecret must be set to a random value of at least 16 characters (run-demo.sh generates one).");
+        }
+
+        if (client.Jwks is { Length: > 0 } jwks)
+        {
+            try
+            {
+                if (new Microsoft.IdentityModel.Tokens.JsonWebKeySet(jwks).GetSigningKeys().Count == 0)
+                {
+                    failures.Add("Demo:Client:Jwks holds no usable signing key.");
+                }
+            }
+            catch (ArgumentException)
+            {
+                failures.Add("Demo:Client:Jwks is not a JSON Web Key Set.");
+            }
         }
 
         if (client.RedirectUris.Count == 0)

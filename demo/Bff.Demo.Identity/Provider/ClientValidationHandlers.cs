@@ -22,12 +22,14 @@ internal sealed class ValidateAuthorizationClient(RegisteredClient client) : IOp
     }
 }
 
-/// <summary>Token requests: the confidential client must authenticate with its secret.</summary>
+/// <summary>Token requests: the confidential client must authenticate with its secret or a client assertion.</summary>
 internal sealed class ValidateTokenClient(RegisteredClient client) : IOpenIddictServerHandler<ValidateTokenRequestContext>
 {
     public ValueTask HandleAsync(ValidateTokenRequestContext context)
     {
-        if (!client.IsKnown(context.ClientId) || !client.HasSecret(context.ClientSecret))
+        var authenticated = client.HasSecret(context.ClientSecret)
+            || (context.ClientSecret is null && client.MayUseAssertion(context.Request.ClientAssertionType, context.Request.ClientAssertion));
+        if (!client.IsKnown(context.ClientId) || !authenticated)
         {
             context.Reject(Errors.InvalidClient, "Client authentication failed.");
         }
@@ -41,7 +43,9 @@ internal sealed class ValidateRevocationClient(RegisteredClient client) : IOpenI
 {
     public ValueTask HandleAsync(ValidateRevocationRequestContext context)
     {
-        if (!client.IsKnown(context.ClientId) || !client.HasSecret(context.ClientSecret))
+        var authenticated = client.HasSecret(context.ClientSecret)
+            || (context.ClientSecret is null && client.MayUseAssertion(context.Request.ClientAssertionType, context.Request.ClientAssertion));
+        if (!client.IsKnown(context.ClientId) || !authenticated)
         {
             context.Reject(Errors.InvalidClient, "Client authentication failed.");
         }
@@ -62,6 +66,32 @@ internal sealed class ValidateEndSessionClient(RegisteredClient client) : IOpenI
         else if (context.PostLogoutRedirectUri is not null && !client.AllowsPostLogoutRedirectUri(context.PostLogoutRedirectUri))
         {
             context.Reject(Errors.InvalidRequest, "The post_logout_redirect_uri is not registered for this client.");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Client assertions (private_key_jwt): OpenIddict's degraded mode validates them itself (signature, iss = sub =
+/// client_id, aud = issuer or token endpoint, exp) but leaves finding the client's keys to the host; these are the
+/// registered client's <c>Demo:Client:Jwks</c>.
+/// </summary>
+internal sealed class ResolveClientAssertionKeys(RegisteredClient client) : IOpenIddictServerHandler<ValidateTokenContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenContext>()
+        .UseSingletonHandler<ResolveClientAssertionKeys>()
+        .SetOrder(OpenIddictServerHandlers.Protection.ResolveTokenValidationParameters.Descriptor.Order + 500)
+        .SetType(OpenIddictServerHandlerType.Custom)
+        .Build();
+
+    public ValueTask HandleAsync(ValidateTokenContext context)
+    {
+        if (context.ValidTokenTypes.Count == 1 && context.ValidTokenTypes.Contains(TokenTypeIdentifiers.Private.ClientAssertion))
+        {
+            // OpenIddict 7 also requires typ=client-authentication+jwt: the gateway sends it with
+            // Bff:ClientAuthentication:AssertionHeaderType=ClientAuthenticationJwt.
+            context.TokenValidationParameters.IssuerSigningKeys = client.AssertionKeys;
         }
 
         return ValueTask.CompletedTask;

@@ -50,6 +50,7 @@ internal static class ProviderExtensions
             server.AddEventHandler<OpenIddictServerEvents.ValidateAuthorizationRequestContext>(h => h.UseSingletonHandler<ValidateAuthorizationClient>());
             server.AddEventHandler<OpenIddictServerEvents.ValidateTokenRequestContext>(h => h.UseSingletonHandler<ValidateTokenClient>());
             server.AddEventHandler<OpenIddictServerEvents.ValidateRevocationRequestContext>(h => h.UseSingletonHandler<ValidateRevocationClient>());
+            server.AddEventHandler(ResolveClientAssertionKeys.Descriptor);
             server.AddEventHandler<OpenIddictServerEvents.ValidateEndSessionRequestContext>(h => h.UseSingletonHandler<ValidateEndSessionClient>());
             server.AddEventHandler<OpenIddictServerEvents.HandleRevocationRequestContext>(h => h.UseSingletonHandler<RevokeGrant>());
             server.AddEventHandler<OpenIddictServerEvents.HandleConfigurationRequestContext>(h => h.UseSingletonHandler<AdvertiseBackchannelLogout>());

@@ -73,11 +73,26 @@ Settings that cannot work are refused here, before anything reaches a cluster. I
 */}}
 {{- define "bff.validate" -}}
 {{- $bff := .Values.bff }}
+{{- $auth := $bff.clientAuthentication }}
+{{- if include "bff.usesSecret" . }}
 {{- if not $bff.existingSecret }}
 {{- fail "bff.existingSecret is empty: the gateway needs its OIDC client secret (Bff__ClientSecret) from a Secret you create. Set bff.existingSecret (and bff.existingSecretKeys.clientSecret); secrets are never taken from values." }}
 {{- end }}
 {{- if not $bff.existingSecretKeys.clientSecret }}
 {{- fail "bff.existingSecretKeys.clientSecret is empty: name the key of bff.existingSecret that holds the OIDC client secret." }}
+{{- end }}
+{{- end }}
+{{- if and (eq $auth.method "PrivateKeyJwt") (empty $auth.keys) }}
+{{- fail "bff.clientAuthentication.method=PrivateKeyJwt needs bff.clientAuthentication.keys: at least one key of bff.clientAuthentication.existingSecret holding the signing key (PEM or PKCS#12)." }}
+{{- end }}
+{{- if and $auth.publishJwks (empty $auth.keys) }}
+{{- fail "bff.clientAuthentication.publishJwks=true needs bff.clientAuthentication.keys: there is nothing to publish." }}
+{{- end }}
+{{- if and (include "bff.usesCertificate" .) (not $auth.certificate.certificateKey) }}
+{{- fail (printf "bff.clientAuthentication.method=%s needs bff.clientAuthentication.certificate.certificateKey: the key of bff.clientAuthentication.existingSecret holding the TLS client certificate." $auth.method) }}
+{{- end }}
+{{- if and (include "bff.clientAuthMounted" .) (not $auth.existingSecret) }}
+{{- fail (printf "bff.clientAuthentication.method=%s needs bff.clientAuthentication.existingSecret: a Secret you create holding the key or certificate; it is mounted read-only, never taken from values." $auth.method) }}
 {{- end }}
 {{- $maxReplicas := int .Values.replicaCount }}
 {{- if .Values.autoscaling.enabled }}
@@ -257,6 +272,23 @@ Returns JSON so callers can render it and checksum it.
 {{- $admin := .Values.admin }}
 {{- $_ := set $section "Admin" (dict "Enabled" true "Port" (int $admin.port) "Audience" $admin.audience "Role" $admin.role "Scope" $admin.scope) }}
 {{- end }}
+{{- $auth := $bff.clientAuthentication }}
+{{- $clientAuthentication := dict "Method" $auth.method "Audience" $auth.audience "PublishJwks" $auth.publishJwks }}
+{{- $keys := list }}
+{{- range $auth.keys }}
+{{- $keys = append $keys (dict "Path" (printf "%s/%s" (include "bff.clientAuthDir" $) .key) "KeyId" (default "" .keyId)) }}
+{{- end }}
+{{- if $keys }}
+{{- $_ := set $clientAuthentication "Keys" $keys }}
+{{- end }}
+{{- if include "bff.usesCertificate" . }}
+{{- $certificate := dict "Path" (printf "%s/%s" (include "bff.clientAuthDir" .) $auth.certificate.certificateKey) }}
+{{- if $auth.certificate.privateKeyKey }}
+{{- $_ := set $certificate "KeyPath" (printf "%s/%s" (include "bff.clientAuthDir" .) $auth.certificate.privateKeyKey) }}
+{{- end }}
+{{- $_ := set $clientAuthentication "Certificate" $certificate }}
+{{- end }}
+{{- $_ := set $section "ClientAuthentication" $clientAuthentication }}
 {{- include "bff.flatten" (dict "out" $out "prefix" "Bff" "value" $section) }}
 {{- include "bff.flatten" (dict "out" $out "prefix" "ReverseProxy" "value" (dict "Routes" .Values.routes "Clusters" .Values.clusters)) }}
 {{- $_ := set $out "OTEL_SERVICE_NAME" (default (include "bff.fullname" .) .Values.otel.serviceName) }}
@@ -269,4 +301,24 @@ Returns JSON so callers can render it and checksum it.
 {{- if eq $v "" }}{{- $_ := unset $out $k }}{{- end }}
 {{- end }}
 {{- toJson $out }}
+{{- end }}
+
+{{/* Whether the client authenticates with Bff__ClientSecret. */}}
+{{- define "bff.usesSecret" -}}
+{{- if has .Values.bff.clientAuthentication.method (list "ClientSecretBasic" "ClientSecretPost") }}true{{- end }}
+{{- end }}
+
+{{/* Whether the client presents a TLS client certificate. */}}
+{{- define "bff.usesCertificate" -}}
+{{- if has .Values.bff.clientAuthentication.method (list "TlsClientAuth" "SelfSignedTlsClientAuth") }}true{{- end }}
+{{- end }}
+
+{{/* Whether the client-authentication Secret is mounted: keys to sign or publish, or a certificate. */}}
+{{- define "bff.clientAuthMounted" -}}
+{{- if or .Values.bff.clientAuthentication.keys (include "bff.usesCertificate" .) }}true{{- end }}
+{{- end }}
+
+{{/* Where the client-authentication Secret is mounted (read-only). */}}
+{{- define "bff.clientAuthDir" -}}
+/var/run/secrets/bff/client-auth
 {{- end }}

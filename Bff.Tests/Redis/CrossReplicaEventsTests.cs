@@ -86,23 +86,27 @@ public sealed class CrossReplicaEventsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_session_ended_on_replica_a_as_revoked_reaches_its_stream_on_replica_b_with_that_reason()
+    public async Task A_session_ended_from_the_users_list_on_replica_a_reaches_its_stream_on_replica_b_as_revoked()
     {
         var a = _set.Start();
         var b = _set.Start();
-        using var browser = a.CreateBrowser();
-        await browser.SignInAsync(_set.Idp);
-        using var stream = await OpenAsync(b, browser);
-        var cookie = browser.CookieValue("__Host-bff")!;
+        using var laptop = a.CreateBrowser();
+        using var phone = a.CreateBrowser();
+        await laptop.SignInAsync(_set.Idp);
+        await phone.SignInAsync(_set.Idp);
+        using var phoneStream = await OpenAsync(b, phone);
 
-        // What ending a session from the session list or the admin API does: remove it, then tell its pages why.
-        Assert.Equal(StoreOutcome.Ok, await a.Services.GetRequiredService<ISessionStore>().RemoveAsync(cookie, CancellationToken.None));
-        await a.Services.GetRequiredService<ISessionEvents>().PublishEndedAsync(SessionKey.Id(cookie), SessionEndReason.Revoked);
+        // "Sign out my other devices", from the laptop, on replica A.
+        using var request = new HttpRequestMessage(HttpMethod.Delete, a.Url("/bff/sessions"));
+        request.Headers.Add("X-CSRF", "1");
+        var ended = await laptop.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
 
-        var ended = await stream.NextEventAsync();
-        Assert.Equal("ended", ended!.Name);
-        Assert.Equal("revoked", ended.Json.GetProperty("reason").GetString());
-        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
+        var notice = await phoneStream.NextEventAsync();
+        Assert.Equal("ended", notice!.Name);
+        Assert.Equal("revoked", notice.Json.GetProperty("reason").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await phone.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await laptop.GetWithCsrfAsync(b.Url("/bff/user?slide=false"))).StatusCode);
     }
 
     private static async Task<EventStreamClient> OpenAsync(GatewayReplica replica, BrowserClient browser)

@@ -29,13 +29,6 @@ internal sealed class AdminTokenValidator(
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
-    private static readonly string[] AllowedAlgorithms =
-    [
-        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
-        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
-        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
-    ];
-
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
 
     public async Task<AdminAuthentication> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -62,20 +55,8 @@ internal sealed class AdminTokenValidator(
         var settings = options.Value;
         var authority = settings.Authority!.TrimEnd('/');
         await signingKeys.EnsureKeyKnownAsync(token, cancellationToken);
-        var parameters = new TokenValidationParameters
-        {
-            ValidIssuers = [authority, authority + "/"],
-            ValidAudience = settings.Admin.Audience,
-            IssuerSigningKeys = provider.Configuration!.SigningKeys,
-            IssuerSigningKeyResolver = (_, _, kid, validation) => signingKeys.Resolve(kid, validation),
-            ValidAlgorithms = AllowedAlgorithms,
-            RequireSignedTokens = true,
-            ValidateIssuerSigningKey = false,
-            TryAllIssuerSigningKeys = true,
-            // Checked below against the gateway's clock.
-            RequireExpirationTime = false,
-            ValidateLifetime = false,
-        };
+        // The lifetime is checked below, against the gateway's clock.
+        var parameters = signingKeys.ProviderSignedJwt(provider.Configuration!, authority, settings.Admin.Audience!);
 
         var result = await Handler.ValidateTokenAsync(token, parameters);
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)

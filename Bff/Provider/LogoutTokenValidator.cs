@@ -37,14 +37,6 @@ internal sealed class LogoutTokenValidator(
 
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
 
-    /// <summary>Asymmetric algorithms only: the provider's published keys are public, so an HMAC "signed" with one proves nothing.</summary>
-    private static readonly string[] AllowedAlgorithms =
-    [
-        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
-        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
-        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
-    ];
-
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
 
     private readonly string _authority = options.Value.Authority!.TrimEnd('/');
@@ -65,20 +57,8 @@ internal sealed class LogoutTokenValidator(
 
         // A provider that rotated its key signs logout tokens with the new one before our cached key set knows it.
         await signingKeys.EnsureKeyKnownAsync(logoutToken, cancellationToken);
-        var parameters = new TokenValidationParameters
-        {
-            ValidIssuers = [_authority, _authority + "/"],
-            ValidAudience = _clientId,
-            IssuerSigningKeys = provider.Configuration!.SigningKeys,
-            IssuerSigningKeyResolver = (_, _, kid, validation) => signingKeys.Resolve(kid, validation),
-            ValidAlgorithms = AllowedAlgorithms,
-            RequireSignedTokens = true,
-            ValidateIssuerSigningKey = false,
-            TryAllIssuerSigningKeys = true,
-            // exp is optional in a logout token; it is checked below, against the gateway's clock.
-            RequireExpirationTime = false,
-            ValidateLifetime = false,
-        };
+        // exp is optional in a logout token; it is checked below, against the gateway's clock.
+        var parameters = signingKeys.ProviderSignedJwt(provider.Configuration!, _authority, _clientId);
 
         var result = await Handler.ValidateTokenAsync(logoutToken, parameters);
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)

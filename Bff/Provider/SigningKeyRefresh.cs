@@ -2,6 +2,7 @@ using Bff.Observability;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Bff.Provider;
@@ -22,6 +23,34 @@ internal sealed class SigningKeyRefresh(
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile IReadOnlyList<SecurityKey> _fresh = [];
     private DateTimeOffset _lastFetch = DateTimeOffset.MinValue;
+
+    /// <summary>Asymmetric algorithms only: the provider's published keys are public, so an HMAC "signed" with one proves nothing.</summary>
+    private static readonly string[] AsymmetricAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
+    /// <summary>
+    /// How a JWT the provider signed for the gateway (a logout token, an admin's access token) is validated: one of
+    /// the provider's keys (call <see cref="EnsureKeyKnownAsync"/> first, so a rotated key is found), an asymmetric
+    /// algorithm, the provider as issuer (with or without a trailing slash), <paramref name="audience"/>. The lifetime
+    /// is the caller's to check, against the gateway's clock.
+    /// </summary>
+    public TokenValidationParameters ProviderSignedJwt(OpenIdConnectConfiguration configuration, string authority, string audience) => new()
+    {
+        ValidIssuers = [authority, authority + "/"],
+        ValidAudience = audience,
+        IssuerSigningKeys = configuration.SigningKeys,
+        IssuerSigningKeyResolver = (_, _, kid, validation) => Resolve(kid, validation),
+        ValidAlgorithms = AsymmetricAlgorithms,
+        RequireSignedTokens = true,
+        ValidateIssuerSigningKey = false,
+        TryAllIssuerSigningKeys = true,
+        RequireExpirationTime = false,
+        ValidateLifetime = false,
+    };
 
     /// <summary>Called before the ID token is validated: fetches the key set if the token names a key we do not know.</summary>
     public async Task EnsureKeyKnownAsync(string? idToken, CancellationToken cancellationToken)

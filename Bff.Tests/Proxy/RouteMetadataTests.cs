@@ -16,6 +16,7 @@ public sealed class RouteMetadataTests : IDisposable
     [InlineData("Bff.Csrf", "yes", "Route 'api': metadata 'Bff.Csrf' has unknown value 'yes'; use true or false")]
     [InlineData("Bff.Tokens", "User", "Route 'api': metadata 'Bff.Tokens' is not known; use Bff.Token, Bff.Csrf, Bff.CsrfOff, Bff.Scope, Bff.Resource, Bff.SetCookie, Bff.KeepRequestHeaders, Bff.Acr, Bff.MaxAge or Bff.DPoP")]
     [InlineData("Bff.DPoP", "Always", "Route 'api': metadata 'Bff.DPoP' has unknown value 'Always'; use Auto, Require or Bearer")]
+    [InlineData("Bff.DPoP", "Require", "Route 'api': metadata 'Bff.DPoP' Require needs Bff:DPoP:Enabled true")]
     [InlineData("Bff.SetCookie", "Sometimes", "Route 'api': metadata 'Bff.SetCookie' has unknown value 'Sometimes'; use Drop or Allow")]
     [InlineData("Bff.KeepRequestHeaders", "X-Real-IP, X-Real-Ip-Address", "Route 'api': metadata 'Bff.KeepRequestHeaders' names 'X-Real-Ip-Address', which is not a header the gateway removes")]
     [InlineData("Bff.KeepRequestHeaders", "", "Route 'api': metadata 'Bff.KeepRequestHeaders' names ''")]

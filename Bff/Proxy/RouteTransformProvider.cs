@@ -1,6 +1,8 @@
 using Bff.Authentication;
+using Bff.Configuration;
 using Bff.Observability;
 using Bff.Sessions;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -16,6 +18,7 @@ namespace Bff.Proxy;
 internal sealed class RouteTransformProvider(
     SessionCookie sessionCookie,
     StepUpAnswer stepUpAnswer,
+    IOptions<BffOptions> options,
     ILogger<RouteTransformProvider> logger) : ITransformProvider
 {
     private static readonly Func<RequestTransformContext, ValueTask> RemoveCookieHeader = static context =>
@@ -50,9 +53,28 @@ internal sealed class RouteTransformProvider(
             context.Errors.Add(new InvalidOperationException(problem));
         }
 
+        if (policy.DPoPMode == RouteDPoP.Require && !DPoPEnabled())
+        {
+            context.Errors.Add(new InvalidOperationException(
+                $"Route '{policy.RouteId}': metadata '{RoutePolicy.DPoPMetadataKey}' Require needs Bff:DPoP:Enabled true; without DPoP every call on this route would be refused"));
+        }
+
         if (problems.Count == 0 && policy.CsrfOffAcknowledged)
         {
             BffLog.CsrfOffAcknowledged(logger, policy.RouteId, policy.Token.ToString());
+        }
+    }
+
+    /// <summary>Whether DPoP is on; true while the settings themselves are refused (start-up reports those instead).</summary>
+    private bool DPoPEnabled()
+    {
+        try
+        {
+            return options.Value.DPoP.Enabled;
+        }
+        catch (OptionsValidationException)
+        {
+            return true;
         }
     }
 

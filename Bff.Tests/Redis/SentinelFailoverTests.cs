@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Bff.Tests.Infrastructure;
+using Bff.Tests.Proxy;
 
 namespace Bff.Tests.Redis;
 
@@ -16,6 +17,7 @@ public sealed class SentinelFailoverTests : IAsyncLifetime
     private readonly RedisSentinelFixture _redis = new();
     private readonly TestIdentityProvider _idp = new();
     private readonly List<GatewayReplica> _replicas = [];
+    private UpstreamApi? _api;
 
     public Task InitializeAsync() => _redis.InitializeAsync();
 
@@ -26,8 +28,77 @@ public sealed class SentinelFailoverTests : IAsyncLifetime
             replica.Dispose();
         }
 
+        if (_api is not null)
+        {
+            await _api.DisposeAsync();
+        }
+
         await _redis.DisposeAsync();
         _idp.Dispose();
+    }
+
+    [Fact]
+    public async Task Primary_killed_under_refreshing_load_loses_no_session_and_spends_no_refresh_token_twice()
+    {
+        _api = await UpstreamApi.StartAsync();
+        var a = Start(ProxyTestHost.RouteSettings(_api.Address));
+        var b = Start(ProxyTestHost.RouteSettings(_api.Address));
+        var spent = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        _idp.RefreshBehavior = request =>
+        {
+            spent.AddOrUpdate(TestIdentityProvider.Form(request).GetValueOrDefault("refresh_token") ?? string.Empty, 1, (_, n) => n + 1);
+            return null;
+        };
+
+        // Every access token lasts two seconds: the load below refreshes each session about once a second.
+        _idp.AccessTokenLifetime = TimeSpan.FromSeconds(2);
+        var browsers = new List<BrowserClient>();
+        for (var i = 0; i < 6; i++)
+        {
+            var browser = (i % 2 == 0 ? a : b).CreateBrowser();
+            browsers.Add(browser);
+            Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(_idp, subject: "refreshing-" + i)).StatusCode);
+        }
+
+        var answers = new ConcurrentBag<(HttpStatusCode Status, bool RetryAfter)>();
+        using var stop = new CancellationTokenSource();
+        var load = browsers.Select((browser, i) => Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                using var response = await browser.GetWithCsrfAsync(((n + i) % 2 == 0 ? a : b).Url("/api/orders"));
+                answers.Add((response.StatusCode, response.Headers.RetryAfter is not null));
+            }
+        })).ToList();
+
+        await RedisProcess.UntilAsync(() => Task.FromResult(_idp.RefreshRequests >= 6), "refreshes before the failover");
+        await _redis.ReplicaCaughtUpAsync();
+        await _redis.KillPrimaryAsync();
+        var refreshesAtFailover = _idp.RefreshRequests;
+
+        foreach (var browser in browsers)
+        {
+            foreach (var replica in new[] { a, b })
+            {
+                Assert.True(await ReplicaSet.EventuallyAsync(
+                    async () => (await browser.GetWithCsrfAsync(replica.Url("/bff/user"))).StatusCode == HttpStatusCode.OK,
+                    RecoveryDeadline), $"a session did not come back on {replica.BaseAddress}");
+            }
+        }
+
+        // Refreshes go on after the failover, against the promoted primary.
+        await RedisProcess.UntilAsync(() => Task.FromResult(_idp.RefreshRequests >= refreshesAtFailover + 6), "refreshes after the failover");
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        Assert.DoesNotContain(spent, s => s.Value > 1);
+        Assert.DoesNotContain(answers, r => r.Status != HttpStatusCode.OK && r.Status != HttpStatusCode.ServiceUnavailable);
+        Assert.All(answers.Where(r => r.Status == HttpStatusCode.ServiceUnavailable), r => Assert.True(r.RetryAfter));
+        foreach (var browser in browsers)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetWithCsrfAsync(b.Url("/api/orders"))).StatusCode);
+            browser.Dispose();
+        }
     }
 
     [Fact]
@@ -109,13 +180,14 @@ public sealed class SentinelFailoverTests : IAsyncLifetime
         }
     }
 
-    private GatewayReplica Start()
+    private GatewayReplica Start(IDictionary<string, string?>? routes = null)
     {
-        var replica = GatewayReplica.Start(_idp, _redis.Configuration, new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(routes ?? new Dictionary<string, string?>())
         {
             // A sign-in wave from one loopback address.
             ["Bff:RateLimits:SignIn:Enabled"] = "false",
-        });
+        };
+        var replica = GatewayReplica.Start(_idp, _redis.Configuration, settings);
         _replicas.Add(replica);
         return replica;
     }

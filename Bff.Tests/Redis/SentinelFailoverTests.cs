@@ -41,64 +41,17 @@ public sealed class SentinelFailoverTests : IAsyncLifetime
     public async Task Primary_killed_under_refreshing_load_loses_no_session_and_spends_no_refresh_token_twice()
     {
         _api = await UpstreamApi.StartAsync();
-        var a = Start(ProxyTestHost.RouteSettings(_api.Address));
-        var b = Start(ProxyTestHost.RouteSettings(_api.Address));
-        var spent = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        _idp.RefreshBehavior = request =>
-        {
-            spent.AddOrUpdate(TestIdentityProvider.Form(request).GetValueOrDefault("refresh_token") ?? string.Empty, 1, (_, n) => n + 1);
-            return null;
-        };
-
-        // Every access token lasts two seconds: the load below refreshes each session about once a second.
-        _idp.AccessTokenLifetime = TimeSpan.FromSeconds(2);
-        var browsers = new List<BrowserClient>();
-        for (var i = 0; i < 6; i++)
-        {
-            var browser = (i % 2 == 0 ? a : b).CreateBrowser();
-            browsers.Add(browser);
-            Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(_idp, subject: "refreshing-" + i)).StatusCode);
-        }
-
-        var answers = new ConcurrentBag<(HttpStatusCode Status, bool RetryAfter)>();
-        using var stop = new CancellationTokenSource();
-        var load = browsers.Select((browser, i) => Task.Run(async () =>
-        {
-            for (var n = 0; !stop.IsCancellationRequested; n++)
+        var (a, b) = (Start(ProxyTestHost.RouteSettings(_api.Address)), Start(ProxyTestHost.RouteSettings(_api.Address)));
+        await RefreshingLoadDrill.RunAsync(
+            _idp,
+            a,
+            b,
+            async _ =>
             {
-                using var response = await browser.GetWithCsrfAsync(((n + i) % 2 == 0 ? a : b).Url("/api/orders"));
-                answers.Add((response.StatusCode, response.Headers.RetryAfter is not null));
-            }
-        })).ToList();
-
-        await RedisProcess.UntilAsync(() => Task.FromResult(_idp.RefreshRequests >= 6), "refreshes before the failover");
-        await _redis.ReplicaCaughtUpAsync();
-        await _redis.KillPrimaryAsync();
-        var refreshesAtFailover = _idp.RefreshRequests;
-
-        foreach (var browser in browsers)
-        {
-            foreach (var replica in new[] { a, b })
-            {
-                Assert.True(await ReplicaSet.EventuallyAsync(
-                    async () => (await browser.GetWithCsrfAsync(replica.Url("/bff/user"))).StatusCode == HttpStatusCode.OK,
-                    RecoveryDeadline), $"a session did not come back on {replica.BaseAddress}");
-            }
-        }
-
-        // Refreshes go on after the failover, against the promoted primary.
-        await RedisProcess.UntilAsync(() => Task.FromResult(_idp.RefreshRequests >= refreshesAtFailover + 6), "refreshes after the failover");
-        await stop.CancelAsync();
-        await Task.WhenAll(load);
-
-        Assert.DoesNotContain(spent, s => s.Value > 1);
-        Assert.DoesNotContain(answers, r => r.Status != HttpStatusCode.OK && r.Status != HttpStatusCode.ServiceUnavailable);
-        Assert.All(answers.Where(r => r.Status == HttpStatusCode.ServiceUnavailable), r => Assert.True(r.RetryAfter));
-        foreach (var browser in browsers)
-        {
-            Assert.Equal(HttpStatusCode.OK, (await browser.GetWithCsrfAsync(b.Url("/api/orders"))).StatusCode);
-            browser.Dispose();
-        }
+                await _redis.ReplicaCaughtUpAsync();
+                await _redis.KillPrimaryAsync();
+            },
+            RecoveryDeadline);
     }
 
     [Fact]

@@ -9,7 +9,9 @@ public sealed record ProviderStats(
     long EndSessions,
     long ProviderLogouts,
     long BackchannelLogoutsDelivered,
-    long BackchannelLogoutsFailed)
+    long BackchannelLogoutsFailed,
+    long DPoPBoundTokens,
+    long DPoPProofsRefused)
 {
     public ProviderStats Since(ProviderStats earlier) => new(
         AuthorizationCodeGrants - earlier.AuthorizationCodeGrants,
@@ -19,5 +21,7 @@ public sealed record ProviderStats(
         EndSessions - earlier.EndSessions,
         ProviderLogouts - earlier.ProviderLogouts,
         BackchannelLogoutsDelivered - earlier.BackchannelLogoutsDelivered,
-        BackchannelLogoutsFailed - earlier.BackchannelLogoutsFailed);
+        BackchannelLogoutsFailed - earlier.BackchannelLogoutsFailed,
+        DPoPBoundTokens - earlier.DPoPBoundTokens,
+        DPoPProofsRefused - earlier.DPoPProofsRefused);
 }

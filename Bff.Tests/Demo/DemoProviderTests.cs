@@ -20,7 +20,7 @@ namespace Bff.Tests.Demo;
 /// grant (so "no refresh rejected" in a browser test means the gateway never redeemed a token twice), revocation
 /// ends the grant, and the client must authenticate. Driven over HTTP like the gateway would.
 /// </summary>
-public sealed partial class DemoProviderTests : IAsyncLifetime
+public sealed class DemoProviderTests : IAsyncLifetime
 {
     private const string RedirectUri = "http://localhost:1/signin-oidc";
     private readonly string _secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(20));
@@ -200,46 +200,12 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
 
     private static readonly string AnyChallenge = Base64UrlEncoder.Encode(SHA256.HashData("any verifier"u8));
 
-    private static string AuthorizeQuery(string challenge, params (string Name, string Value)[] extra)
-    {
-        var query = HttpUtility.ParseQueryString(string.Empty);
-        query["client_id"] = "bff";
-        query["response_type"] = "code";
-        query["redirect_uri"] = RedirectUri;
-        query["scope"] = "openid profile offline_access demo_api";
-        query["state"] = "s";
-        query["code_challenge"] = challenge;
-        query["code_challenge_method"] = "S256";
-        foreach (var (name, value) in extra)
-        {
-            query[name] = value;
-        }
-
-        return query.ToString()!;
-    }
+    private static string AuthorizeQuery(string challenge, params (string Name, string Value)[] extra) =>
+        DemoAuthorization.Query(RedirectUri, challenge, extra);
 
     private async Task<(string AccessToken, string RefreshToken, string IdToken)> SignInAsync()
     {
-        var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        var challenge = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
-        using var authorize = await _http.GetAsync("/connect/authorize?" + AuthorizeQuery(challenge));
-        using var loginPage = await _http.GetAsync(authorize.Headers.Location);
-        var login = await loginPage.Content.ReadAsStringAsync();
-        using var loggedIn = await _http.PostAsync("/account/login", Form(
-            ("__RequestVerificationToken", Field(login, "__RequestVerificationToken")),
-            ("returnUrl", Field(login, "returnUrl")),
-            ("username", "alice"),
-            ("password", "alice")));
-        Assert.Equal(HttpStatusCode.Redirect, loggedIn.StatusCode);
-
-        using var consentPage = await _http.GetAsync(loggedIn.Headers.Location);
-        var consent = await consentPage.Content.ReadAsStringAsync();
-        var fields = HiddenField().Matches(consent).Select(m => (WebUtility.HtmlDecode(m.Groups[1].Value), WebUtility.HtmlDecode(m.Groups[2].Value))).ToList();
-        fields.Add(("consent", "accept"));
-        using var accepted = await _http.PostAsync("/connect/authorize", Form([.. fields]));
-        Assert.Equal(HttpStatusCode.Redirect, accepted.StatusCode);
-        var code = HttpUtility.ParseQueryString(accepted.Headers.Location!.Query)["code"]!;
-
+        var (code, verifier) = await DemoAuthorization.GetCodeAsync(_http, RedirectUri);
         using var token = await _http.PostAsync("/connect/token", Form(
             ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", RedirectUri), ("code_verifier", verifier),
             ("client_id", "bff"), ("client_secret", _secret)));
@@ -254,12 +220,5 @@ public sealed partial class DemoProviderTests : IAsyncLifetime
 
     private async Task<ProviderStats> StatsAsync() => (await _http.GetFromJsonAsync<ProviderStats>("/demo/stats"))!;
 
-    private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
-        new(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)));
-
-    private static string Field(string html, string name) =>
-        WebUtility.HtmlDecode(Regex.Match(html, $"name=\"{Regex.Escape(name)}\" value=\"([^\"]*)\"").Groups[1].Value);
-
-    [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">")]
-    private static partial Regex HiddenField();
+    private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) => DemoAuthorization.Form(fields);
 }

@@ -13,6 +13,18 @@ internal sealed class DemoApiOptions
     public string Audience { get; set; } = "demo-api";
 
     public string RequiredScope { get; set; } = "demo_api";
+
+    public DemoApiDPoPOptions DPoP { get; set; } = new();
+}
+
+/// <summary>
+/// Section <c>Demo:DPoP</c>. A DPoP-bound token (<c>cnf.jkt</c>) is always checked against its proof (RFC 9449 §7);
+/// this only makes the API stricter.
+/// </summary>
+internal sealed class DemoApiDPoPOptions
+{
+    /// <summary>Whether proofs must carry this API's current nonce (RFC 9449 §9): the first call gets <c>use_dpop_nonce</c>.</summary>
+    public bool RequireNonce { get; set; }
 }
 
 internal sealed class DemoApiOptionsValidator : IValidateOptions<DemoApiOptions>

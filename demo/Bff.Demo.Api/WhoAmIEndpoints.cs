@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using Bff.Demo;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Bff.Demo.Api;
@@ -13,7 +14,9 @@ internal sealed record WhoAmI(
     IReadOnlyList<string> Audience,
     string? TokenId,
     DateTimeOffset IssuedAt,
-    DateTimeOffset ExpiresAt);
+    DateTimeOffset ExpiresAt,
+    string TokenType,
+    string? BoundKeyThumbprint);
 
 internal static class WhoAmIEndpoints
 {
@@ -40,6 +43,8 @@ internal static class WhoAmIEndpoints
                 extensions: new Dictionary<string, object?> { ["error"] = "incomplete_token" });
         }
 
+        // Only a token whose proof was checked gets here (BearerAuthentication): "DPoP" says the call was proved.
+        var boundKey = DPoPProofValidator.BoundThumbprint(user.FindFirstValue("cnf"));
         return TypedResults.Ok(new WhoAmI(
             sub,
             user.FindFirstValue("name"),
@@ -48,7 +53,9 @@ internal static class WhoAmIEndpoints
             user.FindAll("aud").Select(c => c.Value).ToArray(),
             user.FindFirstValue("jti"),
             issuedAt,
-            expiresAt));
+            expiresAt,
+            boundKey is null ? "Bearer" : "DPoP",
+            boundKey));
     }
 
     private static bool TryUnixTime(ClaimsPrincipal user, string type, out DateTimeOffset value)

@@ -299,6 +299,14 @@ function whoAmIView(who: WhoAmI, change: 'first' | 'same' | 'refreshed'): HTMLEl
       el('dd', {}, who.clientId ?? '—'),
       el('dt', {}, 'Scopes'),
       el('dd', { id: 'api-scopes' }, who.scopes.join(' ')),
+      el('dt', {}, 'Token type'),
+      el(
+        'dd',
+        { id: 'api-token-type', dataset: { value: who.tokenType ?? 'Bearer' } },
+        who.tokenType === 'DPoP'
+          ? `DPoP: bound to the gateway's key ${who.boundKeyThumbprint ?? ''}; the API checked a proof of it on this call`
+          : 'Bearer',
+      ),
       el('dt', {}, 'Token issued'),
       el('dd', { id: 'token-issued-at', dataset: { value: who.issuedAt } }, issued.toLocaleTimeString()),
       el('dt', {}, 'Token expires'),

@@ -58,6 +58,10 @@ export interface WhoAmI {
   tokenId?: string;
   issuedAt: string;
   expiresAt: string;
+  /** "DPoP" when the API checked a proof of the key the token is bound to (RFC 9449), else "Bearer". */
+  tokenType?: string;
+  /** The thumbprint of that key (public; never the key itself). */
+  boundKeyThumbprint?: string;
 }
 
 export type TokenChange = 'first' | 'same' | 'refreshed';

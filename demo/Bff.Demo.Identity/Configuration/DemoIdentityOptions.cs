@@ -16,6 +16,18 @@ internal sealed class DemoIdentityOptions
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromHours(8);
 
     public DemoClientOptions Client { get; set; } = new();
+
+    public DemoDPoPOptions DPoP { get; set; } = new();
+}
+
+/// <summary>
+/// Section <c>Demo:DPoP</c>. A token request with a DPoP proof always gets a DPoP-bound access token (RFC 9449);
+/// these settings only make the provider stricter.
+/// </summary>
+internal sealed class DemoDPoPOptions
+{
+    /// <summary>Whether proofs must carry this provider's current nonce (RFC 9449 §8): the first request gets <c>use_dpop_nonce</c>.</summary>
+    public bool RequireNonce { get; set; }
 }
 
 /// <summary>Section <c>Demo:Client</c>: the gateway, registered as a confidential client.</summary>

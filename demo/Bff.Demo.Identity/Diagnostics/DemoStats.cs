@@ -11,6 +11,8 @@ internal sealed class DemoStats
     private long providerLogouts;
     private long backchannelLogoutsDelivered;
     private long backchannelLogoutsFailed;
+    private long dpopBoundTokens;
+    private long dpopProofsRefused;
 
     public void AuthorizationCodeGrant() => Interlocked.Increment(ref authorizationCodeGrants);
 
@@ -27,6 +29,10 @@ internal sealed class DemoStats
     public void BackchannelLogout(bool delivered) =>
         Interlocked.Increment(ref delivered ? ref backchannelLogoutsDelivered : ref backchannelLogoutsFailed);
 
+    public void DPoPBoundToken() => Interlocked.Increment(ref dpopBoundTokens);
+
+    public void DPoPProofRefused() => Interlocked.Increment(ref dpopProofsRefused);
+
     public DemoStatsSnapshot Snapshot() => new(
         Interlocked.Read(ref authorizationCodeGrants),
         Interlocked.Read(ref refreshTokenGrants),
@@ -35,7 +41,9 @@ internal sealed class DemoStats
         Interlocked.Read(ref endSessions),
         Interlocked.Read(ref providerLogouts),
         Interlocked.Read(ref backchannelLogoutsDelivered),
-        Interlocked.Read(ref backchannelLogoutsFailed));
+        Interlocked.Read(ref backchannelLogoutsFailed),
+        Interlocked.Read(ref dpopBoundTokens),
+        Interlocked.Read(ref dpopProofsRefused));
 }
 
 internal sealed record DemoStatsSnapshot(
@@ -46,7 +54,9 @@ internal sealed record DemoStatsSnapshot(
     long EndSessions,
     long ProviderLogouts,
     long BackchannelLogoutsDelivered,
-    long BackchannelLogoutsFailed);
+    long BackchannelLogoutsFailed,
+    long DPoPBoundTokens,
+    long DPoPProofsRefused);
 
 internal static class DemoStatsEndpoints
 {

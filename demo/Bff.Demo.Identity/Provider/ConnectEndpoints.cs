@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using Bff.Demo;
 using Bff.Demo.Identity.Account;
 using Bff.Demo.Identity.Diagnostics;
 using Bff.Demo.Identity.Grants;
@@ -126,6 +127,17 @@ internal static partial class ConnectEndpoints
             .SetClaim(Claims.AuthenticationContextReference, PasswordAcr)
             .SetClaim(GrantLedger.GrantIdClaim, grants.Open(user.Subject, sessionId, clientId));
         identity.SetScopes(scopes);
+        if ((string?)request[DPoPBinding.RequestedKeyClaim] is { } requestedKey)
+        {
+            if (!DPoPBinding.IsThumbprint(requestedKey))
+            {
+                return Forbid(Errors.InvalidRequest, "The dpop_jkt parameter is not a JWK SHA-256 thumbprint.");
+            }
+
+            // RFC 9449 §10: the code will only be redeemed with a proof of this key (ValidateTokenRequestProof).
+            identity.SetClaim(DPoPBinding.RequestedKeyClaim, requestedKey);
+        }
+
         if (scopes.Contains(ApiScope))
         {
             identity.SetResources(ApiResource);
@@ -180,6 +192,10 @@ internal static partial class ConnectEndpoints
         }
 
         var identity = new ClaimsIdentity(principal.Claims, OpenIddictScheme, Claims.Name, Claims.Role);
+
+        // The code's dpop_jkt has been checked (ValidateTokenRequestProof) and is not carried on; the access token is
+        // bound to the key of this request's proof, if any, by BindAccessToken.
+        identity.RemoveClaims(DPoPBinding.ConfirmationClaim).RemoveClaims(DPoPBinding.RequestedKeyClaim);
         identity.SetDestinations(Destinations);
         return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictScheme);
     }
@@ -208,13 +224,34 @@ internal static partial class ConnectEndpoints
             : Results.SignOut(properties: null, [OpenIddictScheme]); // OpenIddict redirects to the validated URI with state.
     }
 
-    private static async Task<IResult> UserInfo(HttpContext http, DemoUsers users)
+    private static async Task<IResult> UserInfo(HttpContext http, DemoUsers users, DPoPProofValidator dpop, DemoStats stats)
     {
         var principal = (await http.AuthenticateAsync(OpenIddictScheme)).Principal;
         var user = users.FindBySubject(principal?.GetClaim(Claims.Subject));
         if (principal is null || user is null)
         {
             return Results.Challenge(properties: null, [OpenIddictScheme]);
+        }
+
+        // RFC 9449 §7: a DPoP-bound token comes as "Authorization: DPoP" with a proof of its key; a bearer token as Bearer.
+        var bound = DPoPProofValidator.BoundThumbprint(principal.GetClaim(DPoPBinding.ConfirmationClaim));
+        var scheme = http.Request.Headers.Authorization.ToString().Split(' ', 2)[0];
+        if (bound is not null || scheme.Equals("DPoP", StringComparison.OrdinalIgnoreCase))
+        {
+            var token = http.Request.Headers.Authorization.ToString().Split(' ', 2) is [_, var value] ? value.Trim() : string.Empty;
+            var check = bound is null || !scheme.Equals("DPoP", StringComparison.OrdinalIgnoreCase)
+                ? new DPoPCheck(null, "invalid_token", bound is null ? "The access token is not DPoP-bound." : "A DPoP-bound access token must be sent with the DPoP scheme.")
+                : await dpop.ValidateAsync(http.Request, token);
+            if (check.Succeeded && !string.Equals(check.Thumbprint, bound, StringComparison.Ordinal))
+            {
+                check = DPoPCheck.Invalid("The DPoP proof is signed by another key than the token is bound to.");
+            }
+
+            if (!check.Succeeded)
+            {
+                stats.DPoPProofRefused();
+                return DPoPChallenge(http, dpop, check);
+            }
         }
 
         var claims = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = user.Subject };
@@ -230,6 +267,19 @@ internal static partial class ConnectEndpoints
         }
 
         return Results.Ok(claims);
+    }
+
+    /// <summary>A 401 as RFC 9449 §7.1 words it, with the nonce to use when that is what was missing.</summary>
+    private static IResult DPoPChallenge(HttpContext http, DPoPProofValidator dpop, DPoPCheck check)
+    {
+        if (check.Error == DPoPCheck.UseNonce && dpop.Nonces is { } nonces)
+        {
+            http.Response.Headers[DPoPProofValidator.NonceHeaderName] = nonces.Current;
+        }
+
+        http.Response.Headers.WWWAuthenticate =
+            $"DPoP error=\"{check.Error}\", error_description=\"{check.Description}\", algs=\"{string.Join(' ', DPoPProofValidator.Algorithms)}\"";
+        return Results.Json(new Dictionary<string, string?> { ["error"] = check.Error, ["error_description"] = check.Description }, statusCode: StatusCodes.Status401Unauthorized);
     }
 
     /// <summary>Which claims go into which token. Claims without destination stay private to codes and refresh tokens.</summary>
@@ -263,7 +313,7 @@ internal static partial class ConnectEndpoints
             case "sid": // lets the gateway match back-channel logout tokens to its sessions
                 yield return OpenIddictConstants.Destinations.IdentityToken;
                 break;
-            case GrantLedger.GrantIdClaim:
+            case GrantLedger.GrantIdClaim or DPoPBinding.RequestedKeyClaim:
                 break;
             default:
                 yield return OpenIddictConstants.Destinations.AccessToken;

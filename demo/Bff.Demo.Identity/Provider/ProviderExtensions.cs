@@ -1,3 +1,4 @@
+using Bff.Demo;
 using Bff.Demo.Identity.Configuration;
 using Bff.Demo.Identity.Diagnostics;
 using Bff.Demo.Identity.Grants;
@@ -26,6 +27,9 @@ internal static class ProviderExtensions
         services.AddSingleton<LoginSessions>();
         services.AddSingleton<DemoStats>();
         services.AddSingleton<BackchannelLogout>();
+        services.AddSingleton(sp => new DPoPProofValidator(
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<DemoIdentityOptions>>().Value.DPoP.RequireNonce ? new DPoPNonceSource(sp.GetRequiredService<TimeProvider>()) : null));
         services.AddHttpClient(BackchannelLogout.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
 
         services.AddOpenIddict().AddServer(server =>
@@ -54,6 +58,17 @@ internal static class ProviderExtensions
             server.AddEventHandler<OpenIddictServerEvents.ValidateEndSessionRequestContext>(h => h.UseSingletonHandler<ValidateEndSessionClient>());
             server.AddEventHandler<OpenIddictServerEvents.HandleRevocationRequestContext>(h => h.UseSingletonHandler<RevokeGrant>());
             server.AddEventHandler<OpenIddictServerEvents.HandleConfigurationRequestContext>(h => h.UseSingletonHandler<AdvertiseBackchannelLogout>());
+
+            // DPoP (RFC 9449), which OpenIddict leaves to the host: proofs at the token endpoint, bound access tokens.
+            server.AddEventHandler(ValidateTokenRequestProof.Descriptor);
+            server.AddEventHandler<OpenIddictServerEvents.ValidateTokenRequestContext>(h => h.UseSingletonHandler<ValidateRequestedKey>());
+            server.AddEventHandler(BindAccessToken.Descriptor);
+            server.AddEventHandler<OpenIddictServerEvents.ApplyTokenResponseContext>(h => h.UseSingletonHandler<ApplyDPoPTokenResponse>());
+            server.AddEventHandler(ExtractDPoPAccessToken.Descriptor);
+            server.AddEventHandler<OpenIddictServerEvents.HandleConfigurationRequestContext>(h => h.UseSingletonHandler<AdvertiseDPoP>());
+            // OpenIddict checks the cnf claims it knows (mTLS, x5t#S256) and throws on jkt; the userinfo endpoint checks
+            // a DPoP-bound token's proof itself. The demo issues no certificate-bound tokens.
+            server.RemoveEventHandler(OpenIddictServerHandlers.Protection.ValidateProofOfPossession.Descriptor);
 
             server.UseAspNetCore()
                 .EnableAuthorizationEndpointPassthrough()

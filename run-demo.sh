@@ -95,13 +95,15 @@ Demo__Client__ClientSecret="$CLIENT_SECRET" start idp 35 "$(out demo/Bff.Demo.Id
   --Demo:Client:RedirectUris:1="http://localhost:5173/signin-oidc" \
   --Demo:Client:PostLogoutRedirectUris:0="$GATEWAY_URL/signout-callback-oidc" \
   --Demo:Client:PostLogoutRedirectUris:1="http://localhost:5173/signout-callback-oidc" \
-  --Demo:Client:BackchannelLogoutUri="$GATEWAY_URL/bff/backchannel"
+  --Demo:Client:BackchannelLogoutUri="$GATEWAY_URL/bff/backchannel" \
+  --Demo:DPoP:RequireNonce=true
 wait_for "The demo provider" "$IDP_PORT" "${PIDS[-1]}"
 
 say "Starting the demo API on $API_URL…"
 start api 36 "$(out demo/Bff.Demo.Api)" Bff.Demo.Api.dll \
   --urls "$API_URL" \
-  --Demo:Authority="$IDP_URL/"
+  --Demo:Authority="$IDP_URL/" \
+  --Demo:DPoP:RequireNonce=true
 wait_for "The demo API" "$API_PORT" "${PIDS[-1]}"
 
 say "Starting the gateway on $GATEWAY_URL…"
@@ -115,6 +117,7 @@ Bff__ClientSecret="$CLIENT_SECRET" start gateway 33 "$(out Bff.Host)" Bff.Host.d
   --Bff:RequireHttpsMetadata=false \
   --Bff:Scopes="openid profile email offline_access demo_api" \
   --Bff:Tokens:RefreshBeforeExpiry="$REFRESH_BEFORE_EXPIRY" \
+  --Bff:DPoP:Enabled=true \
   --Bff:Spa:RootPath="$ROOT/spa-sample/dist" \
   --ReverseProxy:Routes:api:ClusterId=demo-api \
   --ReverseProxy:Routes:api:Match:Path="/api/{**catch-all}" \
@@ -136,6 +139,7 @@ cat <<EOF
   ┌──────────────────────────────────────────────────────────────────┐
     Open  $GATEWAY_URL  and sign in as  alice / alice  (or bob / bob)
     Access tokens live $ACCESS_TOKEN_LIFETIME; the gateway refreshes them $REFRESH_BEFORE_EXPIRY before expiry.
+    Tokens are DPoP-bound to the gateway's key; the API checks a proof on every call.
     Provider diagnostics: $IDP_URL/demo/stats      Ctrl-C stops all three.
   └──────────────────────────────────────────────────────────────────┘
 

@@ -64,11 +64,12 @@ public sealed class DemoComposition : IAsyncLifetime
                 $"--Demo:Client:RedirectUris:0={gateway}/signin-oidc",
                 $"--Demo:Client:PostLogoutRedirectUris:0={gateway}/signout-callback-oidc",
                 $"--Demo:Client:BackchannelLogoutUri={gateway}/bff/backchannel",
+                "--Demo:DPoP:RequireNonce=true",
             ],
             new Dictionary<string, string> { ["Demo__Client__ClientSecret"] = clientSecret });
 
         var api = Start("api", root, configuration, "demo/Bff.Demo.Api", "Bff.Demo.Api.dll",
-            ["--urls", ApiUrl.AbsoluteUri.TrimEnd('/'), $"--Demo:Authority={ProviderUrl.AbsoluteUri}"],
+            ["--urls", ApiUrl.AbsoluteUri.TrimEnd('/'), $"--Demo:Authority={ProviderUrl.AbsoluteUri}", "--Demo:DPoP:RequireNonce=true"],
             new Dictionary<string, string>());
 
         var gatewayProcess = Start("gateway", root, configuration, "Bff.Host", "Bff.Host.dll",
@@ -82,6 +83,7 @@ public sealed class DemoComposition : IAsyncLifetime
                 $"--Bff:PublicOrigin={gateway}",
                 "--Bff:Scopes=openid profile email offline_access demo_api",
                 $"--Bff:Tokens:RefreshBeforeExpiry={RefreshBeforeExpiry:c}",
+                "--Bff:DPoP:Enabled=true", // as run-demo.sh: the provider binds the tokens, the API checks the proofs
                 $"--Bff:Spa:RootPath={spaRoot}",
                 "--ReverseProxy:Routes:api:ClusterId=demo-api",
                 "--ReverseProxy:Routes:api:Match:Path=/api/{**catch-all}",

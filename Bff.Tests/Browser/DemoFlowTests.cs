@@ -46,6 +46,8 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             await page.Locator("#token-verdict[data-change='first']").WaitForAsync();
             Assert.Equal(AliceSubject, await page.Locator("#api-sub").TextContentAsync());
             Assert.Contains("demo_api", await page.Locator("#api-scopes").TextContentAsync() ?? "", StringComparison.Ordinal);
+            // The token is DPoP-bound and the API checked a proof of the gateway's key with it (nonce included).
+            Assert.Equal("DPoP", await page.Locator("#api-token-type").GetAttributeAsync("data-value"));
             var firstExpiry = await page.Locator("#token-expires-at").GetAttributeAsync("data-value") ?? throw new InvalidOperationException("no expiry shown");
             Assert.Equal(0, (await demo.ProviderStatsAsync()).Since(before).RefreshTokenGrants);
 
@@ -63,6 +65,9 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             var afterRefresh = (await demo.ProviderStatsAsync()).Since(before);
             Assert.Equal(1, afterRefresh.RefreshTokenGrants);
             Assert.Equal(0, afterRefresh.RefreshTokenRejections);
+            Assert.Equal("DPoP", await page.Locator("#api-token-type").GetAttributeAsync("data-value"));
+            Assert.Equal(2, afterRefresh.DPoPBoundTokens); // the code exchange and the refresh, each proved
+            Assert.Equal(0, afterRefresh.DPoPProofsRefused);
 
             await page.ScreenshotAsync(new() { Path = Path.Combine(demo.ArtifactsDirectory, "signed-in.png"), FullPage = true });
 

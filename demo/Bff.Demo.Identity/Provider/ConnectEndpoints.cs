@@ -249,7 +249,11 @@ internal static partial class ConnectEndpoints
 
             if (!check.Succeeded)
             {
-                stats.DPoPProofRefused();
+                if (check.Error != DPoPCheck.UseNonce)
+                {
+                    stats.DPoPProofRefused();
+                }
+
                 return DPoPChallenge(http, dpop, check);
             }
         }

@@ -59,7 +59,11 @@ internal sealed class ValidateTokenRequestProof(DPoPProofValidator validator, De
         var check = await validator.ValidateAsync(http.Request, accessToken: null);
         if (!check.Succeeded)
         {
-            stats.DPoPProofRefused();
+            if (check.Error != DPoPCheck.UseNonce)
+            {
+                stats.DPoPProofRefused(); // a nonce challenge is the protocol working, not a refusal
+            }
+
             context.Reject(check.Error!, check.Description);
             return;
         }

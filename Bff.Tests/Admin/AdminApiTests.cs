@@ -4,11 +4,13 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Bff.Observability;
+using Bff.Redis;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using StackExchange.Redis;
 using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Tests.Admin;
@@ -106,14 +108,19 @@ public sealed class AdminApiTests : IAsyncLifetime
         var b = _set.Start();
         var alice = await SignedInAsync(a, "alice");
         var bob = await SignedInAsync(b, "bob");
-        using var aliceOnB = await OpenStreamAsync(b, alice);
-        using var bobOnB = await OpenStreamAsync(b, bob);
-        using var bobOnA = await OpenStreamAsync(a, bob);
+        var bobAgain = await SignedInAsync(a, "bob");
+        using var aliceOnB = await EventStreamClient.OpenReadyAsync(b, alice);
+        using var bobOnB = await EventStreamClient.OpenReadyAsync(b, bob);
+        using var bobOnA = await EventStreamClient.OpenReadyAsync(a, bob);
+        using var bobAgainOnB = await EventStreamClient.OpenReadyAsync(b, bobAgain);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_set.Redis.Configuration);
+        var notices = await redis.GetSubscriber().SubscribeAsync(a.Services.GetRequiredService<RedisConnection>().Keys.SessionEnded);
 
         var everything = await SendAsync(HttpMethod.Post, admin + "bff/admin/sessions/end-all?confirm=end-every-session", AdminToken(roles: [Role]));
 
         Assert.Equal(HttpStatusCode.OK, everything.StatusCode);
-        foreach (var stream in new[] { aliceOnB, bobOnB, bobOnA })
+        Assert.Equal(3, JsonDocument.Parse(await everything.Content.ReadAsStringAsync()).RootElement.GetProperty("ended").GetInt32());
+        foreach (var stream in new[] { aliceOnB, bobOnB, bobOnA, bobAgainOnB })
         {
             var ended = await stream.NextEventAsync();
             Assert.Equal("ended", ended!.Name);
@@ -123,6 +130,15 @@ public sealed class AdminApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await alice.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
         await ASessionSignedInAfterwardsKeepsItsStreamUntilItsOwnEndAsync(a, b);
+
+        // Three sessions ended by one message, naming no session: replica A's next notice (carol's logout) follows it.
+        var broadcast = ((string)(await notices.ReadAsync().AsTask().WaitAsync(EventStreamClient.ReadBound)).Message!).Split('|');
+        Assert.Equal(6, broadcast.Length);
+        Assert.Equal("revoked", broadcast[1]);
+        Assert.All(broadcast[2..5], part => Assert.Empty(part));
+        Assert.True(long.TryParse(broadcast[5], out _));
+        var next = (string)(await notices.ReadAsync().AsTask().WaitAsync(EventStreamClient.ReadBound)).Message!;
+        Assert.Equal("logout", next.Split('|')[1]);
     }
 
     [Fact]
@@ -130,8 +146,8 @@ public sealed class AdminApiTests : IAsyncLifetime
     {
         var (gateway, admin) = StartWithAdmin(new Dictionary<string, string?> { ["Bff:Session:Store"] = "InMemory" });
         var alice = await SignedInAsync(gateway, "alice");
-        using var tab1 = await OpenStreamAsync(gateway, alice);
-        using var tab2 = await OpenStreamAsync(gateway, alice);
+        using var tab1 = await EventStreamClient.OpenReadyAsync(gateway, alice);
+        using var tab2 = await EventStreamClient.OpenReadyAsync(gateway, alice);
 
         var everything = await SendAsync(HttpMethod.Post, admin + "bff/admin/sessions/end-all?confirm=end-every-session", AdminToken(roles: [Role]));
 
@@ -154,7 +170,7 @@ public sealed class AdminApiTests : IAsyncLifetime
     private async Task ASessionSignedInAfterwardsKeepsItsStreamUntilItsOwnEndAsync(GatewayReplica signIn, GatewayReplica listen)
     {
         var carol = await SignedInAsync(signIn, "carol");
-        using var stream = await OpenStreamAsync(listen, carol);
+        using var stream = await EventStreamClient.OpenReadyAsync(listen, carol);
         var user = await carol.GetWithCsrfAsync(listen.Url("/bff/user?slide=false"));
         Assert.Equal(HttpStatusCode.OK, user.StatusCode);
 
@@ -311,17 +327,6 @@ public sealed class AdminApiTests : IAsyncLifetime
         _owned.Add(browser);
         Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(_set.Idp, subject: subject)).StatusCode);
         return browser;
-    }
-
-    private static async Task<EventStreamClient> OpenStreamAsync(GatewayReplica replica, BrowserClient browser)
-    {
-        var (response, stream) = await EventStreamClient.OpenAsync(
-            new SocketsHttpHandler { UseCookies = false }, replica.BaseAddress, browser.CookieValue("__Host-bff"),
-            new Dictionary<string, string> { ["Sec-Fetch-Site"] = "same-origin" });
-        Assert.True(stream is not null, $"/bff/events answered {(int)response.StatusCode}");
-        // Once "ready" is read, the stream listens: no notice sent after this can be missed.
-        Assert.Equal("ready", (await stream.NextEventAsync())!.Name);
-        return stream;
     }
 
     private string AdminToken(

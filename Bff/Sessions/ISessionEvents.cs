@@ -30,7 +30,9 @@ internal interface ISessionEvents
     /// <param name="createdBefore">
     /// When ending them began, read before the store was emptied: every session created earlier was removed. Compared in
     /// whole milliseconds (the store's precision), strictly, so that a session of the same millisecond is never told it
-    /// ended; such a stream finds its session gone at its next read instead.
+    /// ended; such a stream finds its session gone at its next read instead. Other replicas compare it with creation
+    /// times read from their own clocks: one whose clock lags could tell a session signed in there within that lag after
+    /// the break glass began that it ended (a false alarm on the safe side: the session itself is kept).
     /// </param>
     ValueTask PublishEndedEveryAsync(DateTimeOffset createdBefore, SessionEndReason reason);
 }

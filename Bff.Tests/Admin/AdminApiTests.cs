@@ -4,11 +4,13 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Bff.Observability;
+using Bff.Redis;
 using Bff.Sessions;
 using Bff.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using StackExchange.Redis;
 using static Bff.Observability.TelemetryNames;
 
 namespace Bff.Tests.Admin;
@@ -97,6 +99,88 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, everything.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await bob.GetWithCsrfAsync("/bff/user")).StatusCode);
         Assert.Contains(a.Logs.Lines, l => l.EventId.Id == 7002 && l.Message.StartsWith("Admin ops-console: ended every session", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Break_glass_on_replica_A_ends_the_open_event_streams_on_every_replica_as_revoked_and_later_sign_ins_keep_theirs()
+    {
+        var (a, admin) = StartWithAdmin();
+        var b = _set.Start();
+        var alice = await SignedInAsync(a, "alice");
+        var bob = await SignedInAsync(b, "bob");
+        var bobAgain = await SignedInAsync(a, "bob");
+        using var aliceOnB = await EventStreamClient.OpenReadyAsync(b, alice);
+        using var bobOnB = await EventStreamClient.OpenReadyAsync(b, bob);
+        using var bobOnA = await EventStreamClient.OpenReadyAsync(a, bob);
+        using var bobAgainOnB = await EventStreamClient.OpenReadyAsync(b, bobAgain);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_set.Redis.Configuration);
+        var notices = await redis.GetSubscriber().SubscribeAsync(a.Services.GetRequiredService<RedisConnection>().Keys.SessionEnded);
+
+        var everything = await SendAsync(HttpMethod.Post, admin + "bff/admin/sessions/end-all?confirm=end-every-session", AdminToken(roles: [Role]));
+
+        Assert.Equal(HttpStatusCode.OK, everything.StatusCode);
+        Assert.Equal(3, JsonDocument.Parse(await everything.Content.ReadAsStringAsync()).RootElement.GetProperty("ended").GetInt32());
+        foreach (var stream in new[] { aliceOnB, bobOnB, bobOnA, bobAgainOnB })
+        {
+            var ended = await stream.NextEventAsync();
+            Assert.Equal("ended", ended!.Name);
+            Assert.Equal("revoked", ended.Json.GetProperty("reason").GetString());
+            Assert.Null(await stream.NextAsync());
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await alice.GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
+        await ASessionSignedInAfterwardsKeepsItsStreamUntilItsOwnEndAsync(a, b);
+
+        // Three sessions ended by one message, naming no session: replica A's next notice (carol's logout) follows it.
+        var broadcast = ((string)(await notices.ReadAsync().AsTask().WaitAsync(EventStreamClient.ReadBound)).Message!).Split('|');
+        Assert.Equal(6, broadcast.Length);
+        Assert.Equal("revoked", broadcast[1]);
+        Assert.All(broadcast[2..5], part => Assert.Empty(part));
+        Assert.True(long.TryParse(broadcast[5], out _));
+        var next = (string)(await notices.ReadAsync().AsTask().WaitAsync(EventStreamClient.ReadBound)).Message!;
+        Assert.Equal("logout", next.Split('|')[1]);
+    }
+
+    [Fact]
+    public async Task Break_glass_with_in_memory_sessions_ends_the_open_event_streams_as_revoked_and_later_sign_ins_keep_theirs()
+    {
+        var (gateway, admin) = StartWithAdmin(new Dictionary<string, string?> { ["Bff:Session:Store"] = "InMemory" });
+        var alice = await SignedInAsync(gateway, "alice");
+        using var tab1 = await EventStreamClient.OpenReadyAsync(gateway, alice);
+        using var tab2 = await EventStreamClient.OpenReadyAsync(gateway, alice);
+
+        var everything = await SendAsync(HttpMethod.Post, admin + "bff/admin/sessions/end-all?confirm=end-every-session", AdminToken(roles: [Role]));
+
+        Assert.Equal(HttpStatusCode.OK, everything.StatusCode);
+        foreach (var stream in new[] { tab1, tab2 })
+        {
+            var ended = await stream.NextEventAsync();
+            Assert.Equal("ended", ended!.Name);
+            Assert.Equal("revoked", ended.Json.GetProperty("reason").GetString());
+            Assert.Null(await stream.NextAsync());
+        }
+
+        await ASessionSignedInAfterwardsKeepsItsStreamUntilItsOwnEndAsync(gateway, gateway);
+    }
+
+    /// <summary>
+    /// Signs a user in on <paramref name="signIn"/> after the break glass, opens its stream on <paramref name="listen"/>,
+    /// and checks the stream is live (it hears the user's own logout, not the break glass).
+    /// </summary>
+    private async Task ASessionSignedInAfterwardsKeepsItsStreamUntilItsOwnEndAsync(GatewayReplica signIn, GatewayReplica listen)
+    {
+        var carol = await SignedInAsync(signIn, "carol");
+        using var stream = await EventStreamClient.OpenReadyAsync(listen, carol);
+        var user = await carol.GetWithCsrfAsync(listen.Url("/bff/user?slide=false"));
+        Assert.Equal(HttpStatusCode.OK, user.StatusCode);
+
+        using var json = JsonDocument.Parse(await user.Content.ReadAsStringAsync());
+        var logout = await carol.GetAsync(signIn.Url(json.RootElement.GetProperty("logoutUrl").GetString()!));
+        Assert.True(logout.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.Found);
+
+        var ended = await stream.NextEventAsync();
+        Assert.Equal("ended", ended!.Name);
+        Assert.Equal("logout", ended.Json.GetProperty("reason").GetString());
     }
 
     public static TheoryData<string> RefusedTokens => new()
@@ -207,7 +291,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.DoesNotContain(b.Logs.Lines, l => l.EventId.Id == 7006);
     }
 
-    private (GatewayReplica Replica, string Admin) StartWithAdmin()
+    private (GatewayReplica Replica, string Admin) StartWithAdmin(IDictionary<string, string?>? settings = null)
     {
         // Another process can take the free port between probing and binding it: try a few.
         for (var attempt = 1; ; attempt++)
@@ -215,14 +299,20 @@ public sealed class AdminApiTests : IAsyncLifetime
             var port = FreePort();
             try
             {
-                var replica = _set.Start(new Dictionary<string, string?>
+                var all = new Dictionary<string, string?>
                 {
                     ["Bff:Admin:Enabled"] = "true",
                     ["Bff:Admin:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["Bff:Admin:Audience"] = Audience,
                     ["Bff:Admin:Role"] = Role,
                     ["Bff:Admin:Scope"] = Role + "-scope",
-                });
+                };
+                foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+                {
+                    all[key] = value;
+                }
+
+                var replica = _set.Start(all);
                 return (replica, $"http://127.0.0.1:{port}/");
             }
             catch (IOException) when (attempt < 3)

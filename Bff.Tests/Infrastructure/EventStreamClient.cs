@@ -63,6 +63,30 @@ public sealed class EventStreamClient : IDisposable
         return (response, new EventStreamClient(http, response, reader));
     }
 
+    /// <summary>
+    /// Opens the stream of <paramref name="browser"/>'s session on <paramref name="replica"/>, as a same-origin page
+    /// does, and reads its <c>ready</c>: from then on the stream listens, and no notice sent later can be missed.
+    /// </summary>
+    public static async Task<EventStreamClient> OpenReadyAsync(GatewayReplica replica, BrowserClient browser)
+    {
+        var (response, stream) = await OpenAsync(
+            new SocketsHttpHandler { UseCookies = false }, replica.BaseAddress, browser.CookieValue("__Host-bff"),
+            new Dictionary<string, string> { ["Sec-Fetch-Site"] = "same-origin" });
+        if (stream is null)
+        {
+            throw new InvalidOperationException($"/bff/events answered {(int)response.StatusCode}");
+        }
+
+        var ready = await stream.NextEventAsync();
+        if (ready?.Name != "ready")
+        {
+            stream.Dispose();
+            throw new InvalidOperationException($"/bff/events began with {ready?.Name ?? "its end"}, not ready");
+        }
+
+        return stream;
+    }
+
     /// <summary>The next event or comment (<see cref="ServerSentEvent.IsComment"/>); null when the gateway closed the stream.</summary>
     public async Task<ServerSentEvent?> NextAsync()
     {

@@ -81,6 +81,41 @@ public sealed class RedisClusterTests(RedisClusterFixture cluster) : IClassFixtu
     }
 
     [Fact]
+    public async Task Break_glass_on_one_replica_ends_the_event_streams_of_sessions_across_the_primaries_on_the_other()
+    {
+        var (a, b) = (Start(), Start());
+        var browsers = new List<BrowserClient>();
+        var streams = new List<EventStreamClient>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var browser = a.CreateBrowser();
+                browsers.Add(browser);
+                Assert.Equal(HttpStatusCode.Redirect, (await browser.SignInAsync(_idp, subject: "glass-" + i)).StatusCode);
+                streams.Add(await EventStreamClient.OpenReadyAsync(b, browser));
+            }
+
+            var ended = await a.Services.GetRequiredService<SessionTermination>().EndEveryAsync(Bff.Observability.TelemetryNames.SessionEndReasons.BreakGlass, CancellationToken.None);
+
+            Assert.Equal(StoreOutcome.Ok, ended.Outcome);
+            foreach (var stream in streams)
+            {
+                var notice = await stream.NextEventAsync();
+                Assert.Equal("ended", notice!.Name);
+                Assert.Equal("revoked", notice.Json.GetProperty("reason").GetString());
+            }
+
+            Assert.Equal(HttpStatusCode.Unauthorized, (await browsers[0].GetWithCsrfAsync(b.Url("/bff/user"))).StatusCode);
+        }
+        finally
+        {
+            streams.ForEach(s => s.Dispose());
+            browsers.ForEach(browser => browser.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task Logout_on_one_replica_ends_the_session_on_the_other()
     {
         var (a, b) = (Start(), Start());

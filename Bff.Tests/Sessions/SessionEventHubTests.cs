@@ -61,6 +61,25 @@ public sealed class SessionEventHubTests
     }
 
     [Fact]
+    public async Task A_notice_about_every_session_ends_the_streams_of_older_sessions_and_spares_those_signed_in_since()
+    {
+        var breakGlass = DateTimeOffset.UtcNow;
+        using var alice = _hub.Subscribe(Session("alice", "sid-1", breakGlass.AddMinutes(-5)));
+        using var bob = _hub.Subscribe(Session("bob", null, breakGlass.AddMilliseconds(-1)));
+        // Signed in while the store was being emptied (or in the same millisecond): its session may well be kept.
+        using var sameMillisecond = _hub.Subscribe(Session("carol", null, breakGlass));
+        using var since = _hub.Subscribe(Session("dave", null, breakGlass.AddSeconds(1)));
+
+        _hub.Deliver(SessionEndedNotice.ForEvery(breakGlass, SessionEndReason.Revoked));
+
+        Assert.True(alice.Ended.IsCompleted && bob.Ended.IsCompleted);
+        Assert.Equal(SessionEndReason.Revoked, await alice.Ended);
+        Assert.Equal(SessionEndReason.Revoked, await bob.Ended);
+        Assert.False(sameMillisecond.Ended.IsCompleted);
+        Assert.False(since.Ended.IsCompleted);
+    }
+
+    [Fact]
     public void A_notice_that_names_nobody_ends_nothing()
     {
         using var alice = _hub.Subscribe(Session("alice", "sid-1"));
@@ -70,14 +89,14 @@ public sealed class SessionEventHubTests
         Assert.False(alice.Ended.IsCompleted);
     }
 
-    private static UserSession Session(string subject, string? providerSessionId) => new()
+    private static UserSession Session(string subject, string? providerSessionId, DateTimeOffset? createdAt = null) => new()
     {
         Key = SessionKey.Create(subject),
         PublicId = SessionKey.CreatePublicId(),
         Subject = subject,
         ProviderSessionId = providerSessionId,
         Claims = [new SessionClaim("sub", subject)],
-        CreatedAt = DateTimeOffset.UtcNow,
+        CreatedAt = createdAt ?? DateTimeOffset.UtcNow,
         AbsoluteExpiresAt = DateTimeOffset.UtcNow.AddHours(8),
         IdleExpiresAt = DateTimeOffset.UtcNow.AddMinutes(30),
         Tokens = new TokenSet { AccessToken = "at", AccessTokenExpiresAt = DateTimeOffset.UtcNow.AddHours(1) },

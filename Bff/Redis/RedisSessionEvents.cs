@@ -22,6 +22,9 @@ internal sealed class RedisSessionEvents(
             ? ValueTask.CompletedTask
             : PublishAsync(SessionEndedNotice.ForUser(subject, providerSessionId, reason));
 
+    public ValueTask PublishEndedEveryAsync(DateTimeOffset createdBefore, SessionEndReason reason) =>
+        PublishAsync(SessionEndedNotice.ForEvery(createdBefore, reason));
+
     private async ValueTask PublishAsync(SessionEndedNotice notice)
     {
         streams.Deliver(notice);

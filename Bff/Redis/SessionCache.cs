@@ -126,6 +126,9 @@ internal sealed class SessionCache(TimeProvider timeProvider)
         _byCookie.TryRemove(new KeyValuePair<string, Entry>(entry.Session.Key, entry));
     }
 
+    /// <summary>Every session ended (break glass): forget everything, and keep caching what is read from now on.</summary>
+    public void EvictAll() => Clear();
+
     /// <summary>Invalidation messages may be lost from now on: forget everything and stop caching.</summary>
     public void Disable()
     {

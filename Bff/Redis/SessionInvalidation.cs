@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Bff.Observability;
 using Bff.Sessions;
 using StackExchange.Redis;
@@ -14,6 +15,10 @@ namespace Bff.Redis;
 /// <c>{replica}|{reason}|{session id}|{subject hash}|{provider session hash}</c>, one of the last three or the last two
 /// set. Only hashes travel. A replica ignores its own (it told its streams when it published) and evicts the named
 /// session from its cache before telling its streams, so a page that reacts to the event finds the session gone.
+/// A notice about every session (break glass) is one message with the last three empty and a sixth part, the Unix time
+/// in milliseconds before which the ended sessions were created: <c>{replica}|{reason}||||{created before}</c>. It
+/// empties the cache before telling the streams. Replicas of an earlier version ignore it (they read five parts only),
+/// and their streams find their sessions gone at their next read.
 /// </para>
 /// </summary>
 internal sealed class SessionInvalidation(
@@ -46,11 +51,16 @@ internal sealed class SessionInvalidation(
         database.PublishAsync(connection.Keys.SessionChanges, _replicaId + "|" + sessionId, CommandFlags.FireAndForget);
 
     /// <summary>Tells the other replicas' event streams that sessions ended. Throws when Redis cannot be reached.</summary>
-    public Task PublishEndedAsync(IDatabase database, SessionEndedNotice notice) =>
-        database.PublishAsync(
-            connection.Keys.SessionEnded,
-            string.Join('|', _replicaId, SessionEndReasonNames.Name(notice.Reason), notice.SessionId, notice.SubjectHash, notice.ProviderSessionHash),
-            CommandFlags.FireAndForget);
+    public Task PublishEndedAsync(IDatabase database, SessionEndedNotice notice)
+    {
+        var message = string.Join('|', _replicaId, SessionEndReasonNames.Name(notice.Reason), notice.SessionId, notice.SubjectHash, notice.ProviderSessionHash);
+        if (notice.CreatedBefore is { } createdBefore)
+        {
+            message += "|" + createdBefore.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return database.PublishAsync(connection.Keys.SessionEnded, message, CommandFlags.FireAndForget);
+    }
 
     /// <summary>
     /// Completes the returned source when a message about <paramref name="sessionId"/> arrives (from any replica),
@@ -113,14 +123,25 @@ internal sealed class SessionInvalidation(
     {
         var text = (string?)message;
         var parts = text?.Split('|');
-        if (parts is not { Length: 5 } || parts[0] == _replicaId)
+        if (parts is not { Length: 5 or 6 } || parts[0] == _replicaId)
         {
             return;
         }
 
         static string? Part(string value) => value.Length == 0 ? null : value;
         var notice = new SessionEndedNotice(Part(parts[2]), Part(parts[3]), Part(parts[4]), SessionEndReasonNames.Parse(parts[1]));
-        if (notice.SessionId is { } sessionId)
+        if (parts.Length == 6)
+        {
+            if (!long.TryParse(parts[5], NumberStyles.None, CultureInfo.InvariantCulture, out var createdBefore))
+            {
+                return;
+            }
+
+            // Every session ended: none of those cached may be served to a page that reacts to the event.
+            cache.EvictAll();
+            notice = notice with { CreatedBefore = createdBefore };
+        }
+        else if (notice.SessionId is { } sessionId)
         {
             cache.Evict(sessionId);
         }

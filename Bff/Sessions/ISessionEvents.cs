@@ -21,6 +21,20 @@ internal interface ISessionEvents
     /// matched as <see cref="ISessionStore.RemoveByProviderSessionAsync"/> removes them (back-channel logout).
     /// </summary>
     ValueTask PublishEndedForUserAsync(string? subject, string? providerSessionId, SessionEndReason reason);
+
+    /// <summary>
+    /// Every session created before <paramref name="createdBefore"/> (break glass): one notice, whatever the number of
+    /// sessions, that ends the streams of those sessions on every replica and leaves the streams of sessions signed in
+    /// since then open.
+    /// </summary>
+    /// <param name="createdBefore">
+    /// When ending them began, read before the store was emptied: every session created earlier was removed. Compared in
+    /// whole milliseconds (the store's precision), strictly, so that a session of the same millisecond is never told it
+    /// ended; such a stream finds its session gone at its next read instead. Other replicas compare it with creation
+    /// times read from their own clocks: one whose clock lags could tell a session signed in there within that lag after
+    /// the break glass began that it ended (a false alarm on the safe side: the session itself is kept).
+    /// </param>
+    ValueTask PublishEndedEveryAsync(DateTimeOffset createdBefore, SessionEndReason reason);
 }
 
 /// <summary>Why a session ended, as <c>GET /bff/events</c> tells the page (<see cref="SessionEndReasonNames.Name"/>).</summary>
@@ -71,15 +85,22 @@ internal static class SessionEndReasonNames
 
 /// <summary>
 /// A session-ended notice as it travels between replicas: either one session (<see cref="SessionId"/>), or the sessions
-/// of a subject or provider session (<see cref="SubjectHash"/>, <see cref="ProviderSessionHash"/>). Only hashes: a
-/// notice carries no subject, no provider session id and no cookie value.
+/// of a subject or provider session (<see cref="SubjectHash"/>, <see cref="ProviderSessionHash"/>), or every session
+/// created before a time (<see cref="CreatedBefore"/>, in Unix milliseconds). Only hashes: a notice carries no subject,
+/// no provider session id and no cookie value.
 /// </summary>
 internal sealed record SessionEndedNotice(string? SessionId, string? SubjectHash, string? ProviderSessionHash, SessionEndReason Reason)
 {
+    /// <summary>Set for a notice about every session: those created before this Unix time in milliseconds.</summary>
+    public long? CreatedBefore { get; init; }
+
     public static SessionEndedNotice ForSession(string sessionId, SessionEndReason reason) => new(sessionId, null, null, reason);
 
     public static SessionEndedNotice ForUser(string? subject, string? providerSessionId, SessionEndReason reason) =>
         new(null, subject is null ? null : SessionKey.Hash(subject), providerSessionId is null ? null : SessionKey.Hash(providerSessionId), reason);
+
+    public static SessionEndedNotice ForEvery(DateTimeOffset createdBefore, SessionEndReason reason) =>
+        new(null, null, null, reason) { CreatedBefore = createdBefore.ToUnixTimeMilliseconds() };
 }
 
 /// <summary>The configured store's <see cref="ISessionEvents"/>, chosen at the first call (see <see cref="InstrumentedSessionStore"/> for why).</summary>
@@ -93,6 +114,9 @@ internal sealed class ConfiguredSessionEvents(Func<ISessionEvents> select) : ISe
 
     public ValueTask PublishEndedForUserAsync(string? subject, string? providerSessionId, SessionEndReason reason) =>
         Selected.PublishEndedForUserAsync(subject, providerSessionId, reason);
+
+    public ValueTask PublishEndedEveryAsync(DateTimeOffset createdBefore, SessionEndReason reason) =>
+        Selected.PublishEndedEveryAsync(createdBefore, reason);
 }
 
 /// <summary>With in-memory sessions there is one replica: notices go straight to its streams.</summary>
@@ -111,6 +135,12 @@ internal sealed class InProcessSessionEvents(SessionEventHub hub) : ISessionEven
             hub.Deliver(SessionEndedNotice.ForUser(subject, providerSessionId, reason));
         }
 
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask PublishEndedEveryAsync(DateTimeOffset createdBefore, SessionEndReason reason)
+    {
+        hub.Deliver(SessionEndedNotice.ForEvery(createdBefore, reason));
         return ValueTask.CompletedTask;
     }
 }

@@ -3,7 +3,8 @@ namespace Bff.Sessions;
 /// <summary>
 /// This replica's open event streams, by session: where <see cref="ISessionEvents"/> notices (this replica's own, and
 /// other replicas' through Redis) reach the streams of the sessions they name. Streams are few per replica (one per
-/// open tab), and back-channel notices rare, so a notice for a user scans that user's streams only.
+/// open tab), and back-channel notices rare, so a notice for a user scans that user's streams only; a notice about
+/// every session (break glass, rarer still) scans them all.
 /// </summary>
 internal sealed class SessionEventHub
 {
@@ -18,7 +19,7 @@ internal sealed class SessionEventHub
     public Subscription Subscribe(UserSession session)
     {
         var subscription = new Subscription(this, session.Id, SessionKey.Hash(session.Subject),
-            session.ProviderSessionId is null ? null : SessionKey.Hash(session.ProviderSessionId));
+            session.ProviderSessionId is null ? null : SessionKey.Hash(session.ProviderSessionId), session.CreatedAt.ToUnixTimeMilliseconds());
         lock (_lock)
         {
             Add(_bySession, subscription.SessionId, subscription);
@@ -46,10 +47,16 @@ internal sealed class SessionEventHub
 
     /// <summary>
     /// One session's streams; or, as <see cref="ISessionStore.RemoveByProviderSessionAsync"/> matches, a provider
-    /// session's (of one subject, when both are named) or else every session's of a subject. Called under the lock.
+    /// session's (of one subject, when both are named) or else every session's of a subject; or the streams of every
+    /// session created before a time (break glass: sessions signed in since keep theirs). Called under the lock.
     /// </summary>
     private IEnumerable<Subscription> Named(SessionEndedNotice notice)
     {
+        if (notice.CreatedBefore is { } createdBefore)
+        {
+            return _bySession.Values.SelectMany(streams => streams).Where(s => s.CreatedAt < createdBefore);
+        }
+
         if (notice.SessionId is { } sessionId)
         {
             return _bySession.TryGetValue(sessionId, out var ofSession) ? ofSession : [];
@@ -104,7 +111,7 @@ internal sealed class SessionEventHub
     }
 
     /// <summary>One stream's interest in its session; <see cref="Ended"/> completes with the reason when a notice names it.</summary>
-    internal sealed class Subscription(SessionEventHub hub, string sessionId, string subjectHash, string? providerSessionHash) : IDisposable
+    internal sealed class Subscription(SessionEventHub hub, string sessionId, string subjectHash, string? providerSessionHash, long createdAt) : IDisposable
     {
         private readonly TaskCompletionSource<SessionEndReason> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -113,6 +120,9 @@ internal sealed class SessionEventHub
         public string SubjectHash => subjectHash;
 
         public string? ProviderSessionHash => providerSessionHash;
+
+        /// <summary>When the session was created, in Unix milliseconds (the store's precision).</summary>
+        public long CreatedAt => createdAt;
 
         public Task<SessionEndReason> Ended => _ended.Task;
 

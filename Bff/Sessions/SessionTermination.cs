@@ -28,6 +28,7 @@ internal sealed class SessionTermination(
     ISessionStore store,
     TokenRevoker revoker,
     ISessionEvents events,
+    TimeProvider time,
     BffMetrics metrics,
     ILogger<SessionTermination> logger)
 {
@@ -93,11 +94,15 @@ internal sealed class SessionTermination(
     }
 
     /// <summary>
-    /// Ends every session of every user ("break glass"). Refresh tokens are not revoked one by one (there may be
-    /// millions): revoke the client's grants at the provider for that.
+    /// Ends every session of every user ("break glass"), and tells their pages' event streams on every replica with one
+    /// <c>revoked</c> notice (not one per session) that names the sessions created before it began: pages signed in
+    /// meanwhile keep their streams. Refresh tokens are not revoked one by one (there may be millions): revoke the
+    /// client's grants at the provider for that.
     /// </summary>
     public async Task<Termination> EndEveryAsync(string reason, CancellationToken cancellationToken)
     {
+        // Read before the store is emptied: every session created earlier is gone once it is.
+        var began = time.GetUtcNow();
         var ended = await store.EndAllAsync(cancellationToken);
         if (ended.Outcome != StoreOutcome.Ok)
         {
@@ -108,6 +113,9 @@ internal sealed class SessionTermination(
         {
             metrics.SessionEnded(reason, ended.Removed);
         }
+
+        // Whatever the count: one message, however many streams it ends.
+        await events.PublishEndedEveryAsync(began, SessionEndReason.Revoked);
 
         return new Termination(StoreOutcome.Ok, ended.Removed);
     }

@@ -47,6 +47,7 @@ describe('gateway configuration', () => {
     assert.equal(data.Bff__Cookie__Name, '__Host-bff');
     assert.equal(data.Bff__Cookie__SameSite, 'Lax');
     assert.equal(data.Bff__Tokens__RefreshBeforeExpiry, '00:01:00');
+    assert.equal(data.Bff__ClientAuthentication__AssertionHeaderType, 'Jwt');
     assert.equal(data.Bff__Spa__RootPath, '/srv/spa');
     assert.equal(data.Bff__ForwardedHeaders__KnownNetworks__0, '10.244.0.0/16');
     assert.equal(data.Bff__ForwardedHeaders__KnownNetworks__1, 'fd00::/8');
@@ -90,6 +91,7 @@ describe('gateway configuration', () => {
     const data = settings(result);
     assert.equal(data.Bff__ClientAuthentication__Method, 'PrivateKeyJwt');
     assert.equal(data.Bff__ClientAuthentication__Audience, 'TokenEndpoint');
+    assert.equal(data.Bff__ClientAuthentication__AssertionHeaderType, 'ClientAuthenticationJwt');
     assert.equal(data.Bff__ClientAuthentication__PublishJwks, 'true');
     assert.equal(data.Bff__ClientAuthentication__Keys__0__Path, '/var/run/secrets/bff/client-auth/current.pem');
     assert.equal(data.Bff__ClientAuthentication__Keys__0__KeyId, 'bff-2026-01');

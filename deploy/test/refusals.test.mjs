@@ -227,5 +227,10 @@ describe('client authentication', () => {
   it('refuses an unknown method', () => {
     assertRefused({ 'bff.clientAuthentication.method': 'ClientSecretJwt' }, /method/);
   });
+
+  it('refuses an assertion typ the gateway does not know', () => {
+    assertRenders({ ...keys, 'bff.clientAuthentication.assertionHeaderType': 'ClientAuthenticationJwt' });
+    assertRefused({ ...keys, 'bff.clientAuthentication.assertionHeaderType': 'client-authentication+jwt' }, /assertionHeaderType/);
+  });
 });
 

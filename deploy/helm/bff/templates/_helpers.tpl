@@ -273,7 +273,7 @@ Returns JSON so callers can render it and checksum it.
 {{- $_ := set $section "Admin" (dict "Enabled" true "Port" (int $admin.port) "Audience" $admin.audience "Role" $admin.role "Scope" $admin.scope) }}
 {{- end }}
 {{- $auth := $bff.clientAuthentication }}
-{{- $clientAuthentication := dict "Method" $auth.method "Audience" $auth.audience "PublishJwks" $auth.publishJwks }}
+{{- $clientAuthentication := dict "Method" $auth.method "Audience" $auth.audience "AssertionHeaderType" $auth.assertionHeaderType "PublishJwks" $auth.publishJwks }}
 {{- $keys := list }}
 {{- range $auth.keys }}
 {{- $keys = append $keys (dict "Path" (printf "%s/%s" (include "bff.clientAuthDir" $) .key) "KeyId" (default "" .keyId)) }}

@@ -6,6 +6,7 @@ using Bff.Tests.Infrastructure;
 using Bff.Tests.Proxy;
 using Microsoft.Extensions.DependencyInjection;
 using WireMock;
+using WireMock.Types;
 
 namespace Bff.Tests.DPoP;
 
@@ -102,6 +103,45 @@ public sealed class DPoPUserInfoTests : IAsyncLifetime
         Assert.Equal([null, "userinfo-nonce"], proofs.Select(p => p.Nonce));
         Assert.NotEqual(proofs[0].Jti, proofs[1].Jti);
         Assert.Contains(("department", "ops"), await UserClaimsAsync(browser));
+    }
+
+    [Fact]
+    public async Task A_provider_that_asks_for_a_new_nonce_again_gets_one_retry_and_the_sign_in_fails()
+    {
+        var challenges = 0;
+        _host.Idp.UserInfoBehavior = _ => new ResponseMessage
+        {
+            StatusCode = 401,
+            Headers = new Dictionary<string, WireMockList<string>>
+            {
+                ["WWW-Authenticate"] = new("DPoP error=\"use_dpop_nonce\""),
+                ["DPoP-Nonce"] = new("nonce-" + Interlocked.Increment(ref challenges)),
+            },
+        };
+        using var browser = _host.CreateBrowser();
+
+        var callback = await browser.SignInAsync(_host.Idp);
+
+        await ForwardingTests.AssertProblemAsync(callback, HttpStatusCode.BadRequest, "login_failed");
+        Assert.Null(browser.CookieValue(ProxyTestHost.CookieName));
+        var proofs = UserInfoRequests.Select(r => DPoPProofReader.Read(Header(r, "DPoP"))!).ToList();
+        Assert.Equal([null, "nonce-1"], proofs.Select(p => p.Nonce));
+    }
+
+    [Fact]
+    public async Task A_userinfo_call_retried_after_a_transient_failure_carries_a_fresh_proof()
+    {
+        _host.Idp.FailNext("/userinfo", 1);
+        using var browser = _host.CreateBrowser();
+
+        var callback = await _host.Time.RunThroughShortTimersAsync(() => browser.SignInAsync(_host.Idp));
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        var session = _host.StoredSession(browser.CookieValue(ProxyTestHost.CookieName)!)!;
+        Assert.Equal(2, UserInfoRequests.Count);
+        Assert.All(UserInfoRequests, r => AssertProofOf(r, session.Tokens.AccessToken, session.Tokens.DPoPKeyThumbprint!));
+        var ids = UserInfoRequests.Select(r => DPoPProofReader.Read(Header(r, "DPoP"))!.Jti).ToList();
+        Assert.NotEqual(ids[0], ids[1]);
     }
 
     [Fact]

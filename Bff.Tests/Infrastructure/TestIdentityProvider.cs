@@ -91,7 +91,7 @@ public sealed class TestIdentityProvider : IDisposable
 
     /// <summary>
     /// The next <paramref name="count"/> requests to <paramref name="path"/> (<c>/.well-known/openid-configuration</c>,
-    /// <c>/jwks</c>, <c>/token</c>, <c>/revoke</c>) are answered 503, as by a provider restarting behind its load balancer.
+    /// <c>/jwks</c>, <c>/token</c>, <c>/revoke</c>, <c>/userinfo</c>) are answered 503, as by a provider restarting behind its load balancer.
     /// </summary>
     public void FailNext(string path, int count) => _transientFailures[path] = count;
 
@@ -291,7 +291,8 @@ public sealed class TestIdentityProvider : IDisposable
         _server.Given(Request.Create().WithPath("/userinfo"))
             .RespondWith(Response.Create().WithCallback(request => UserInfo is not { } info
                 ? new ResponseMessage { StatusCode = 404 }
-                : RefuseUserInfoCredentials(request) ?? Json(200, info.DeepClone())));
+                : Down || TakeFailure("/userinfo") ? Unavailable()
+                : UserInfoBehavior?.Invoke(request) ?? RefuseUserInfoCredentials(request) ?? Json(200, info.DeepClone())));
 
         _server.Given(Request.Create().WithPath("/par").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
@@ -389,6 +390,9 @@ public sealed class TestIdentityProvider : IDisposable
 
     /// <summary>When set, userinfo wants this nonce in the proof that comes with a DPoP-bound token (RFC 9449 §9).</summary>
     public string? UserInfoDPoPNonce { get; set; }
+
+    /// <summary>Replaces how the userinfo endpoint answers (null: check the caller's token and proof, then answer <see cref="UserInfo"/>).</summary>
+    public Func<IRequestMessage, IResponseMessage?>? UserInfoBehavior { get; set; }
 
     /// <summary>The thumbprint of the key an access token was bound to (its <c>cnf.jkt</c>); null for a bearer token.</summary>
     public string? BoundKeyOf(string accessToken) => _boundAccessTokens.GetValueOrDefault(accessToken);

@@ -91,7 +91,7 @@ public sealed class TestIdentityProvider : IDisposable
 
     /// <summary>
     /// The next <paramref name="count"/> requests to <paramref name="path"/> (<c>/.well-known/openid-configuration</c>,
-    /// <c>/jwks</c>, <c>/token</c>, <c>/revoke</c>) are answered 503, as by a provider restarting behind its load balancer.
+    /// <c>/jwks</c>, <c>/token</c>, <c>/revoke</c>, <c>/userinfo</c>) are answered 503, as by a provider restarting behind its load balancer.
     /// </summary>
     public void FailNext(string path, int count) => _transientFailures[path] = count;
 
@@ -289,7 +289,10 @@ public sealed class TestIdentityProvider : IDisposable
             }));
 
         _server.Given(Request.Create().WithPath("/userinfo"))
-            .RespondWith(Response.Create().WithCallback(_ => UserInfo is { } info ? Json(200, info.DeepClone()) : new ResponseMessage { StatusCode = 404 }));
+            .RespondWith(Response.Create().WithCallback(request => UserInfo is not { } info
+                ? new ResponseMessage { StatusCode = 404 }
+                : Down || TakeFailure("/userinfo") ? Unavailable()
+                : UserInfoBehavior?.Invoke(request) ?? RefuseUserInfoCredentials(request) ?? Json(200, info.DeepClone())));
 
         _server.Given(Request.Create().WithPath("/par").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
@@ -377,6 +380,19 @@ public sealed class TestIdentityProvider : IDisposable
 
     private readonly ConcurrentQueue<(string? Grant, string? Proof)> _dpopProofs = new();
     private readonly ConcurrentDictionary<string, string> _boundAccessTokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _userInfoProofIds = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// While false, a token request with a DPoP proof is answered with a bearer token (<c>token_type=Bearer</c>), as by a
+    /// provider, or a client registration, that does not bind tokens.
+    /// </summary>
+    public bool BindsDPoPTokens { get; set; } = true;
+
+    /// <summary>When set, userinfo wants this nonce in the proof that comes with a DPoP-bound token (RFC 9449 §9).</summary>
+    public string? UserInfoDPoPNonce { get; set; }
+
+    /// <summary>Replaces how the userinfo endpoint answers (null: check the caller's token and proof, then answer <see cref="UserInfo"/>).</summary>
+    public Func<IRequestMessage, IResponseMessage?>? UserInfoBehavior { get; set; }
 
     /// <summary>The thumbprint of the key an access token was bound to (its <c>cnf.jkt</c>); null for a bearer token.</summary>
     public string? BoundKeyOf(string accessToken) => _boundAccessTokens.GetValueOrDefault(accessToken);
@@ -403,7 +419,7 @@ public sealed class TestIdentityProvider : IDisposable
         }
 
         var response = TokenEndpointWithoutDPoP(request);
-        if (claims is null || response.StatusCode is not 200 || response.BodyData?.BodyAsString is not { } text)
+        if (claims is null || !BindsDPoPTokens || response.StatusCode is not 200 || response.BodyData?.BodyAsString is not { } text)
         {
             return response;
         }
@@ -413,6 +429,59 @@ public sealed class TestIdentityProvider : IDisposable
         _boundAccessTokens[body["access_token"]!.GetValue<string>()] = claims.Thumbprint;
         return Json(200, body);
     }
+
+    /// <summary>
+    /// Userinfo as a provider that enforces DPoP binding checks its caller (RFC 9449 §7): a token bound to a key comes as
+    /// <c>Authorization: DPoP</c> with a proof of exactly this request (<c>htm</c>, <c>htu</c> without query, <c>ath</c>
+    /// of the token, a <c>jti</c> not seen before, <c>UserInfoDPoPNonce</c> when set) signed by that key; any other token
+    /// comes as <c>Bearer</c>. A refusal is a 401 with a <c>WWW-Authenticate</c> challenge; null accepts.
+    /// </summary>
+    private ResponseMessage? RefuseUserInfoCredentials(IRequestMessage request)
+    {
+        var authorization = HeaderValue(request, "Authorization");
+        var space = authorization?.IndexOf(' ', StringComparison.Ordinal) ?? -1;
+        if (space <= 0)
+        {
+            return Challenge("Bearer", "invalid_token");
+        }
+
+        var scheme = authorization![..space];
+        var token = authorization[(space + 1)..];
+        if (BoundKeyOf(token) is not { } boundKey)
+        {
+            return scheme == "Bearer" ? null : Challenge("Bearer", "invalid_token");
+        }
+
+        if (!string.Equals(scheme, "DPoP", StringComparison.OrdinalIgnoreCase))
+        {
+            return Challenge("DPoP", "invalid_token"); // a bound token presented as a bearer token
+        }
+
+        var proof = DPoPProofReader.Read(HeaderValue(request, "DPoP"));
+        if (proof is null || proof.Typ != "dpop+jwt" || proof.Htm != request.Method || proof.Htu != Authority + "/userinfo"
+            || proof.Ath != DPoPProofReader.AccessTokenHash(token) || proof.Thumbprint != boundKey || !_userInfoProofIds.TryAdd(proof.Jti, 0))
+        {
+            return Challenge("DPoP", "invalid_dpop_proof");
+        }
+
+        if (UserInfoDPoPNonce is { } nonce && proof.Nonce != nonce)
+        {
+            var challenge = Challenge("DPoP", "use_dpop_nonce");
+            challenge.Headers!["DPoP-Nonce"] = new WireMockList<string>(nonce);
+            return challenge;
+        }
+
+        return null;
+    }
+
+    private static ResponseMessage Challenge(string scheme, string error) => new()
+    {
+        StatusCode = 401,
+        Headers = new Dictionary<string, WireMockList<string>> { ["WWW-Authenticate"] = new WireMockList<string>($"{scheme} error=\"{error}\"") },
+    };
+
+    private static string? HeaderValue(IRequestMessage request, string name) =>
+        request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
 
     private IResponseMessage TokenEndpointWithoutDPoP(IRequestMessage request)
     {

@@ -24,6 +24,7 @@ internal static class AuthenticationExtensions
 
         services.ConfigureOptions<OidcOptionsSetup>();
         services.AddSingleton<OidcEvents>();
+        services.AddSingleton<SignInUserInfo>();
         // TryAdd: the proxy registers the routes' resources before or after this, and that one is used.
         services.TryAddSingleton<ISignInResources, NoSignInResources>();
         services.AddSingleton<SignInRateLimiter>();

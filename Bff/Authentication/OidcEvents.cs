@@ -27,7 +27,8 @@ internal sealed class OidcEvents(
     ProviderMetadata metadata,
     TokenRevoker revoker,
     TimeProvider timeProvider,
-    DPoPKeys dpopKeys) : OpenIdConnectEvents
+    DPoPKeys dpopKeys,
+    SignInUserInfo signInUserInfo) : OpenIdConnectEvents
 {
     /// <summary>Set in <see cref="AuthenticationProperties.Items"/> when a sign-in is a restart, so a restart happens once.</summary>
     public const string RestartedItem = "bff.restarted";
@@ -206,6 +207,15 @@ internal sealed class OidcEvents(
         context.HandleResponse();
         var http = context.HttpContext;
         DeleteSignInCookies(http, (OpenIdConnectOptions)context.Options);
+
+        // With DPoP the gateway reads userinfo here, after every check of the callback and its tokens (the handler would
+        // present a bound token as a bearer token); a failure ends the sign-in as the handler's own would.
+        if (SignInUserInfo.ReadByGateway(_bff) && await signInUserInfo.AddClaimsAsync(context) is { } userInfoProblem)
+        {
+            BffLog.LoginFailed(logger, userInfoProblem);
+            await FailAsync(http, BffError.LoginFailed);
+            return;
+        }
 
         if (await RefuseInsufficientStrengthAsync(http, context.Properties!))
         {

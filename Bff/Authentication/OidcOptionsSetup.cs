@@ -70,7 +70,9 @@ internal sealed class OidcOptionsSetup(
         options.MapInboundClaims = false;
         // Bff:Claims:FromUserInfo: the handler reads userinfo after the code exchange and refuses a response whose sub
         // is not the ID token's (OpenID Connect Core 5.3.2); its claims are all kept, duplicates dropped at sign-in.
-        options.GetClaimsFromUserInfoEndpoint = bff.Claims.FromUserInfo;
+        // With DPoP the gateway reads it instead, with the same checks and these claim actions (SignInUserInfo): the
+        // handler's request would present a DPoP-bound token as a bearer token.
+        options.GetClaimsFromUserInfoEndpoint = bff.Claims.FromUserInfo && !SignInUserInfo.ReadByGateway(bff);
         if (bff.Claims.FromUserInfo)
         {
             Microsoft.AspNetCore.Authentication.ClaimActionCollectionMapExtensions.MapAll(options.ClaimActions);

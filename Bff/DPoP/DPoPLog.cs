@@ -38,4 +38,13 @@ internal static partial class DPoPLog
 
     [LoggerMessage(8023, LogLevel.Warning, "Route {RouteId} requires DPoP (Bff.DPoP=Require), but the token is a bearer token; the call is refused.")]
     public static partial void BearerRefused(ILogger logger, string routeId);
+
+    [LoggerMessage(8024, LogLevel.Debug, "The provider asked for a DPoP nonce at {Endpoint}; the request with the bound access token is sent once more with it.")]
+    public static partial void ProviderNonceRetry(ILogger logger, string endpoint);
+
+    [LoggerMessage(8025, LogLevel.Information, "The provider asked for a DPoP nonce at {Endpoint}, but the request's body cannot be sent twice; its 401 is passed on (the nonce is kept for the next request).")]
+    public static partial void ProviderNonceNotRetried(ILogger logger, string endpoint);
+
+    [LoggerMessage(8026, LogLevel.Warning, "The access token for the provider's userinfo endpoint is bound to DPoP key {Thumbprint}, which this replica does not know; userinfo is not read.")]
+    public static partial void UserInfoKeyUnknown(ILogger logger, string thumbprint);
 }

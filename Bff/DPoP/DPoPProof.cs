@@ -99,6 +99,21 @@ internal static class DPoPProof
         return Base64Url.EncodeToString(hash);
     }
 
+    /// <summary>RFC 9449 §9: a <c>401</c>'s <c>DPoP</c> challenge whose <c>error</c> is <c>use_dpop_nonce</c>.</summary>
+    public static bool IsNonceChallenge(HttpResponseMessage response)
+    {
+        foreach (var challenge in response.Headers.WwwAuthenticate)
+        {
+            if (string.Equals(challenge.Scheme, HeaderName, StringComparison.OrdinalIgnoreCase)
+                && challenge.Parameter?.Contains(UseNonceError, StringComparison.Ordinal) == true)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary><c>htu</c>: scheme, host, port (unless the default) and path, without query and fragment (RFC 9449 §4.2).</summary>
     public static string TargetUri(Uri target) =>
         target.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);

@@ -41,18 +41,20 @@ internal static class ProviderHttp
     {
         services.AddTransient<ClientAuthenticationHandler>();
         // HttpClient.Timeout counts real time; the pipelines' timeout counts the TimeProvider's, like the rest of the gateway.
-        // Inside the resilience pipelines, so that every attempt carries a fresh DPoP proof and a fresh client
-        // assertion. The DPoP handler is outside client authentication: a retry it makes for a DPoP nonce passes
-        // through client authentication again, which never resends a spent assertion (DPoPTokenRequestHandler,
-        // ClientAuthenticationHandler).
+        // Inside the resilience pipelines, so that every attempt carries a fresh DPoP proof (of the token request, or of
+        // the bound access token userinfo is read with) and a fresh client assertion. The DPoP handlers are outside
+        // client authentication: a retry they make for a DPoP nonce passes through client authentication again, which
+        // never resends a spent assertion (DPoPTokenRequestHandler, ClientAuthenticationHandler).
         services.AddBffDPoP();
         var once = services.AddHttpClient(ClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
         once.AddResilienceHandler(ClientName, pipeline => pipeline.AddTimeout(Timeout));
         once.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        once.AddHttpMessageHandler<DPoPBoundTokenHandler>();
         once.WithClientAuthentication();
         var retrying = services.AddHttpClient(RetryingClientName, client => client.Timeout = System.Threading.Timeout.InfiniteTimeSpan);
         retrying.AddResilienceHandler(RetryingClientName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(TransientRetry()));
         retrying.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        retrying.AddHttpMessageHandler<DPoPBoundTokenHandler>();
         retrying.WithClientAuthentication();
         var backchannel = services.AddHttpClient(BackchannelName, client =>
             {
@@ -61,6 +63,7 @@ internal static class ProviderHttp
             });
         backchannel.AddResilienceHandler(BackchannelName, pipeline => pipeline.AddTimeout(Timeout).AddRetry(SafeMethodsRetry()));
         backchannel.AddHttpMessageHandler<DPoPTokenRequestHandler>();
+        backchannel.AddHttpMessageHandler<DPoPBoundTokenHandler>();
         backchannel.WithClientAuthentication();
         return services;
     }

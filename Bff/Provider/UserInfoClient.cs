@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Security.Claims;
 using System.Text.Json;
+using Bff.DPoP;
 using Polly.Timeout;
 
 namespace Bff.Provider;
@@ -9,7 +10,10 @@ internal enum UserInfoStatus
 {
     Read,
 
-    /// <summary>The provider has no userinfo endpoint, cannot be reached, refused the token, or answered something unreadable.</summary>
+    /// <summary>The provider's metadata names no userinfo endpoint.</summary>
+    NotOffered,
+
+    /// <summary>The provider cannot be reached, refused the token, or answered something unreadable.</summary>
     Unavailable,
 }
 
@@ -18,6 +22,9 @@ internal sealed record UserInfoResult(UserInfoStatus Status, IReadOnlyList<Claim
 {
     public string? Subject => Claims.FirstOrDefault(c => c.Type == "sub")?.Value;
 
+    /// <summary>The response's JSON object, for the OpenID Connect handler's claim actions at sign-in; undefined when not read.</summary>
+    public JsonElement Json { get; init; }
+
     public static UserInfoResult Unavailable(string problem) => new(UserInfoStatus.Unavailable, [], problem);
 }
 
@@ -25,24 +32,60 @@ internal sealed record UserInfoResult(UserInfoStatus Status, IReadOnlyList<Claim
 /// Reads the provider's userinfo endpoint (from discovery) with an access token, as the OpenID Connect handler does at
 /// sign-in: a JSON object whose members become claims (strings as they are, other values as their JSON text, which
 /// the session turns into one claim per array element). A signed or encrypted (JWT) response is not read.
+/// <para>
+/// A token bound to one of the gateway's DPoP keys goes as <c>Authorization: DPoP …</c> with a proof signed by that key
+/// (RFC 9449 §7; <see cref="DPoPBoundTokenHandler"/> makes it, per attempt, and answers a nonce challenge once); a
+/// bearer token as <c>Bearer …</c> without a proof.
+/// </para>
 /// </summary>
-internal sealed class UserInfoClient(ProviderMetadata metadata, IHttpClientFactory httpClientFactory)
+internal sealed class UserInfoClient(
+    ProviderMetadata metadata,
+    IHttpClientFactory httpClientFactory,
+    DPoPKeys dpopKeys,
+    ILogger<UserInfoClient> logger)
 {
     private const int MaxResponseBytes = 256 * 1024;
 
-    public async Task<UserInfoResult> GetAsync(string accessToken, CancellationToken cancellationToken)
+    /// <param name="accessToken">The access token userinfo is read with.</param>
+    /// <param name="boundKeyThumbprint">
+    /// The thumbprint of the DPoP key the token is bound to (<see cref="TokenSet.DPoPKeyThumbprint"/>); null for a bearer token.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<UserInfoResult> GetAsync(string accessToken, string? boundKeyThumbprint, CancellationToken cancellationToken)
     {
         var provider = await metadata.GetAsync(cancellationToken);
         var endpoint = provider.Configuration?.UserInfoEndpoint;
         if (string.IsNullOrEmpty(endpoint))
         {
-            return UserInfoResult.Unavailable(provider.Succeeded ? "no userinfo_endpoint in metadata" : "metadata unavailable");
+            return provider.Succeeded
+                ? new UserInfoResult(UserInfoStatus.NotOffered, [], "no userinfo_endpoint in metadata")
+                : UserInfoResult.Unavailable("metadata unavailable");
+        }
+
+        DPoPKey? boundKey = null;
+        if (boundKeyThumbprint is not null)
+        {
+            boundKey = await dpopKeys.FindAsync(boundKeyThumbprint, cancellationToken);
+            if (boundKey is null)
+            {
+                DPoPLog.UserInfoKeyUnknown(logger, boundKeyThumbprint);
+                return UserInfoResult.Unavailable("the DPoP key the token is bound to is unknown");
+            }
         }
 
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, endpoint);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+            if (boundKey is null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+            }
+            else
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue(DPoPProof.HeaderName, accessToken);
+                request.Options.Set(DPoPBoundTokenHandler.BoundKey, boundKey);
+            }
+
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             using var response = await httpClientFactory.CreateClient(ProviderHttp.RetryingClientName)
                 .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
@@ -80,7 +123,7 @@ internal sealed class UserInfoClient(ProviderMetadata metadata, IHttpClientFacto
                 claims.Add(new Claim(member.Name, member.Value.ValueKind == JsonValueKind.String ? member.Value.GetString()! : member.Value.GetRawText()));
             }
 
-            return new UserInfoResult(UserInfoStatus.Read, claims, null);
+            return new UserInfoResult(UserInfoStatus.Read, claims, null) { Json = document.RootElement.Clone() };
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or JsonException or IOException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))

@@ -36,7 +36,7 @@ internal sealed class DPoPUpstreamHandler(DPoPNonces nonces, TimeProvider timePr
         var nonce = nonces.Get(target);
         Prove(request, call.Key, target, accessToken, nonce);
         var response = await base.SendAsync(request, cancellationToken);
-        if (!nonces.Remember(target, response, nonce) || response.StatusCode != HttpStatusCode.Unauthorized || !AsksForNonce(response))
+        if (!nonces.Remember(target, response, nonce) || response.StatusCode != HttpStatusCode.Unauthorized || !DPoPProof.IsNonceChallenge(response))
         {
             return response;
         }
@@ -76,21 +76,6 @@ internal sealed class DPoPUpstreamHandler(DPoPNonces nonces, TimeProvider timePr
         request.Headers.Remove(DPoPProof.HeaderName);
         request.Headers.TryAddWithoutValidation(
             DPoPProof.HeaderName, DPoPProof.Create(key, request.Method.Method, target, timeProvider.GetUtcNow(), accessToken, nonce));
-    }
-
-    /// <summary>RFC 9449 §9: a <c>DPoP</c> challenge whose <c>error</c> is <c>use_dpop_nonce</c>.</summary>
-    private static bool AsksForNonce(HttpResponseMessage response)
-    {
-        foreach (var challenge in response.Headers.WwwAuthenticate)
-        {
-            if (string.Equals(challenge.Scheme, "DPoP", StringComparison.OrdinalIgnoreCase)
-                && challenge.Parameter?.Contains(DPoPProof.UseNonceError, StringComparison.Ordinal) == true)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }
 

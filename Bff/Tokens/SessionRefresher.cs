@@ -229,7 +229,7 @@ internal sealed class SessionRefresher(
     /// </summary>
     private async Task<UserSession?> RereadUserInfoAsync(UserSession session)
     {
-        var read = await userInfo.GetAsync(session.Tokens.AccessToken, CancellationToken.None);
+        var read = await userInfo.GetAsync(session.Tokens.AccessToken, session.Tokens.DPoPKeyThumbprint, CancellationToken.None);
         if (read.Status != UserInfoStatus.Read)
         {
             BffLog.UserInfoRereadFailed(logger, session.LogId, read.Problem ?? "unknown");

@@ -118,6 +118,7 @@ Bff__ClientSecret="$CLIENT_SECRET" start gateway 33 "$(out Bff.Host)" Bff.Host.d
   --Bff:Scopes="openid profile email offline_access demo_api" \
   --Bff:Tokens:RefreshBeforeExpiry="$REFRESH_BEFORE_EXPIRY" \
   --Bff:DPoP:Enabled=true \
+  --Bff:Claims:FromUserInfo=true \
   --Bff:Spa:RootPath="$ROOT/spa-sample/dist" \
   --ReverseProxy:Routes:api:ClusterId=demo-api \
   --ReverseProxy:Routes:api:Match:Path="/api/{**catch-all}" \

@@ -84,6 +84,7 @@ public sealed class DemoComposition : IAsyncLifetime
                 "--Bff:Scopes=openid profile email offline_access demo_api",
                 $"--Bff:Tokens:RefreshBeforeExpiry={RefreshBeforeExpiry:c}",
                 "--Bff:DPoP:Enabled=true", // as run-demo.sh: the provider binds the tokens, the API checks the proofs
+                "--Bff:Claims:FromUserInfo=true", // and the provider's userinfo wants the bound token with a proof too
                 $"--Bff:Spa:RootPath={spaRoot}",
                 "--ReverseProxy:Routes:api:ClusterId=demo-api",
                 "--ReverseProxy:Routes:api:Match:Path=/api/{**catch-all}",

@@ -68,6 +68,7 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             Assert.Equal("DPoP", await page.Locator("#api-token-type").GetAttributeAsync("data-value"));
             Assert.Equal(2, afterRefresh.DPoPBoundTokens); // the code exchange and the refresh, each proved
             Assert.Equal(0, afterRefresh.DPoPProofsRefused);
+            Assert.Equal(1, afterRefresh.DPoPUserInfoReads); // at sign-in (Bff:Claims:FromUserInfo), with a proof of the bound token
 
             await page.ScreenshotAsync(new() { Path = Path.Combine(demo.ArtifactsDirectory, "signed-in.png"), FullPage = true });
 

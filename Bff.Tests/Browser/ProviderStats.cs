@@ -11,7 +11,8 @@ public sealed record ProviderStats(
     long BackchannelLogoutsDelivered,
     long BackchannelLogoutsFailed,
     long DPoPBoundTokens,
-    long DPoPProofsRefused)
+    long DPoPProofsRefused,
+    long DPoPUserInfoReads)
 {
     public ProviderStats Since(ProviderStats earlier) => new(
         AuthorizationCodeGrants - earlier.AuthorizationCodeGrants,
@@ -23,5 +24,6 @@ public sealed record ProviderStats(
         BackchannelLogoutsDelivered - earlier.BackchannelLogoutsDelivered,
         BackchannelLogoutsFailed - earlier.BackchannelLogoutsFailed,
         DPoPBoundTokens - earlier.DPoPBoundTokens,
-        DPoPProofsRefused - earlier.DPoPProofsRefused);
+        DPoPProofsRefused - earlier.DPoPProofsRefused,
+        DPoPUserInfoReads - earlier.DPoPUserInfoReads);
 }

@@ -191,6 +191,7 @@ public sealed class DemoDPoPTests : IAsyncLifetime
         var claims = await answered.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(answered.StatusCode == HttpStatusCode.OK, claims.ToString());
         Assert.Equal("d7a3c1e0-alice", claims.GetProperty("sub").GetString());
+        Assert.Equal(1, (await _http.GetFromJsonAsync<ProviderStats>("/demo/stats"))!.DPoPUserInfoReads);
     }
 
     private async Task<JsonElement> BoundTokensAsync()

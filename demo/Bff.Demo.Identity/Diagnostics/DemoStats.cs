@@ -13,6 +13,7 @@ internal sealed class DemoStats
     private long backchannelLogoutsFailed;
     private long dpopBoundTokens;
     private long dpopProofsRefused;
+    private long dpopUserInfoReads;
 
     public void AuthorizationCodeGrant() => Interlocked.Increment(ref authorizationCodeGrants);
 
@@ -33,6 +34,8 @@ internal sealed class DemoStats
 
     public void DPoPProofRefused() => Interlocked.Increment(ref dpopProofsRefused);
 
+    public void DPoPUserInfoRead() => Interlocked.Increment(ref dpopUserInfoReads);
+
     public DemoStatsSnapshot Snapshot() => new(
         Interlocked.Read(ref authorizationCodeGrants),
         Interlocked.Read(ref refreshTokenGrants),
@@ -43,7 +46,8 @@ internal sealed class DemoStats
         Interlocked.Read(ref backchannelLogoutsDelivered),
         Interlocked.Read(ref backchannelLogoutsFailed),
         Interlocked.Read(ref dpopBoundTokens),
-        Interlocked.Read(ref dpopProofsRefused));
+        Interlocked.Read(ref dpopProofsRefused),
+        Interlocked.Read(ref dpopUserInfoReads));
 }
 
 internal sealed record DemoStatsSnapshot(
@@ -56,7 +60,8 @@ internal sealed record DemoStatsSnapshot(
     long BackchannelLogoutsDelivered,
     long BackchannelLogoutsFailed,
     long DPoPBoundTokens,
-    long DPoPProofsRefused);
+    long DPoPProofsRefused,
+    long DPoPUserInfoReads);
 
 internal static class DemoStatsEndpoints
 {

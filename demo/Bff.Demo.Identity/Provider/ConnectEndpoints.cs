@@ -256,6 +256,8 @@ internal static partial class ConnectEndpoints
 
                 return DPoPChallenge(http, dpop, check);
             }
+
+            stats.DPoPUserInfoRead();
         }
 
         var claims = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = user.Subject };

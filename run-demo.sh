@@ -49,8 +49,27 @@ done
 
 out() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0"; }
 
-# A fresh client secret for this run: known only to the provider and the gateway, passed through the environment.
-CLIENT_SECRET="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+# How the gateway authenticates to the provider: with a P-256 key generated for this run (private_key_jwt), passed to
+# the gateway through its environment; the provider reads the public half from the gateway's /bff/jwks (the client's
+# jwks_uri). No shared secret. Without openssl, a fresh secret known only to the two, passed the same way.
+if command -v openssl >/dev/null && CLIENT_KEY="$(openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null)"; then
+  CLIENT_AUTH="a key of its own (private_key_jwt), published at $GATEWAY_URL/bff/jwks"
+  IDP_ENV=()
+  IDP_AUTH=(--Demo:Client:JwksUri="$GATEWAY_URL/bff/jwks")
+  GATEWAY_ENV=(
+    Bff__ClientAuthentication__Method=PrivateKeyJwt
+    "Bff__ClientAuthentication__Keys__0__Pem=$CLIENT_KEY"
+    Bff__ClientAuthentication__Audience=Issuer                            # OpenIddict 7: aud is the issuer
+    Bff__ClientAuthentication__AssertionHeaderType=ClientAuthenticationJwt # and typ client-authentication+jwt
+    Bff__ClientAuthentication__PublishJwks=true
+  )
+else
+  CLIENT_SECRET="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+  CLIENT_AUTH="a client secret generated for this run (openssl was not found to generate a key)"
+  IDP_ENV=("Demo__Client__ClientSecret=$CLIENT_SECRET")
+  IDP_AUTH=()
+  GATEWAY_ENV=("Bff__ClientSecret=$CLIENT_SECRET")
+fi
 
 PIDS=()
 stop_all() {
@@ -65,11 +84,13 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start NAME COLOUR DIR DLL [ARGS…]: runs a built app with its output folder as content root, output prefixed.
+# start NAME COLOUR DIR DLL [ARGS…]: runs a built app with its output folder as content root, output prefixed, and
+# the variables in APP_ENV (NAME=value) in its environment only.
+APP_ENV=()
 start() {
   local name="$1" colour="$2" dir="$3" dll="$4"
   shift 4
-  (cd "$dir" && exec dotnet "$dll" "$@") > >(sed -u "s/^/\x1b[${colour}m[${name}]\x1b[0m /") 2>&1 &
+  (cd "$dir" && exec env "${APP_ENV[@]}" dotnet "$dll" "$@") > >(sed -u "s/^/\x1b[${colour}m[${name}]\x1b[0m /") 2>&1 &
   PIDS+=($!)
 }
 
@@ -87,7 +108,8 @@ export ASPNETCORE_ENVIRONMENT=Development
 export DOTNET_NOLOGO=1
 
 say "Starting the demo OpenID provider on $IDP_URL…"
-Demo__Client__ClientSecret="$CLIENT_SECRET" start idp 35 "$(out demo/Bff.Demo.Identity)" Bff.Demo.Identity.dll \
+APP_ENV=("${IDP_ENV[@]}")
+start idp 35 "$(out demo/Bff.Demo.Identity)" Bff.Demo.Identity.dll \
   --urls "$IDP_URL" \
   --Demo:AccessTokenLifetime="$ACCESS_TOKEN_LIFETIME" \
   --Demo:Client:ClientId=bff \
@@ -96,10 +118,12 @@ Demo__Client__ClientSecret="$CLIENT_SECRET" start idp 35 "$(out demo/Bff.Demo.Id
   --Demo:Client:PostLogoutRedirectUris:0="$GATEWAY_URL/signout-callback-oidc" \
   --Demo:Client:PostLogoutRedirectUris:1="http://localhost:5173/signout-callback-oidc" \
   --Demo:Client:BackchannelLogoutUri="$GATEWAY_URL/bff/backchannel" \
-  --Demo:DPoP:RequireNonce=true
+  --Demo:DPoP:RequireNonce=true \
+  "${IDP_AUTH[@]}"
 wait_for "The demo provider" "$IDP_PORT" "${PIDS[-1]}"
 
 say "Starting the demo API on $API_URL…"
+APP_ENV=()
 start api 36 "$(out demo/Bff.Demo.Api)" Bff.Demo.Api.dll \
   --urls "$API_URL" \
   --Demo:Authority="$IDP_URL/" \
@@ -109,7 +133,8 @@ wait_for "The demo API" "$API_PORT" "${PIDS[-1]}"
 say "Starting the gateway on $GATEWAY_URL…"
 # No Bff:PublicOrigin: Development allows that, and the gateway then also answers Vite's dev server, which forwards
 # with its own Host (localhost:5173). Outside Development the setting is required.
-Bff__ClientSecret="$CLIENT_SECRET" start gateway 33 "$(out Bff.Host)" Bff.Host.dll \
+APP_ENV=("${GATEWAY_ENV[@]}")
+start gateway 33 "$(out Bff.Host)" Bff.Host.dll \
   --urls "$GATEWAY_URL" \
   --Logging:LogLevel:Microsoft.AspNetCore=Warning \
   --Bff:Authority="$IDP_URL/" \
@@ -141,6 +166,7 @@ cat <<EOF
     Open  $GATEWAY_URL  and sign in as  alice / alice  (or bob / bob)
     Access tokens live $ACCESS_TOKEN_LIFETIME; the gateway refreshes them $REFRESH_BEFORE_EXPIRY before expiry.
     Tokens are DPoP-bound to the gateway's key; the API checks a proof on every call.
+    The gateway authenticates to the provider with $CLIENT_AUTH.
     Provider diagnostics: $IDP_URL/demo/stats      Ctrl-C stops all three.
   └──────────────────────────────────────────────────────────────────┘
 

@@ -53,7 +53,9 @@ public sealed class DemoComposition : IAsyncLifetime
         GatewayUrl = new Uri($"http://localhost:{FreePort()}/");
         ProviderUrl = new Uri($"http://127.0.0.1:{FreePort()}/");
         ApiUrl = new Uri($"http://127.0.0.1:{FreePort()}/");
-        var clientSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(20));
+        // As run-demo.sh: no shared secret; the gateway signs client assertions with a key of its own and publishes the
+        // public half at /bff/jwks, where the provider reads it (the client's jwks_uri).
+        using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var gateway = GatewayUrl.AbsoluteUri.TrimEnd('/');
 
         var provider = Start("provider", root, configuration, "demo/Bff.Demo.Identity", "Bff.Demo.Identity.dll",
@@ -65,8 +67,9 @@ public sealed class DemoComposition : IAsyncLifetime
                 $"--Demo:Client:PostLogoutRedirectUris:0={gateway}/signout-callback-oidc",
                 $"--Demo:Client:BackchannelLogoutUri={gateway}/bff/backchannel",
                 "--Demo:DPoP:RequireNonce=true",
+                $"--Demo:Client:JwksUri={gateway}/bff/jwks",
             ],
-            new Dictionary<string, string> { ["Demo__Client__ClientSecret"] = clientSecret });
+            new Dictionary<string, string>());
 
         var api = Start("api", root, configuration, "demo/Bff.Demo.Api", "Bff.Demo.Api.dll",
             ["--urls", ApiUrl.AbsoluteUri.TrimEnd('/'), $"--Demo:Authority={ProviderUrl.AbsoluteUri}", "--Demo:DPoP:RequireNonce=true"],
@@ -100,7 +103,14 @@ public sealed class DemoComposition : IAsyncLifetime
                 "--ReverseProxy:Routes:recent:Transforms:0:PathPattern=/api/whoami",
                 $"--ReverseProxy:Clusters:demo-api:Destinations:api:Address={ApiUrl.AbsoluteUri}",
             ],
-            new Dictionary<string, string> { ["Bff__ClientSecret"] = clientSecret });
+            new Dictionary<string, string>
+            {
+                ["Bff__ClientAuthentication__Method"] = "PrivateKeyJwt",
+                ["Bff__ClientAuthentication__Keys__0__Pem"] = clientKey.ExportPkcs8PrivateKeyPem(),
+                ["Bff__ClientAuthentication__Audience"] = "Issuer", // what OpenIddict 7 wants: aud the issuer,
+                ["Bff__ClientAuthentication__AssertionHeaderType"] = "ClientAuthenticationJwt", // typ client-authentication+jwt
+                ["Bff__ClientAuthentication__PublishJwks"] = "true",
+            });
 
         var startup = TimeSpan.FromSeconds(60);
         await Task.WhenAll(

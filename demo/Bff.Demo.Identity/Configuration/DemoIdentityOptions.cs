@@ -43,6 +43,12 @@ internal sealed class DemoClientOptions
     /// </summary>
     public string? Jwks { get; set; }
 
+    /// <summary>
+    /// Where the client publishes its public keys (its <c>jwks_uri</c>), e.g. the gateway's
+    /// <c>http://localhost:5080/bff/jwks</c>: with it the client may authenticate with assertions and needs no secret.
+    /// </summary>
+    public Uri? JwksUri { get; set; }
+
     public string DisplayName { get; set; } = "BFF sample SPA";
 
     /// <summary>Exact redirect URIs, e.g. <c>http://localhost:5080/signin-oidc</c>.</summary>
@@ -66,9 +72,15 @@ internal sealed class DemoIdentityOptionsValidator : IValidateOptions<DemoIdenti
             failures.Add("Demo:Client:ClientId must not be empty.");
         }
 
-        if (string.IsNullOrWhiteSpace(client.ClientSecret) || client.ClientSecret.Length < 16)
+        var hasKeys = client.Jwks is { Length: > 0 } || client.JwksUri is not null;
+        if (client.ClientSecret is not null ? client.ClientSecret.Length < 16 : !hasKeys)
         {
-            failures.Add("Demo:Client:ClientSecret must be set to a random value of at least 16 characters (run-demo.sh generates one).");
+            failures.Add("Demo:Client:ClientSecret must be a random value of at least 16 characters, or left out when Demo:Client:Jwks or Demo:Client:JwksUri gives the client's keys.");
+        }
+
+        if (client.JwksUri is { } jwksUri && !(jwksUri.IsAbsoluteUri && jwksUri.IsLoopback))
+        {
+            failures.Add("Demo:Client:JwksUri must be an absolute loopback URL, e.g. http://localhost:5080/bff/jwks.");
         }
 
         if (client.Jwks is { Length: > 0 } jwks)

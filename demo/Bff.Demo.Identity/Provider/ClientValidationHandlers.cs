@@ -75,7 +75,7 @@ internal sealed class ValidateEndSessionClient(RegisteredClient client) : IOpenI
 /// <summary>
 /// Client assertions (private_key_jwt): OpenIddict's degraded mode validates them itself (signature, iss = sub =
 /// client_id, aud = issuer or token endpoint, exp) but leaves finding the client's keys to the host; these are the
-/// registered client's <c>Demo:Client:Jwks</c>.
+/// registered client's <c>Demo:Client:Jwks</c> and those it publishes at <c>Demo:Client:JwksUri</c>.
 /// </summary>
 internal sealed class ResolveClientAssertionKeys(RegisteredClient client) : IOpenIddictServerHandler<ValidateTokenContext>
 {
@@ -85,15 +85,13 @@ internal sealed class ResolveClientAssertionKeys(RegisteredClient client) : IOpe
         .SetType(OpenIddictServerHandlerType.Custom)
         .Build();
 
-    public ValueTask HandleAsync(ValidateTokenContext context)
+    public async ValueTask HandleAsync(ValidateTokenContext context)
     {
         if (context.ValidTokenTypes.Count == 1 && context.ValidTokenTypes.Contains(TokenTypeIdentifiers.Private.ClientAssertion))
         {
             // OpenIddict 7 also requires typ=client-authentication+jwt: the gateway sends it with
             // Bff:ClientAuthentication:AssertionHeaderType=ClientAuthenticationJwt.
-            context.TokenValidationParameters.IssuerSigningKeys = client.AssertionKeys;
+            context.TokenValidationParameters.IssuerSigningKeys = await client.GetAssertionKeysAsync(context.CancellationToken);
         }
-
-        return ValueTask.CompletedTask;
     }
 }

@@ -22,6 +22,8 @@ internal static class ProviderExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SigningKey>();
         services.AddSingleton<RegisteredClient>();
+        services.AddSingleton<ClientKeySet>();
+        services.AddHttpClient(ClientKeySet.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
         services.AddSingleton<IssuerResolver>();
         services.AddSingleton<GrantLedger>();
         services.AddSingleton<LoginSessions>();

@@ -34,6 +34,12 @@ internal static class ProviderHttp
     /// <summary>The median first retry delay; later ones grow exponentially, each jittered.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// With the mutual-TLS methods, how long one connection to the provider is reused: after a certificate is renewed,
+    /// connections that still present the previous one are gone within this (new ones present the new one at once).
+    /// </summary>
+    public static readonly TimeSpan CertificateConnectionLifetime = TimeSpan.FromMinutes(5);
+
     /// <summary>What the OpenID Connect handler allows for its own back-channel responses.</summary>
     private const long MaxResponseBuffer = 10 * 1024 * 1024;
 
@@ -73,9 +79,15 @@ internal static class ProviderHttp
         builder.AddHttpMessageHandler<ClientAuthenticationHandler>()
             .UseSocketsHttpHandler((handler, services) =>
             {
-                if (services.GetRequiredService<ClientCredentials>().Certificate is { } certificate)
+                var credentials = services.GetRequiredService<ClientCredentials>();
+                if (credentials.Certificate is not null)
                 {
-                    handler.SslOptions.ClientCertificates = [certificate];
+                    // Asked at every TLS handshake rather than fixed when the handler is built (the OpenID Connect
+                    // handler's back-channel keeps one handler for the life of the process): a new connection presents
+                    // the certificate in use at that moment, so a renewed certificate file is on the next connection.
+                    handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Certificate!;
+                    // Connections made with the previous certificate finish their requests and close within this.
+                    handler.PooledConnectionLifetime = CertificateConnectionLifetime;
                 }
             });
 

@@ -14,22 +14,35 @@ namespace Bff.Tests.Provider;
 /// </summary>
 public sealed class ClientKeyRotationTests
 {
-    [Fact]
-    public async Task A_rotated_key_file_signs_the_next_assertion_and_is_published_after_the_check_interval()
+    [Theory]
+    [InlineData("secret-update")]
+    [InlineData("rewritten-in-place")]
+    public async Task A_rotated_key_file_signs_the_next_assertion_and_is_published_after_the_check_interval(string how)
     {
         var (oldPem, oldPublic) = NewRsaKey();
         var (newPem, newPublic) = NewEcKey(ECCurve.NamedCurves.nistP256);
+        // The kubelet's ..data symlink swap, or a plain file overwritten where it is.
         using var secret = new SecretMount(new Dictionary<string, string> { ["key.pem"] = oldPem });
+        var plainFile = Path.Combine(Path.GetTempPath(), "bff-key-" + Guid.NewGuid().ToString("N") + ".pem");
+        File.WriteAllText(plainFile, oldPem);
         using var idp = new TestIdentityProvider();
         var verifier = new ClientAssertionVerifier(idp, [oldPublic, newPublic]);
         idp.ClientAuthenticationCheck = verifier.Check;
         var time = NewClock();
-        using var gateway = Gateway(idp, secret.PathOf("key.pem"), time);
+        using var gateway = Gateway(idp, how == "secret-update" ? secret.PathOf("key.pem") : plainFile, time);
         var tokens = gateway.Services.GetRequiredService<TokenEndpointClient>();
 
         var before = await tokens.ClientCredentialsAsync(TokenTarget.Default, CancellationToken.None);
         var publishedBefore = await PublishedKeysAsync(gateway);
-        secret.Update("key.pem", newPem);
+        if (how == "secret-update")
+        {
+            secret.Update("key.pem", newPem);
+        }
+        else
+        {
+            File.WriteAllText(plainFile, newPem);
+        }
+
         var sameInterval = await tokens.ClientCredentialsAsync(TokenTarget.Default, CancellationToken.None);
         time.Advance(ClientCredentials.CheckInterval);
         var after = await tokens.ClientCredentialsAsync(TokenTarget.Default, CancellationToken.None);
@@ -45,6 +58,7 @@ public sealed class ClientKeyRotationTests
         var taken = Assert.Single(gateway.Logs.Lines, l => l.EventId.Id == 2120);
         Assert.Contains(Kid(newPublic), taken.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Body(newPem), gateway.Logs.AllText, StringComparison.Ordinal);
+        File.Delete(plainFile);
     }
 
     [Theory]

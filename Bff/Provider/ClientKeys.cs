@@ -474,7 +474,13 @@ internal sealed class ClientCredentials(
         {
             var settings = options.Value.ClientAuthentication;
             var files = ClientKeyFiles.Read(settings);
-            if (files.Fingerprint == current.Fingerprint || files.Fingerprint == _refused)
+            if (files.Fingerprint == current.Fingerprint)
+            {
+                _refused = null; // Back to what is in use: a bad update seen again later is reported again.
+                return;
+            }
+
+            if (files.Fingerprint == _refused)
             {
                 return;
             }

@@ -1,6 +1,8 @@
 using System.Net;
+using Bff.Configuration;
 using Bff.DPoP;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
 using Polly;
 
 namespace Bff.Provider;
@@ -79,9 +81,9 @@ internal static class ProviderHttp
         builder.AddHttpMessageHandler<ClientAuthenticationHandler>()
             .UseSocketsHttpHandler((handler, services) =>
             {
-                var credentials = services.GetRequiredService<ClientCredentials>();
-                if (credentials.Certificate is not null)
+                if (services.GetRequiredService<IOptions<BffOptions>>().Value.ClientAuthentication.UsesCertificate)
                 {
+                    var credentials = services.GetRequiredService<ClientCredentials>();
                     // Asked at every TLS handshake rather than fixed when the handler is built (the OpenID Connect
                     // handler's back-channel keeps one handler for the life of the process): a new connection presents
                     // the certificate in use at that moment, so a renewed certificate file is on the next connection.

@@ -158,7 +158,7 @@ public sealed class DemoProviderTests : IAsyncLifetime
                 Audience = ClientAssertionAudience.Issuer,
             },
         });
-        var authenticator = new ClientAuthenticator(options, new ClientCredentials(options, TimeProvider.System), TimeProvider.System);
+        var authenticator = new ClientAuthenticator(options, new ClientCredentials(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ClientCredentials>.Instance), TimeProvider.System);
         using var request = new HttpRequestMessage(HttpMethod.Post, configuration.TokenEndpoint)
         {
             Content = Form(("grant_type", "refresh_token"), ("refresh_token", refreshToken)),

@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Bff.Tests.Provider;
 
@@ -104,11 +105,48 @@ public sealed class MutualTlsTests : IAsyncLifetime, IDisposable
         Assert.Empty(_endpoint.Received);
     }
 
+    [Fact]
+    public async Task A_renewed_certificate_is_presented_on_the_next_new_connection_and_a_half_updated_pair_is_never_used()
+    {
+        using var first = _ca.Issue("CN=bff-client", TimeSpan.FromDays(30));
+        using var renewed = _ca.Issue("CN=bff-client", TimeSpan.FromDays(90));
+        // What cert-manager keeps up to date: tls.crt and tls.key of one Secret. Here the key is updated before the
+        // certificate, as with two Secrets, or a writer that is not the kubelet.
+        using var secret = new SecretMount(new Dictionary<string, string>
+        {
+            ["tls.crt"] = first.ExportCertificatePem(),
+            ["tls.key"] = first.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem(),
+        });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var gateway = Gateway(time, ("Bff:ClientAuthentication:Method", "TlsClientAuth"), ("Bff:ClientAuthentication:Certificate:Path", secret.PathOf("tls.crt")),
+            ("Bff:ClientAuthentication:Certificate:KeyPath", secret.PathOf("tls.key")));
+        // Each answer closes its connection, so each call below makes a new TLS connection.
+        _endpoint.CloseConnections = true;
+        var tokens = gateway.Services.GetRequiredService<TokenEndpointClient>();
+
+        var before = await tokens.ClientCredentialsAsync(TokenTarget.Default, CancellationToken.None);
+        secret.Update("tls.key", renewed.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        time.Advance(ClientCredentials.CheckInterval);
+        var halfUpdated = await tokens.ClientCredentialsAsync(TokenTarget.Default, CancellationToken.None);
+        secret.Update("tls.crt", renewed.ExportCertificatePem());
+        time.Advance(ClientCredentials.CheckInterval);
+        var after = await tokens.ClientCredentialsAsync(TokenTarget.Default, CancellationToken.None);
+
+        Assert.Equal([TokenCallStatus.Succeeded, TokenCallStatus.Succeeded, TokenCallStatus.Succeeded], [before.Status, halfUpdated.Status, after.Status]);
+        Assert.Equal([first.Thumbprint, first.Thumbprint, renewed.Thumbprint], _endpoint.Received.Select(r => r.CertificateThumbprint));
+        var refused = Assert.Single(gateway.Logs.Lines, l => l.EventId.Id == 2121);
+        Assert.Contains("Bff:ClientAuthentication:Certificate:Path: the certificate and private key cannot be read together", refused.Message, StringComparison.Ordinal);
+        var taken = Assert.Single(gateway.Logs.Lines, l => l.EventId.Id == 2120);
+        Assert.Contains(renewed.Thumbprint, taken.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The gateway, trusting the test CA for the provider's TLS as a deployment would trust its provider's CA (the
     /// product's server-certificate validation is otherwise unchanged).
     /// </summary>
-    private GatewayFactory Gateway(params (string Key, string? Value)[] settings)
+    private GatewayFactory Gateway(params (string Key, string? Value)[] settings) => Gateway(null, settings);
+
+    private GatewayFactory Gateway(FakeTimeProvider? time, params (string Key, string? Value)[] settings)
     {
         var values = settings.ToDictionary(s => s.Key, s => s.Value);
         values["Bff:ClientSecret"] = null;
@@ -119,7 +157,7 @@ public sealed class MutualTlsTests : IAsyncLifetime, IDisposable
                 services.AddHttpClient(name).ConfigurePrimaryHttpMessageHandler((handler, _) =>
                     ((SocketsHttpHandler)handler).SslOptions.RemoteCertificateValidationCallback = _ca.ValidatesServer);
             }
-        });
+        }, time: time);
     }
 
     private string WriteFile(string content) => WriteFile(System.Text.Encoding.ASCII.GetBytes(content), ".pem");
@@ -210,6 +248,9 @@ internal sealed class MutualTlsEndpoint : IAsyncDisposable
 
     public IReadOnlyList<MutualTlsRequest> Received => [.. _received];
 
+    /// <summary>Whether each answer closes its connection (<c>Connection: close</c>), so the next call makes a new TLS handshake.</summary>
+    public bool CloseConnections { get; set; }
+
     public static async Task<MutualTlsEndpoint> StartAsync(TestCertificateAuthority ca, TestIdentityProvider idp)
     {
         var serverCertificate = ca.Issue("CN=localhost", TimeSpan.FromDays(1), server: true);
@@ -230,10 +271,17 @@ internal sealed class MutualTlsEndpoint : IAsyncDisposable
             using var upstream = new HttpClient();
             var response = await upstream.PostAsync(
                 idp.Authority + "/" + endpoint, new FormUrlEncodedContent(form.SelectMany(f => f.Value.Select(v => new KeyValuePair<string, string>(f.Key, v!)))));
+            if (ClosesConnections())
+            {
+                context.Response.Headers.Connection = "close";
+            }
+
             context.Response.StatusCode = (int)response.StatusCode;
             context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
             await response.Content.CopyToAsync(context.Response.Body);
         });
+
+        bool ClosesConnections() => endpoint.CloseConnections;
 
         void Record(HttpContext context, IFormCollection form) => endpoint._received.Enqueue(new MutualTlsRequest(
             context.Request.Path,

@@ -37,17 +37,20 @@ internal sealed class ClientAuthenticator(IOptions<BffOptions> options, ClientCr
 
     private ClientAuthenticationSettings Settings => options.Value.ClientAuthentication;
 
-    /// <summary>The <c>kid</c> of the key that signs client assertions, if one does.</summary>
-    public string? SigningKeyId => credentials.SigningKey?.KeyId;
+    /// <summary>The key that signs client assertions now, if one does.</summary>
+    public ClientSigningKey? SigningKey => credentials.SigningKey;
 
     /// <summary>
     /// The algorithm for client assertions: the first the signing key can use (PS256, then RS256 for RSA; ES256 for
     /// P-256) among the provider's <c>token_endpoint_auth_signing_alg_values_supported</c>; the key's default when the
     /// provider lists none. Null algorithm, no problem: the method signs nothing.
     /// </summary>
-    public AssertionAlgorithm ChooseAlgorithm(OpenIdConnectConfiguration configuration)
+    public AssertionAlgorithm ChooseAlgorithm(OpenIdConnectConfiguration configuration) => ChooseAlgorithm(credentials.SigningKey, configuration);
+
+    /// <summary>As <see cref="ChooseAlgorithm(OpenIdConnectConfiguration)"/>, for one key read once (the files may change in between).</summary>
+    public AssertionAlgorithm ChooseAlgorithm(ClientSigningKey? key, OpenIdConnectConfiguration configuration)
     {
-        if (Settings.Method != ClientAuthenticationMethod.PrivateKeyJwt || credentials.SigningKey is not { } key)
+        if (Settings.Method != ClientAuthenticationMethod.PrivateKeyJwt || key is null)
         {
             return default;
         }
@@ -95,11 +98,13 @@ internal sealed class ClientAuthenticator(IOptions<BffOptions> options, ClientCr
                 form.Add(new(OpenIdConnectParameterNames.ClientSecret, options.Value.ClientSecret ?? string.Empty));
                 break;
             case ClientAuthenticationMethod.PrivateKeyJwt:
-                var algorithm = ChooseAlgorithm(configuration).Algorithm
+                // One read of the keys for both the algorithm and the signature: a rotated file may swap them at any time.
+                var key = credentials.SigningKey;
+                var algorithm = ChooseAlgorithm(key, configuration).Algorithm
                     ?? throw new HttpRequestException("No client assertion can be signed for this provider (see log event 2101).");
                 form.Add(new(OpenIdConnectParameterNames.ClientId, clientId));
                 form.Add(new("client_assertion_type", AssertionType));
-                form.Add(new("client_assertion", CreateAssertion(Audience(configuration), algorithm)));
+                form.Add(new("client_assertion", CreateAssertion(key!, Audience(configuration), algorithm)));
                 break;
             default:
                 form.Add(new(OpenIdConnectParameterNames.ClientId, clientId));
@@ -115,9 +120,8 @@ internal sealed class ClientAuthenticator(IOptions<BffOptions> options, ClientCr
     }
 
     /// <summary>A signed RFC 7523 client assertion: iss = sub = client id, the configured audience, a fresh jti, 60 seconds.</summary>
-    internal string CreateAssertion(string audience, string algorithm)
+    internal string CreateAssertion(ClientSigningKey key, string audience, string algorithm)
     {
-        var key = credentials.SigningKey!;
         var clientId = options.Value.ClientId!;
         var now = timeProvider.GetUtcNow().UtcDateTime;
         var descriptor = new SecurityTokenDescriptor

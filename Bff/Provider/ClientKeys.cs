@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Bff.Configuration;
+using Bff.Observability;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -25,8 +26,89 @@ internal sealed record ClientSigningKey(AsymmetricSecurityKey Key, string KeyId,
     public string DefaultAlgorithm => Kind == ClientKeyKind.Rsa ? SecurityAlgorithms.RsaSha256 : SecurityAlgorithms.EcdsaSha256;
 }
 
-/// <summary>What <see cref="ClientKeyLoader"/> read: the keys and certificate, or one line per problem (naming the key, never its content).</summary>
-internal sealed record LoadedClientCredentials(IReadOnlyList<ClientSigningKey> Keys, X509Certificate2? Certificate, IReadOnlyList<string> Problems);
+/// <summary>
+/// What <see cref="ClientKeyLoader"/> read: the keys and certificate, or one line per problem (naming the key, never
+/// its content), and the <see cref="ClientKeyFiles.Fingerprint"/> of the files they came from.
+/// </summary>
+internal sealed record LoadedClientCredentials(IReadOnlyList<ClientSigningKey> Keys, X509Certificate2? Certificate, IReadOnlyList<string> Problems, string Fingerprint)
+{
+    /// <summary>The key that signs client assertions (the first), if any.</summary>
+    public ClientSigningKey? SigningKey => Keys.Count > 0 ? Keys[0] : null;
+}
+
+/// <summary>
+/// The contents of every file <c>Bff:ClientAuthentication</c> names, each read once, and a SHA-256 fingerprint of them
+/// all (path, then content or why it could not be read). Comparing fingerprints, not timestamps, is what notices a
+/// Kubernetes Secret update: the kubelet swaps a <c>..data</c> symlink, which leaves the paths' own times alone.
+/// </summary>
+internal sealed class ClientKeyFiles
+{
+    private readonly Dictionary<string, (byte[] Bytes, Exception? Error)> _files = new(StringComparer.Ordinal);
+
+    private ClientKeyFiles()
+    {
+    }
+
+    /// <summary>Changes whenever any of the files changes, appears or disappears.</summary>
+    public string Fingerprint { get; private set; } = string.Empty;
+
+    /// <summary>Every file path the settings name: the keys' <c>Path</c>, and the certificate's files with the TLS methods.</summary>
+    public static IEnumerable<string> Paths(ClientAuthenticationSettings settings)
+    {
+        foreach (var entry in settings.Keys)
+        {
+            if (!string.IsNullOrWhiteSpace(entry?.Path))
+            {
+                yield return entry.Path;
+            }
+        }
+
+        if (settings.UsesCertificate && !string.IsNullOrWhiteSpace(settings.Certificate.Path))
+        {
+            yield return settings.Certificate.Path;
+            if (!string.IsNullOrWhiteSpace(settings.Certificate.KeyPath))
+            {
+                yield return settings.Certificate.KeyPath;
+            }
+        }
+    }
+
+    public static ClientKeyFiles Read(ClientAuthenticationSettings settings)
+    {
+        var files = new ClientKeyFiles();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var path in Paths(settings).Distinct(StringComparer.Ordinal))
+        {
+            var (bytes, error) = files.Get(path);
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(path));
+            hash.AppendData(error is null ? [1] : [2]);
+            hash.AppendData(error is null ? SHA256.HashData(bytes) : System.Text.Encoding.UTF8.GetBytes(error.GetType().Name));
+        }
+
+        files.Fingerprint = Convert.ToHexString(hash.GetHashAndReset());
+        return files;
+    }
+
+    /// <summary>The file's bytes as read for the fingerprint (read now if it was not among them), or why it cannot be read.</summary>
+    public (byte[] Bytes, Exception? Error) Get(string path)
+    {
+        if (!_files.TryGetValue(path, out var file))
+        {
+            try
+            {
+                file = (File.ReadAllBytes(path), null);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                file = ([], ex);
+            }
+
+            _files[path] = file;
+        }
+
+        return file;
+    }
+}
 
 /// <summary>
 /// Reads the keys and the TLS certificate of <c>Bff:ClientAuthentication</c> from files or PEM text and refuses what
@@ -38,7 +120,11 @@ internal static class ClientKeyLoader
     private const string Section = "Bff:ClientAuthentication";
     private const int MinimumRsaBits = 2048;
 
-    public static LoadedClientCredentials Load(ClientAuthenticationSettings settings, DateTimeOffset now)
+    public static LoadedClientCredentials Load(ClientAuthenticationSettings settings, DateTimeOffset now) =>
+        Load(settings, now, ClientKeyFiles.Read(settings));
+
+    /// <summary>Reads the keys and certificate from <paramref name="files"/> (what the fingerprint was taken of) and the settings' PEM text.</summary>
+    public static LoadedClientCredentials Load(ClientAuthenticationSettings settings, DateTimeOffset now, ClientKeyFiles files)
     {
         var problems = new List<string>();
         var keys = new List<ClientSigningKey>();
@@ -52,7 +138,7 @@ internal static class ClientKeyLoader
             }
 
             var name = $"{Section}:Keys:{i}:" + (hasPath ? "Path" : "Pem");
-            if (LoadKey(entry, name, now, problems) is { } key)
+            if (LoadKey(entry, name, now, files, problems) is { } key)
             {
                 keys.Add(key);
             }
@@ -66,19 +152,19 @@ internal static class ClientKeyLoader
         X509Certificate2? certificate = null;
         if (settings.UsesCertificate && !string.IsNullOrWhiteSpace(settings.Certificate.Path))
         {
-            certificate = LoadCertificate(settings.Certificate, now, problems);
+            certificate = LoadCertificate(settings.Certificate, now, files, problems);
         }
 
-        return new LoadedClientCredentials(keys, certificate, problems);
+        return new LoadedClientCredentials(keys, certificate, problems, files.Fingerprint);
     }
 
-    private static ClientSigningKey? LoadKey(ClientKeySettings entry, string name, DateTimeOffset now, List<string> problems)
+    private static ClientSigningKey? LoadKey(ClientKeySettings entry, string name, DateTimeOffset now, ClientKeyFiles files, List<string> problems)
     {
         X509Certificate2? certificate = null;
         AsymmetricAlgorithm? algorithm;
         if (!string.IsNullOrWhiteSpace(entry.Path))
         {
-            if (!TryReadFile(entry.Path, name, problems, out var bytes))
+            if (!TryReadFile(files, entry.Path, name, problems, out var bytes))
             {
                 return null;
             }
@@ -136,10 +222,10 @@ internal static class ClientKeyLoader
         return new ClientSigningKey(key, keyId, kind, certificate);
     }
 
-    private static X509Certificate2? LoadCertificate(ClientCertificateSettings settings, DateTimeOffset now, List<string> problems)
+    private static X509Certificate2? LoadCertificate(ClientCertificateSettings settings, DateTimeOffset now, ClientKeyFiles files, List<string> problems)
     {
         var name = $"{Section}:Certificate:Path";
-        if (!TryReadFile(settings.Path!, name, problems, out var bytes))
+        if (!TryReadFile(files, settings.Path!, name, problems, out var bytes))
         {
             return null;
         }
@@ -155,7 +241,7 @@ internal static class ClientKeyLoader
             var keyPem = certificatePem;
             if (!string.IsNullOrWhiteSpace(settings.KeyPath))
             {
-                if (!TryReadFile(settings.KeyPath, $"{Section}:Certificate:KeyPath", problems, out var keyBytes))
+                if (!TryReadFile(files, settings.KeyPath, $"{Section}:Certificate:KeyPath", problems, out var keyBytes))
                 {
                     return null;
                 }
@@ -186,20 +272,17 @@ internal static class ClientKeyLoader
         return CertificateIsCurrent(certificate, name, now, problems) ? certificate : null;
     }
 
-    private static bool TryReadFile(string path, string name, List<string> problems, out byte[] bytes)
+    private static bool TryReadFile(ClientKeyFiles files, string path, string name, List<string> problems, out byte[] bytes)
     {
-        try
+        (bytes, var error) = files.Get(path);
+        if (error is null)
         {
-            bytes = File.ReadAllBytes(path);
             return true;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            // The path is the operator's own setting, not secret; the exception type says whether it is missing or unreadable.
-            problems.Add($"{name} names '{path}', which cannot be read ({(ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.GetType().Name)}).");
-            bytes = [];
-            return false;
-        }
+
+        // The path is the operator's own setting, not secret; the exception type says whether it is missing or unreadable.
+        problems.Add($"{name} names '{path}', which cannot be read ({(error is FileNotFoundException or DirectoryNotFoundException ? "no such file" : error.GetType().Name)}).");
+        return false;
     }
 
     private static bool LooksLikePem(byte[] bytes) =>
@@ -342,21 +425,132 @@ internal static class ClientKeyLoader
 }
 
 /// <summary>
-/// The client's keys and certificate, loaded once from the validated settings. Start-up validation
-/// (<see cref="ClientCredentialsValidator"/>) has already refused any that cannot serve.
+/// The client's keys and certificate in use, read from the validated settings at first use. Start-up validation
+/// (<see cref="ClientCredentialsValidator"/>) has already refused any that cannot serve. Files named by a <c>Path</c>
+/// setting are read again every <see cref="CheckInterval"/> (a <see cref="TimeProvider"/> timer, so an idle gateway
+/// notices a renewed certificate too) and compared by content: a changed set is checked by the start-up rules and
+/// replaces the one in use as a whole, or, if any of it cannot serve (a half-written Secret, a key that does not match
+/// its certificate yet), is not used at all and the set in use stays. PEM text in the settings never changes.
 /// </summary>
-internal sealed class ClientCredentials(IOptions<BffOptions> options, TimeProvider timeProvider)
+internal sealed class ClientCredentials(
+    IOptions<BffOptions> options, TimeProvider timeProvider, ILogger<ClientCredentials> logger) : IDisposable
 {
-    private readonly Lazy<LoadedClientCredentials> _loaded = new(() => ClientKeyLoader.Load(options.Value.ClientAuthentication, timeProvider.GetUtcNow()));
+    /// <summary>How often the files are read again; the kubelet itself takes up to a minute or two to update a mounted Secret.</summary>
+    public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(30);
+
+    private readonly Lock _gate = new();
+    private volatile LoadedClientCredentials? _current;
+
+    /// <summary>The fingerprint of the last files refused, so one bad set is reported once, not every check.</summary>
+    private string? _refused;
+
+    private ITimer? _timer;
+    private bool _disposed;
+
+    /// <summary>One consistent set: read it once per use (an assertion, a JWKS answer, a TLS handshake).</summary>
+    public LoadedClientCredentials Current => _current ?? Initialize();
 
     /// <summary>Every configured key; the first signs, all are published.</summary>
-    public IReadOnlyList<ClientSigningKey> Keys => _loaded.Value.Keys;
+    public IReadOnlyList<ClientSigningKey> Keys => Current.Keys;
 
     /// <summary>The key that signs client assertions, if any.</summary>
-    public ClientSigningKey? SigningKey => Keys.Count > 0 ? Keys[0] : null;
+    public ClientSigningKey? SigningKey => Current.SigningKey;
 
     /// <summary>The TLS client certificate, with the TLS methods.</summary>
-    public X509Certificate2? Certificate => _loaded.Value.Certificate;
+    public X509Certificate2? Certificate => Current.Certificate;
+
+    /// <summary>
+    /// Reads the files again and takes a changed, valid set into use (the timer calls this). A check already under way
+    /// makes this one a no-op. Never throws: it runs on a timer.
+    /// </summary>
+    public void CheckFiles()
+    {
+        if (_current is not { } current || !_gate.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            var settings = options.Value.ClientAuthentication;
+            var files = ClientKeyFiles.Read(settings);
+            if (files.Fingerprint == current.Fingerprint)
+            {
+                _refused = null; // Back to what is in use: a bad update seen again later is reported again.
+                return;
+            }
+
+            if (files.Fingerprint == _refused)
+            {
+                return;
+            }
+
+            var loaded = ClientKeyLoader.Load(settings, timeProvider.GetUtcNow(), files);
+            if (loaded.Problems.Count > 0)
+            {
+                _refused = files.Fingerprint;
+                BffLog.ClientCredentialsRefused(logger, string.Join(" ", loaded.Problems), CheckInterval);
+                return;
+            }
+
+            _refused = null;
+            _current = loaded;
+            LogInUse(loaded);
+        }
+        catch (Exception ex)
+        {
+            BffLog.ClientCredentialsCheckFailed(logger, ex.GetType().Name, CheckInterval);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _timer?.Dispose();
+        }
+    }
+
+    private LoadedClientCredentials Initialize()
+    {
+        lock (_gate)
+        {
+            if (_current is { } current)
+            {
+                return current;
+            }
+
+            var settings = options.Value.ClientAuthentication;
+            var loaded = ClientKeyLoader.Load(settings, timeProvider.GetUtcNow());
+            if (loaded.Problems.Count > 0)
+            {
+                // Start-up validation passed, so a file changed since; what could be read serves until the next check.
+                _refused = loaded.Fingerprint;
+                BffLog.ClientCredentialsRefused(logger, string.Join(" ", loaded.Problems), CheckInterval);
+            }
+
+            _current = loaded;
+            if (!_disposed && ClientKeyFiles.Paths(settings).Any())
+            {
+                _timer = timeProvider.CreateTimer(_ => CheckFiles(), null, CheckInterval, CheckInterval);
+            }
+
+            return loaded;
+        }
+    }
+
+    private void LogInUse(LoadedClientCredentials loaded) =>
+        BffLog.ClientCredentialsTakenIntoUse(
+            logger,
+            loaded.SigningKey?.KeyId ?? "(none)",
+            loaded.Keys.Count == 0 ? "(none)" : string.Join(", ", loaded.Keys.Select(k => k.KeyId)),
+            loaded.Certificate?.Thumbprint ?? "(none)",
+            loaded.Certificate?.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture) ?? "(none)");
 }
 
 /// <summary>Stops start-up when a configured key or certificate cannot serve, naming the setting.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
+using Bff.Configuration;
 using Bff.DPoP;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
 using Polly;
 
 namespace Bff.Provider;
@@ -33,6 +35,12 @@ internal static class ProviderHttp
 
     /// <summary>The median first retry delay; later ones grow exponentially, each jittered.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// With the mutual-TLS methods, how long one connection to the provider is reused: after a certificate is renewed,
+    /// connections that still present the previous one are gone within this (new ones present the new one at once).
+    /// </summary>
+    public static readonly TimeSpan CertificateConnectionLifetime = TimeSpan.FromMinutes(5);
 
     /// <summary>What the OpenID Connect handler allows for its own back-channel responses.</summary>
     private const long MaxResponseBuffer = 10 * 1024 * 1024;
@@ -76,9 +84,15 @@ internal static class ProviderHttp
         builder.AddHttpMessageHandler<ClientAuthenticationHandler>()
             .UseSocketsHttpHandler((handler, services) =>
             {
-                if (services.GetRequiredService<ClientCredentials>().Certificate is { } certificate)
+                if (services.GetRequiredService<IOptions<BffOptions>>().Value.ClientAuthentication.UsesCertificate)
                 {
-                    handler.SslOptions.ClientCertificates = [certificate];
+                    var credentials = services.GetRequiredService<ClientCredentials>();
+                    // Asked at every TLS handshake rather than fixed when the handler is built (the OpenID Connect
+                    // handler's back-channel keeps one handler for the life of the process): a new connection presents
+                    // the certificate in use at that moment, so a renewed certificate file is on the next connection.
+                    handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Certificate!;
+                    // Connections made with the previous certificate finish their requests and close within this.
+                    handler.PooledConnectionLifetime = CertificateConnectionLifetime;
                 }
             });
 

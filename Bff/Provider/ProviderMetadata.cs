@@ -25,8 +25,11 @@ internal sealed class ProviderMetadata(
 {
     private readonly string _authority = bffOptions.Value.Authority ?? string.Empty;
 
-    /// <summary>The last metadata whose client-authentication check was logged, so a refusal is logged once per document.</summary>
-    private OpenIdConnectConfiguration? _checked;
+    /// <summary>
+    /// The last metadata and signing key whose client-authentication check was logged, so a refusal is logged once
+    /// per document and per key (a key file may be replaced while the gateway runs).
+    /// </summary>
+    private CheckedPair? _checked;
 
     public async ValueTask<MetadataResult> GetAsync(CancellationToken cancellationToken)
     {
@@ -60,8 +63,11 @@ internal sealed class ProviderMetadata(
 
         // Refused here, at the first load of each document, rather than at each call: a provider that accepts none of
         // the key's algorithms would refuse every assertion the gateway could sign.
-        var algorithm = clientAuthentication.ChooseAlgorithm(configuration);
-        var firstLook = !ReferenceEquals(Interlocked.Exchange(ref _checked, configuration), configuration);
+        var key = clientAuthentication.SigningKey;
+        var algorithm = clientAuthentication.ChooseAlgorithm(key, configuration);
+        var pair = new CheckedPair(configuration, key);
+        var previous = Interlocked.Exchange(ref _checked, pair);
+        var firstLook = previous is null || !ReferenceEquals(previous.Configuration, configuration) || !ReferenceEquals(previous.Key, key);
         if (algorithm.Problem is { } problem)
         {
             if (firstLook)
@@ -74,11 +80,13 @@ internal sealed class ProviderMetadata(
 
         if (firstLook && algorithm.Algorithm is { } chosen)
         {
-            BffLog.ClientAssertionAlgorithmChosen(logger, chosen, clientAuthentication.SigningKeyId ?? "(none)", clientAuthentication.Audience(configuration));
+            BffLog.ClientAssertionAlgorithmChosen(logger, chosen, key?.KeyId ?? "(none)", clientAuthentication.Audience(configuration));
         }
 
         return new MetadataResult(configuration, null);
     }
+
+    private sealed record CheckedPair(OpenIdConnectConfiguration Configuration, ClientSigningKey? Key);
 
     /// <summary>Issuer identifiers compare exactly, but a trailing slash on either side is not a different issuer.</summary>
     public static bool IssuerMatches(string? issuer, string authority) =>

@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -144,6 +145,86 @@ public sealed class MutualTlsTests : IAsyncLifetime, IDisposable
     /// The gateway, trusting the test CA for the provider's TLS as a deployment would trust its provider's CA (the
     /// product's server-certificate validation is otherwise unchanged).
     /// </summary>
+    [Fact]
+    public async Task A_certificate_nearing_expiry_degrades_readiness_warns_once_a_day_and_its_renewal_clears_it()
+    {
+        using var first = _ca.Issue("CN=bff-client", TimeSpan.FromDays(30));
+        using var renewed = _ca.Issue("CN=bff-client", TimeSpan.FromDays(90));
+        using var secret = new SecretMount(new Dictionary<string, string>
+        {
+            ["tls.crt"] = first.ExportCertificatePem(),
+            ["tls.key"] = first.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem(),
+        });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var gateway = Gateway(time, ("Bff:ClientAuthentication:Method", "TlsClientAuth"), ("Bff:ClientAuthentication:Certificate:Path", secret.PathOf("tls.crt")),
+            ("Bff:ClientAuthentication:Certificate:KeyPath", secret.PathOf("tls.key")));
+        using var gauge = new GaugeReader(gateway.Services.GetRequiredService<Bff.Observability.BffMetrics>().Meter, "bff.client_auth.certificate.time_left");
+        int Warnings() => gateway.Logs.Lines.Count(l => l.EventId.Id == 2123);
+
+        Assert.Equal(HealthStatus.Healthy, (await CertificateCheckAsync(gateway)).Status);
+        Assert.InRange(gauge.Read("tls"), TimeSpan.FromDays(29).TotalSeconds, TimeSpan.FromDays(30).TotalSeconds);
+
+        // Sixteen days on, fourteen are left: readiness is degraded (still ready) and one warning names the certificate.
+        time.Advance(TimeSpan.FromDays(16) + TimeSpan.FromHours(2));
+        var degraded = await CertificateCheckAsync(gateway);
+        Assert.Equal(HealthStatus.Degraded, degraded.Status);
+        Assert.Contains("tls expires at", degraded.Description, StringComparison.Ordinal);
+        Assert.Equal(1, Warnings());
+        Assert.Contains(first.Thumbprint, gateway.Logs.Lines.Single(l => l.EventId.Id == 2123).Message, StringComparison.Ordinal);
+        time.Advance(TimeSpan.FromHours(20));
+        Assert.Equal(1, Warnings());
+        time.Advance(TimeSpan.FromHours(5));
+        Assert.Equal(2, Warnings());
+
+        // cert-manager renews it: taken within the check interval, and all is well again.
+        secret.Update("tls.key", renewed.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        secret.Update("tls.crt", renewed.ExportCertificatePem());
+        time.Advance(ClientCredentials.CheckInterval);
+        Assert.Equal(HealthStatus.Healthy, (await CertificateCheckAsync(gateway)).Status);
+        Assert.InRange(gauge.Read("tls"), TimeSpan.FromDays(72).TotalSeconds, TimeSpan.FromDays(73).TotalSeconds);
+    }
+
+    private static async Task<HealthReportEntry> CertificateCheckAsync(GatewayFactory gateway) =>
+        (await gateway.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["client_certificate"];
+
+    /// <summary>Reads one observable gauge's current value per tag on demand.</summary>
+    private sealed class GaugeReader : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private readonly Dictionary<string, double> _values = new(StringComparer.Ordinal);
+
+        public GaugeReader(System.Diagnostics.Metrics.Meter meter, string name)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter == meter && instrument.Name == name)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "certificate")
+                    {
+                        _values[(string)tag.Value!] = value;
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public double Read(string certificate)
+        {
+            _values.Clear();
+            _listener.RecordObservableInstruments();
+            return _values[certificate];
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+
     private GatewayFactory Gateway(params (string Key, string? Value)[] settings) => Gateway(null, settings);
 
     private GatewayFactory Gateway(FakeTimeProvider? time, params (string Key, string? Value)[] settings)

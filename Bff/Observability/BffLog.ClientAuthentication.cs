@@ -19,4 +19,7 @@ internal static partial class BffLog
 
     [LoggerMessage(2122, LogLevel.Error, "Bff:ClientAuthentication: reading the key and certificate files again failed ({ExceptionType}); the keys and certificate in use stay in use, and the files are read again every {Interval}.")]
     public static partial void ClientCredentialsCheckFailed(ILogger logger, string exceptionType, TimeSpan interval);
+
+    [LoggerMessage(2123, LogLevel.Warning, "Bff:ClientAuthentication: the client certificate {Certificate} (thumbprint {Thumbprint}) expires at {NotAfter:O}, in {DaysLeft} days; renew it in its Secret or file, which the gateway takes into use within a minute, before the provider refuses it. Said once a day.")]
+    public static partial void ClientCertificateExpiring(ILogger logger, string certificate, string thumbprint, DateTimeOffset notAfter, int daysLeft);
 }

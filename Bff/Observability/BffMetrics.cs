@@ -96,6 +96,13 @@ internal sealed class BffMetrics
     public void ObserveActiveSessions(Func<long> count) =>
         Meter.CreateObservableUpDownCounter(Instruments.SessionsActive, count, "{session}", "Sessions held by this replica's in-memory store (expired ones until the next sweep).");
 
+    /// <summary>
+    /// Reports <c>bff.client_auth.certificate.time_left</c>: seconds until each client certificate in use expires
+    /// (negative once expired), tagged <c>certificate</c> (<c>tls</c>, or <c>key:</c> and the key id), for alerting.
+    /// </summary>
+    public void ObserveClientCertificates(Func<IEnumerable<Measurement<double>>> timeLeft) =>
+        Meter.CreateObservableGauge(Instruments.ClientCertificateTimeLeft, timeLeft, "s", "Seconds until each client certificate in use (TLS client authentication, or a signing key's certificate) expires, by certificate.");
+
     /// <summary>The Meter behind the instruments (tests listen to exactly this one).</summary>
     public Meter Meter { get; }
 

@@ -56,6 +56,7 @@ internal static class TelemetryNames
         public const string AuthorizationRefusals = "bff.authorization.refusals";
         public const string StepUpRequired = "bff.step_up.required";
         public const string EventStreams = "bff.events.streams";
+        public const string ClientCertificateTimeLeft = "bff.client_auth.certificate.time_left";
         public const string EventsSent = "bff.events.sent";
     }
 

@@ -17,6 +17,8 @@ internal static class ProviderExtensions
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<ClientCredentials>();
         services.AddSingleton<ClientAuthenticator>();
+        services.AddSingleton<ClientCertificateExpiry>();
+        services.AddHostedService<ClientCertificateMonitor>();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Bff.Configuration.BffOptions>, ClientCredentialsValidator>();
         services.AddSingleton<SigningKeyRefresh>();
         services.AddSingleton<LogoutTokenValidator>();
@@ -28,7 +30,8 @@ internal static class ProviderExtensions
         services.AddHealthChecks()
             .AddCheck<ProviderMetadataHealthCheck>(
                 ProviderMetadataHealthCheck.Name, HealthStatus.Unhealthy, [HealthTags.Ready], ProviderMetadataHealthCheck.Timeout)
-            .AddCheck<ProviderClientHealthCheck>(ProviderClientHealthCheck.Name, tags: [HealthTags.Ready]);
+            .AddCheck<ProviderClientHealthCheck>(ProviderClientHealthCheck.Name, tags: [HealthTags.Ready])
+            .AddCheck<ClientCertificateHealthCheck>(ClientCertificateHealthCheck.Name, HealthStatus.Degraded, [HealthTags.Ready]);
         return services;
     }
 }

@@ -36,7 +36,8 @@ internal sealed class AuthorizationGateMiddleware(
         var endpoint = context.GetEndpoint();
         if (endpoint is null)
         {
-            return next(context);
+            // What no endpoint answers: the SPA's files, which a FallbackPolicy covers too (static files run after authorization).
+            return IsPageNavigation(context.Request) ? SpaPageAsync(context) : next(context);
         }
 
         if (endpoint.Metadata.GetMetadata<IAuthorizeData>() is null && endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is null)
@@ -101,6 +102,54 @@ internal sealed class AuthorizationGateMiddleware(
         }
 
         return WithSessionAsync(context, endpoint, name);
+    }
+
+    /// <summary>
+    /// A person opening a page of the SPA under a <c>FallbackPolicy</c> without a session is sent to sign in and back to
+    /// that page, rather than shown the policy's 401 as a page; with a session, the policy judges the session's user.
+    /// </summary>
+    private async Task SpaPageAsync(HttpContext context)
+    {
+        if (await policies.GetFallbackPolicyAsync() is null)
+        {
+            await next(context);
+            return;
+        }
+
+        var lookup = await sessions.ResolveAsync(context);
+        if (lookup.Status == SessionLookupStatus.Found)
+        {
+            context.User = lookup.Session!.Principal;
+        }
+        else if (lookup.Status is SessionLookupStatus.NoCookie or SessionLookupStatus.NotFound
+            && ReturnUrl.TryNormalize(context.Request.Path + context.Request.QueryString, out var page))
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Redirect(SignInPaths.Login + QueryString.Create("returnUrl", page));
+            return;
+        }
+
+        await next(context);
+    }
+
+    /// <summary>
+    /// A top-level page load (<c>Sec-Fetch-Mode: navigate</c>, or from a browser that sends no fetch metadata, a GET
+    /// asking for HTML): never a script's call, an asset, or a frame.
+    /// </summary>
+    private static bool IsPageNavigation(HttpRequest request)
+    {
+        if (!HttpMethods.IsGet(request.Method))
+        {
+            return false;
+        }
+
+        var mode = request.Headers["Sec-Fetch-Mode"];
+        if (mode.Count > 0)
+        {
+            return mode.ToString() == "navigate" && request.Headers["Sec-Fetch-Dest"].ToString() is "" or "document";
+        }
+
+        return request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
     }
 
     private async Task WithSessionAsync(HttpContext context, Endpoint endpoint, string name)

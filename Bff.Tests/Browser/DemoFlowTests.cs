@@ -282,9 +282,12 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             Assert.Contains(next, tabs);
             Assert.Equal([leader, next], streams.PagesThatAsked());
 
-            // Eight tabs again; the new one follows too.
+            // Eight tabs again; the new one follows too (the leading tab opens the stream again, so it hears `ready`).
+            var answered = streams.Answered;
             tabs.Add(await OpenSignedInTabAsync(context));
+            await streams.WaitUntilAsync(() => streams.Answered > answered && streams.Open().Count == 1);
             Assert.Equal([leader, next], streams.PagesThatAsked());
+            Assert.Same(next, Assert.Single(streams.Open()));
 
             // Signing out in a tab that does not read the stream switches all eight to signed out.
             var signingOut = tabs.First(tab => tab != next);

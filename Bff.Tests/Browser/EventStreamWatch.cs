@@ -11,6 +11,7 @@ internal sealed class EventStreamWatch
     private readonly Lock _gate = new();
     private readonly List<IPage> _asked = [];
     private readonly Dictionary<IRequest, IPage> _open = [];
+    private int _answered;
     private readonly List<(Func<bool> Condition, TaskCompletionSource Done)> _waiting = [];
 
     public EventStreamWatch(IBrowserContext context)
@@ -28,6 +29,18 @@ internal sealed class EventStreamWatch
         lock (_gate)
         {
             return [.. _asked];
+        }
+    }
+
+    /// <summary>How many times the gateway has answered a stream (200) so far.</summary>
+    public int Answered
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _answered;
+            }
         }
     }
 
@@ -73,6 +86,7 @@ internal sealed class EventStreamWatch
             else if (opened == true && page is not null)
             {
                 _open[request] = page;
+                _answered++;
             }
             else if (opened == false)
             {

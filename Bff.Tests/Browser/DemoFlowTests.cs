@@ -301,6 +301,16 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             }
 
             Assert.Equal(401, await next.EvaluateAsync<int>("async () => (await fetch('/bff/user?slide=false', { headers: { 'X-CSRF': '1' } })).status"));
+
+            // Signed in again in one tab: it reads the new session's stream itself; the tabs told `ended` stay signed out.
+            var again = tabs[^1];
+            await SignInAsync(again, "alice", "alice");
+            await streams.WaitUntilAsync(() => streams.Open().Count == 1);
+            Assert.Same(again, Assert.Single(streams.Open()));
+            foreach (var tab in tabs.Where(tab => tab != again && tab != signingOut))
+            {
+                Assert.True(await tab.Locator("#signed-out-reason").IsVisibleAsync());
+            }
         });
     }
 

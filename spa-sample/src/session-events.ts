@@ -474,8 +474,9 @@ function defaultChannel(): TabChannel | null {
 }
 
 function defaultLocks(): TabLocks | null {
-  const locks = typeof navigator === 'undefined' ? undefined : (navigator as { locks?: TabLocks }).locks;
-  return locks !== undefined && typeof locks.request === 'function' ? locks : null;
+  // Web Locks: Chromium 69, Firefox 96, Safari 15.4; secure contexts only (https, http://localhost), as the gateway's
+  // __Host- cookie needs anyway.
+  return typeof navigator !== 'undefined' && typeof navigator.locks?.request === 'function' ? navigator.locks : null;
 }
 
 /** "Your session ends in 2 minutes" and the like: whole minutes while there are some, then seconds. */

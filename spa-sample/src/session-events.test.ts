@@ -370,6 +370,27 @@ describe('SessionEvents across tabs', () => {
     for (const events of [a.events, b.events, own]) events.stop();
   });
 
+  it('reads its own stream when the browser refuses the lock, and a stopped follower never takes the stream over', async () => {
+    const channel = tabBus();
+    const refused = tab(channel(), { request: () => Promise.reject(new DOMException('Not allowed here.', 'SecurityError')) });
+    refused.events.start();
+    await until(() => refused.fetch.mock.calls.length === 1);
+    refused.events.stop();
+
+    const locks = originLocks();
+    const [a, b, c] = [tab(channel(), locks), tab(channel(), locks), tab(channel(), locks)];
+    a.events.start();
+    await until(() => a.fetch.mock.calls.length === 1);
+    b.events.start();
+    c.events.start();
+    await channel.delivered();
+    b.events.stop();
+    a.events.stop();
+    await until(() => c.fetch.mock.calls.length === 1);
+    expect(b.fetch).not.toHaveBeenCalled();
+    c.events.stop();
+  });
+
   it('relays ended once: every tab ends once, followers hear the event as if they had read it, and stay ended', async () => {
     const channel = tabBus();
     const locks = originLocks();

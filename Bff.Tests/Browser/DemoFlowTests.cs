@@ -229,8 +229,9 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
         {
             await SignInAsync(first, "alice", "alice");
             var second = await context.NewPageAsync();
-            // The second tab listens to its session (the stream's headers arrive once it does) before the first signs out.
-            var listening = second.WaitForResponseAsync(r => r.Url.EndsWith("/bff/events", StringComparison.Ordinal) && r.Status == 200);
+            // The second tab listens to its session before the first signs out. The first tab reads the stream for both
+            // (one per browser) and opens it again when the second joins (its headers arrive), so that it hears `ready` too.
+            var listening = first.WaitForResponseAsync(r => r.Url.EndsWith("/bff/events", StringComparison.Ordinal) && r.Status == 200);
             await second.GotoAsync(demo.GatewayUrl.AbsoluteUri);
             await second.Locator("#user-name").WaitForAsync();
             await listening;
@@ -238,11 +239,87 @@ public sealed class DemoFlowTests(DemoComposition demo, ITestOutputHelper output
             await first.Locator("#sign-out").ClickAsync();
             await first.Locator("#sign-in").WaitForAsync();
 
-            // No click, no reload, no poll in the second tab: its stream said "ended" (logout).
+            // No click, no reload, no poll in the second tab: the stream said "ended" (logout), the first tab passed it on.
             await second.Locator("#signed-out-reason").WaitForAsync();
             Assert.Contains("You signed out", await second.Locator("#signed-out-reason").TextContentAsync() ?? "", StringComparison.Ordinal);
             Assert.Equal(401, await second.EvaluateAsync<int>("async () => (await fetch('/bff/user?slide=false', { headers: { 'X-CSRF': '1' } })).status"));
         });
+    }
+
+    [Fact]
+    public async Task Eight_tabs_share_one_event_stream_so_the_eighth_still_calls_the_api_and_all_sign_out_together()
+    {
+        await using var context = await NewContextAsync();
+        var streams = new EventStreamWatch(context);
+        var first = await context.NewPageAsync();
+        await RunTracedAsync(context, nameof(Eight_tabs_share_one_event_stream_so_the_eighth_still_calls_the_api_and_all_sign_out_together), async () =>
+        {
+            // The demo is HTTP/1.1: Chromium opens at most six connections to the gateway, and an open stream holds one.
+            // With a stream per tab, the seventh tab could not even load.
+            await SignInAsync(first, "alice", "alice");
+            var tabs = new List<IPage> { first };
+            while (tabs.Count < 8)
+            {
+                tabs.Add(await OpenSignedInTabAsync(context));
+            }
+
+            var eighth = tabs[7];
+            await eighth.Locator("#call-api").ClickAsync();
+            await eighth.Locator("#token-verdict").WaitForAsync();
+            Assert.Equal(AliceSubject, await eighth.Locator("#api-sub").TextContentAsync());
+
+            // One tab reads the stream for all eight; the others never asked for one.
+            var leader = Assert.Single(streams.PagesThatAsked());
+            Assert.Same(first, leader);
+            await streams.WaitUntilAsync(() => streams.Open().Count == 1);
+            Assert.Same(leader, Assert.Single(streams.Open()));
+
+            // The leading tab goes away: another one takes over the stream, and only one does.
+            await leader.CloseAsync();
+            tabs.Remove(leader);
+            await streams.WaitUntilAsync(() => streams.Open().Count == 1);
+            var next = Assert.Single(streams.Open());
+            Assert.Contains(next, tabs);
+            Assert.Equal([leader, next], streams.PagesThatAsked());
+
+            // Eight tabs again; the new one follows too (the leading tab opens the stream again, so it hears `ready`).
+            var answered = streams.Answered;
+            tabs.Add(await OpenSignedInTabAsync(context));
+            await streams.WaitUntilAsync(() => streams.Answered > answered && streams.Open().Count == 1);
+            Assert.Equal([leader, next], streams.PagesThatAsked());
+            Assert.Same(next, Assert.Single(streams.Open()));
+
+            // Signing out in a tab that does not read the stream switches all eight to signed out.
+            var signingOut = tabs.First(tab => tab != next);
+            await signingOut.Locator("#sign-out").ClickAsync();
+            await signingOut.Locator("#sign-in").WaitForAsync();
+            foreach (var tab in tabs.Where(tab => tab != signingOut))
+            {
+                await tab.Locator("#signed-out-reason").WaitForAsync();
+                Assert.Contains("You signed out", await tab.Locator("#signed-out-reason").TextContentAsync() ?? "", StringComparison.Ordinal);
+                Assert.True(await tab.Locator("#sign-in").IsVisibleAsync());
+            }
+
+            Assert.Equal(401, await next.EvaluateAsync<int>("async () => (await fetch('/bff/user?slide=false', { headers: { 'X-CSRF': '1' } })).status"));
+
+            // Signed in again in one tab: it reads the new session's stream itself; the tabs told `ended` stay signed out.
+            var again = tabs[^1];
+            await SignInAsync(again, "alice", "alice");
+            await streams.WaitUntilAsync(() => streams.Open().Count == 1);
+            Assert.Same(again, Assert.Single(streams.Open()));
+            foreach (var tab in tabs.Where(tab => tab != again && tab != signingOut))
+            {
+                Assert.True(await tab.Locator("#signed-out-reason").IsVisibleAsync());
+            }
+        });
+    }
+
+    private async Task<IPage> OpenSignedInTabAsync(IBrowserContext context)
+    {
+        var tab = await context.NewPageAsync();
+        await tab.GotoAsync(demo.GatewayUrl.AbsoluteUri);
+        await tab.Locator("#user-name").WaitForAsync();
+        return tab;
     }
 
     private async Task<IBrowserContext> NewContextAsync()

@@ -133,8 +133,9 @@ function renderSignedIn(user: BffUser): void {
 }
 
 /**
- * One event stream per tab: a banner before the session ends ("stay signed in" extends it with an ordinary call),
- * and every tab switches to signed-out together when the session ends, whichever tab or device ended it.
+ * The session's events (one stream for all tabs, read by one of them): a banner before the session ends ("stay signed
+ * in" extends it with an ordinary call), and every tab switches to signed-out together when the session ends,
+ * whichever tab or device ended it.
  */
 function listenToSession(user: BffUser, remaining: HTMLElement, banner: HTMLElement): void {
   stopSessionEvents();

@@ -1,6 +1,6 @@
 // Session events from the gateway, for any SPA behind it. Copy this file (it imports nothing).
 //
-//   GET /bff/events  with X-CSRF: 1  ->  text/event-stream, one per tab:
+//   GET /bff/events  with X-CSRF: 1  ->  text/event-stream:
 //     event: ready     data: {"expiresAt":"…","absoluteExpiresAt":"…"}
 //     event: expiring  data: {"kind":"idle"|"absolute","secondsLeft":120,"expiresAt":"…","canExtend":true}
 //     event: extended  data: {"expiresAt":"…","absoluteExpiresAt":"…"}
@@ -11,13 +11,21 @@
 // headers. Listening never extends the session; only ordinary calls (GET /bff/user, API calls) do, which is what
 // "stay signed in" should do.
 //
+// One stream per browser, not per tab: an open stream holds a connection, and over HTTP/1.1 a browser opens at most
+// six to one host, so six tabs with a stream each would leave none for anything else. The tabs of one origin elect a
+// leader with the Web Locks API; it reads the stream and relays every event to the others over a BroadcastChannel
+// ('bff-session'), which hand them to their own onEvent / onEnded as if they had read them. When the leading tab
+// closes or stops, the next one takes the lock and opens the stream (its `ready` reaches every tab). A tab that joins
+// makes the leader open the stream again, so that it too hears `ready` with the current times. Where the browser has
+// no Web Locks or no BroadcastChannel, or with `shareAcrossTabs: false`, each tab reads its own stream.
+//
 // Usage:
 //   const events = new SessionEvents({
-//     onEvent: (e) => { if (e.type === 'expiring') showBanner(e); if (e.type === 'extended') hideBanner(); },
+//     onEvent: (e) => { if (e.type === 'expiring') showBanner(e); if (e.type === 'ready' || e.type === 'extended') hideBanner(); },
 //     onEnded: (reason) => showSignedOut(reason),
 //   });
-//   events.start();            // after /bff/user said the user is signed in
-//   events.stop();             // when the page no longer wants events
+//   events.start();            // after /bff/user said the user is signed in (in every tab: one of them leads)
+//   events.stop();             // when the page no longer wants events (a leading tab hands the stream on)
 
 /** Why the session ended. `unknown`: it was found gone without a reason (check `/bff/user?slide=false`). */
 export type SessionEndReason = 'logout' | 'backchannel' | 'revoked' | 'refresh_rejected' | 'expired' | 'unknown';
@@ -33,6 +41,11 @@ export interface TabChannel {
   postMessage(message: unknown): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   close(): void;
+}
+
+/** The part of the Web Locks API (`navigator.locks`) the module uses; injected for tests. */
+export interface TabLocks {
+  request(name: string, options: { signal?: AbortSignal }, callback: (lock: unknown) => Promise<void>): Promise<unknown>;
 }
 
 export interface SessionEventsOptions {
@@ -56,6 +69,13 @@ export interface SessionEventsOptions {
   channel?: TabChannel | null;
   /** The stream's path (default `/bff/events`). */
   path?: string;
+  /**
+   * One stream for all tabs of this origin (default true): the tab holding the Web Lock reads it and relays its events
+   * over `channel`; the others follow. Needs `locks` and `channel`; without either, each tab reads its own stream.
+   */
+  shareAcrossTabs?: boolean;
+  /** Defaults to the browser's `navigator.locks` where it has one; `null` makes each tab read its own stream. */
+  locks?: TabLocks | null;
 }
 
 const REASONS: readonly SessionEndReason[] = ['logout', 'backchannel', 'revoked', 'refresh_rejected', 'expired', 'unknown'];
@@ -70,11 +90,25 @@ export class SessionEvents {
   readonly #fetch: typeof fetch;
   readonly #schedule: (callback: () => void, delayMs: number) => unknown;
   readonly #channel: TabChannel | null;
+  readonly #locks: TabLocks | null;
+  readonly #path: string;
   #abort: AbortController | undefined;
+  #reader: ReadableStreamDefaultReader<string> | undefined;
   #running = false;
   #ended = false;
   #attempt = 0;
   #done: Promise<void> = Promise.resolve();
+  /** The session this tab follows: the `absoluteExpiresAt` of its first `ready` (a new sign-in has another). */
+  #session: string | undefined;
+  /** Sharing: this tab holds the lock and reads the stream for all; `#release` lets the lock go. */
+  #leading = false;
+  /** Sharing was refused (the lock could not be asked for): this tab reads its own stream. */
+  #ownStream = false;
+  #release: (() => void) | undefined;
+  #lockRequest: AbortController | undefined;
+  /** The current connection has said `ready`; a reread asked for while it is open reconnects at once. */
+  #live = false;
+  #reread = false;
 
   constructor(options: SessionEventsOptions = {}) {
     this.#options = options;
@@ -82,27 +116,45 @@ export class SessionEvents {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#schedule = options.schedule ?? ((callback, delayMs) => setTimeout(callback, delayMs));
     this.#channel = options.channel === undefined ? defaultChannel() : options.channel;
-    this.#channel?.addEventListener('message', (message) => {
-      const reason = endedMessage(message.data);
-      if (reason !== null) {
-        this.#end(reason, false);
-      }
-    });
+    this.#locks = options.shareAcrossTabs === false || this.#channel === null ? null : options.locks === undefined ? defaultLocks() : options.locks;
+    this.#path = options.path ?? '/bff/events';
+    this.#channel?.addEventListener('message', (message) => this.#heard(message.data));
   }
 
-  /** Opens the stream (again, after a reconnect delay, whenever it closes without `ended`). */
+  /** Opens the stream (again, after a reconnect delay, whenever it closes without `ended`), or follows the tab that has. */
   start(): void {
     if (this.#running || this.#ended) {
       return;
     }
     this.#running = true;
-    this.#done = this.#connect();
+    if (this.#locks === null) {
+      this.#done = this.#connect();
+      return;
+    }
+    // A leading tab reconnects, so that this one hears `ready` with the session's current times.
+    this.#channel?.postMessage({ type: 'bff-session-joined', path: this.#path });
+    const request = new AbortController();
+    this.#lockRequest = request;
+    let granted: Promise<unknown>;
+    try {
+      granted = this.#locks.request(`bff-session-events:${this.#path}`, { signal: request.signal }, () => this.#lead());
+    } catch (error) {
+      granted = Promise.reject(error);
+    }
+    granted.catch(() => {
+      // Aborted by stop() or end; any other refusal (an opaque origin, say): read this tab's own stream.
+      if (!request.signal.aborted && this.#running && !this.#ended && !this.#leading) {
+        this.#ownStream = true;
+        this.#done = this.#connect();
+      }
+    });
   }
 
-  /** Closes the stream and stops reconnecting; to listen again, create a new instance. */
+  /** Closes the stream and stops reconnecting (a leading tab hands the stream on); to listen again, create a new instance. */
   stop(): void {
     this.#running = false;
-    this.#abort?.abort();
+    this.#close();
+    this.#letGo();
     this.#channel?.close();
   }
 
@@ -111,15 +163,38 @@ export class SessionEvents {
     return this.#done;
   }
 
+  /** Holds the lock until this tab stops or its session ends; the browser lets it go when the tab closes. */
+  async #lead(): Promise<void> {
+    if (!this.#running || this.#ended) {
+      return;
+    }
+    const released = new Promise<void>((resolve) => {
+      this.#release = resolve;
+    });
+    this.#leading = true;
+    this.#attempt = 0;
+    this.#done = this.#connect();
+    await released;
+  }
+
+  #letGo(): void {
+    this.#lockRequest?.abort();
+    this.#leading = false;
+    this.#release?.();
+    this.#release = undefined;
+  }
+
   async #connect(): Promise<void> {
     if (!this.#running || this.#ended) {
       return;
     }
     const abort = new AbortController();
     this.#abort = abort;
+    this.#live = false;
+    this.#reread = false;
     let response: Response;
     try {
-      response = await this.#fetch(this.#options.path ?? '/bff/events', {
+      response = await this.#fetch(this.#path, {
         method: 'GET',
         headers: { 'X-CSRF': '1', Accept: 'text/event-stream' },
         credentials: 'same-origin',
@@ -134,7 +209,7 @@ export class SessionEvents {
 
     if (response.status === 401) {
       // No session (any more): the stream is only for signed-in pages.
-      this.#end('unknown', true);
+      this.#end('unknown', true, false);
       return;
     }
     if (!response.ok || response.body === null) {
@@ -146,6 +221,7 @@ export class SessionEvents {
     this.#attempt = 0;
     try {
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      this.#reader = reader;
       const parser = new EventStreamParser();
       for (;;) {
         const { value, done } = await reader.read();
@@ -157,18 +233,43 @@ export class SessionEvents {
           if (event === null) {
             continue;
           }
-          this.#options.onEvent?.(event);
+          if (event.type === 'ready') {
+            if (this.#session !== undefined && this.#session !== event.absoluteExpiresAt) {
+              // The cookie names another session now (a newer sign-in in this browser): the one this tab showed is gone.
+              this.#end('unknown', true, false);
+              await reader.cancel();
+              return;
+            }
+            this.#session = event.absoluteExpiresAt;
+            this.#live = true;
+          }
           if (event.type === 'ended') {
-            this.#end(event.reason, true);
+            this.#options.onEvent?.(event);
+            this.#end(event.reason, true, true);
             await reader.cancel();
             return;
           }
+          if (this.#leading) {
+            this.#channel?.postMessage({ type: 'bff-session-event', path: this.#path, session: this.#session, message });
+          }
+          this.#options.onEvent?.(event);
         }
       }
     } catch {
-      // The connection dropped mid-stream: reconnect below.
+      // The connection dropped mid-stream, or a tab joined and this one closed it to reread: reconnect below.
+    }
+    if (this.#reread && this.#running && !this.#ended) {
+      this.#done = this.#connect();
+      return;
     }
     this.#reconnectLater();
+  }
+
+  /** Closes the current connection (the reading loop then ends). */
+  #close(): void {
+    this.#abort?.abort();
+    this.#reader?.cancel().catch(() => {});
+    this.#reader = undefined;
   }
 
   #reconnectLater(): void {
@@ -182,16 +283,81 @@ export class SessionEvents {
     }, delay);
   }
 
-  #end(reason: SessionEndReason, tellOtherTabs: boolean): void {
+  /** A message from another tab of this origin. */
+  #heard(data: unknown): void {
+    if (this.#ended || typeof data !== 'object' || data === null) {
+      return;
+    }
+    const message = data as { type?: unknown; path?: unknown; session?: unknown; message?: unknown; relayed?: unknown };
+    if (message.path !== undefined && message.path !== this.#path) {
+      return;
+    }
+    const session = typeof message.session === 'string' ? message.session : undefined;
+    const ended = endedMessage(data);
+    if (ended !== null) {
+      if (session !== undefined && session !== this.#session) {
+        // The end of another session (an earlier one, replaced by a sign-in in this browser), or of one this tab has
+        // not heard of yet: its own `ready`, its leader's or its own 401 will say how its session stands.
+        return;
+      }
+      if (this.#following && message.relayed === true) {
+        this.#options.onEvent?.({ type: 'ended', reason: ended });
+      }
+      this.#end(ended, false, false);
+      return;
+    }
+    if (message.type === 'bff-session-joined') {
+      if (this.#leading && this.#live) {
+        this.#reread = true;
+        this.#close();
+      }
+      return;
+    }
+    if (message.type !== 'bff-session-event' || !this.#following || session === undefined) {
+      return;
+    }
+    const wire = message.message as Partial<EventStreamMessage> | null;
+    if (typeof wire !== 'object' || wire === null || typeof wire.event !== 'string' || typeof wire.data !== 'string') {
+      return;
+    }
+    const event = toSessionEvent({ event: wire.event, data: wire.data });
+    if (event === null) {
+      return;
+    }
+    if (event.type === 'ready' && this.#session === undefined) {
+      this.#session = session;
+    }
+    if (session !== this.#session) {
+      if (event.type === 'ready') {
+        // The leading tab's stream names another session (a newer sign-in in this browser): this tab's one is gone.
+        this.#end('unknown', false, false);
+      }
+      return;
+    }
+    this.#options.onEvent?.(event);
+  }
+
+  /**
+   * Another tab's stream speaks for this one: sharing, and no live stream of its own (a tab that has just taken over
+   * still hears what the previous leader said last, its `ended` above all).
+   */
+  get #following(): boolean {
+    return this.#locks !== null && this.#running && !this.#ownStream && !(this.#leading && this.#live);
+  }
+
+  #end(reason: SessionEndReason, tellOtherTabs: boolean, readFromStream: boolean): void {
     if (this.#ended) {
       return;
     }
     this.#ended = true;
     this.#running = false;
-    this.#abort?.abort();
     if (tellOtherTabs) {
-      this.#channel?.postMessage({ type: 'bff-session-ended', reason });
+      // Before the lock goes, so that the tab taking it over hears this first. `relayed`: the stream said `ended`, and
+      // following tabs pass it to onEvent too, as if they had read it.
+      this.#channel?.postMessage({ type: 'bff-session-ended', reason, path: this.#path, session: this.#session, relayed: readFromStream });
     }
+    this.#close();
+    this.#letGo();
     this.#options.onEnded?.(reason);
   }
 }
@@ -305,6 +471,12 @@ function endedMessage(data: unknown): SessionEndReason | null {
 
 function defaultChannel(): TabChannel | null {
   return typeof BroadcastChannel === 'function' ? new BroadcastChannel('bff-session') : null;
+}
+
+function defaultLocks(): TabLocks | null {
+  // Web Locks: Chromium 69, Firefox 96, Safari 15.4; secure contexts only (https, http://localhost), as the gateway's
+  // __Host- cookie needs anyway.
+  return typeof navigator !== 'undefined' && typeof navigator.locks?.request === 'function' ? navigator.locks : null;
 }
 
 /** "Your session ends in 2 minutes" and the like: whole minutes while there are some, then seconds. */

@@ -113,14 +113,9 @@ public sealed class MutualTlsTests : IAsyncLifetime, IDisposable
         using var renewed = _ca.Issue("CN=bff-client", TimeSpan.FromDays(90));
         // What cert-manager keeps up to date: tls.crt and tls.key of one Secret. Here the key is updated before the
         // certificate, as with two Secrets, or a writer that is not the kubelet.
-        using var secret = new SecretMount(new Dictionary<string, string>
-        {
-            ["tls.crt"] = first.ExportCertificatePem(),
-            ["tls.key"] = first.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem(),
-        });
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var gateway = Gateway(time, ("Bff:ClientAuthentication:Method", "TlsClientAuth"), ("Bff:ClientAuthentication:Certificate:Path", secret.PathOf("tls.crt")),
-            ("Bff:ClientAuthentication:Certificate:KeyPath", secret.PathOf("tls.key")));
+        using var secret = TlsSecret(first);
+        using var gateway = Gateway(time, secret);
         // Each answer closes its connection, so each call below makes a new TLS connection.
         _endpoint.CloseConnections = true;
         var tokens = gateway.Services.GetRequiredService<TokenEndpointClient>();
@@ -150,14 +145,9 @@ public sealed class MutualTlsTests : IAsyncLifetime, IDisposable
     {
         using var first = _ca.Issue("CN=bff-client", TimeSpan.FromDays(30));
         using var renewed = _ca.Issue("CN=bff-client", TimeSpan.FromDays(90));
-        using var secret = new SecretMount(new Dictionary<string, string>
-        {
-            ["tls.crt"] = first.ExportCertificatePem(),
-            ["tls.key"] = first.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem(),
-        });
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var gateway = Gateway(time, ("Bff:ClientAuthentication:Method", "TlsClientAuth"), ("Bff:ClientAuthentication:Certificate:Path", secret.PathOf("tls.crt")),
-            ("Bff:ClientAuthentication:Certificate:KeyPath", secret.PathOf("tls.key")));
+        using var secret = TlsSecret(first);
+        using var gateway = Gateway(time, secret);
         using var gauge = new GaugeReader(gateway.Services.GetRequiredService<Bff.Observability.BffMetrics>().Meter, "bff.client_auth.certificate.time_left");
         int Warnings() => gateway.Logs.Lines.Count(l => l.EventId.Id == 2123);
 
@@ -183,6 +173,18 @@ public sealed class MutualTlsTests : IAsyncLifetime, IDisposable
         Assert.Equal(HealthStatus.Healthy, (await CertificateCheckAsync(gateway)).Status);
         Assert.InRange(gauge.Read("tls"), TimeSpan.FromDays(72).TotalSeconds, TimeSpan.FromDays(73).TotalSeconds);
     }
+
+    /// <summary>A Kubernetes TLS Secret, mounted: this certificate as tls.crt and its key as tls.key.</summary>
+    private static SecretMount TlsSecret(X509Certificate2 certificate) => new(new Dictionary<string, string>
+    {
+        ["tls.crt"] = certificate.ExportCertificatePem(),
+        ["tls.key"] = certificate.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem(),
+    });
+
+    /// <summary>A gateway authenticating with mutual TLS from that Secret's files.</summary>
+    private GatewayFactory Gateway(FakeTimeProvider time, SecretMount secret) =>
+        Gateway(time, ("Bff:ClientAuthentication:Method", "TlsClientAuth"), ("Bff:ClientAuthentication:Certificate:Path", secret.PathOf("tls.crt")),
+            ("Bff:ClientAuthentication:Certificate:KeyPath", secret.PathOf("tls.key")));
 
     private static async Task<HealthReportEntry> CertificateCheckAsync(GatewayFactory gateway) =>
         (await gateway.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["client_certificate"];

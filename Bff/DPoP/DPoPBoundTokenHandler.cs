@@ -28,7 +28,7 @@ internal sealed class DPoPBoundTokenHandler(DPoPNonces nonces, TimeProvider time
         }
 
         var nonce = nonces.Get(target);
-        Prove(request, key, target, accessToken, nonce);
+        DPoPProof.Attach(request, key, target, timeProvider.GetUtcNow(), accessToken, nonce);
         var response = await base.SendAsync(request, cancellationToken);
         if (!nonces.Remember(target, response, nonce) || response.StatusCode != HttpStatusCode.Unauthorized || !DPoPProof.IsNonceChallenge(response))
         {
@@ -54,17 +54,10 @@ internal sealed class DPoPBoundTokenHandler(DPoPNonces nonces, TimeProvider time
             ((IDictionary<string, object?>)retry.Options)[name] = value;
         }
 
-        Prove(retry, key, target, accessToken, nonces.Get(target));
+        DPoPProof.Attach(retry, key, target, timeProvider.GetUtcNow(), accessToken, nonces.Get(target));
         response.Dispose();
         var second = await base.SendAsync(retry, cancellationToken);
         nonces.Remember(target, second, sent: null);
         return second;
-    }
-
-    private void Prove(HttpRequestMessage request, DPoPKey key, Uri target, string accessToken, string? nonce)
-    {
-        request.Headers.Remove(DPoPProof.HeaderName);
-        request.Headers.TryAddWithoutValidation(
-            DPoPProof.HeaderName, DPoPProof.Create(key, request.Method.Method, target, timeProvider.GetUtcNow(), accessToken, nonce));
     }
 }

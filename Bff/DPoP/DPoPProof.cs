@@ -114,6 +114,13 @@ internal static class DPoPProof
         return false;
     }
 
+    /// <summary>Puts a fresh proof of <paramref name="request"/> (to <paramref name="target"/>, with <paramref name="accessToken"/>) on it, replacing an earlier one.</summary>
+    public static void Attach(HttpRequestMessage request, DPoPKey key, Uri target, DateTimeOffset issuedAt, string accessToken, string? nonce)
+    {
+        request.Headers.Remove(HeaderName);
+        request.Headers.TryAddWithoutValidation(HeaderName, Create(key, request.Method.Method, target, issuedAt, accessToken, nonce));
+    }
+
     /// <summary><c>htu</c>: scheme, host, port (unless the default) and path, without query and fragment (RFC 9449 §4.2).</summary>
     public static string TargetUri(Uri target) =>
         target.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);

@@ -34,7 +34,7 @@ internal sealed class DPoPUpstreamHandler(DPoPNonces nonces, TimeProvider timePr
         }
 
         var nonce = nonces.Get(target);
-        Prove(request, call.Key, target, accessToken, nonce);
+        DPoPProof.Attach(request, call.Key, target, timeProvider.GetUtcNow(), accessToken, nonce);
         var response = await base.SendAsync(request, cancellationToken);
         if (!nonces.Remember(target, response, nonce) || response.StatusCode != HttpStatusCode.Unauthorized || !DPoPProof.IsNonceChallenge(response))
         {
@@ -64,18 +64,11 @@ internal sealed class DPoPUpstreamHandler(DPoPNonces nonces, TimeProvider timePr
             }
         }
 
-        Prove(retry, call.Key, target, accessToken, nonces.Get(target));
+        DPoPProof.Attach(retry, call.Key, target, timeProvider.GetUtcNow(), accessToken, nonces.Get(target));
         response.Dispose();
         var second = await base.SendAsync(retry, cancellationToken);
         nonces.Remember(target, second, sent: null);
         return second;
-    }
-
-    private void Prove(HttpRequestMessage request, DPoPKey key, Uri target, string accessToken, string? nonce)
-    {
-        request.Headers.Remove(DPoPProof.HeaderName);
-        request.Headers.TryAddWithoutValidation(
-            DPoPProof.HeaderName, DPoPProof.Create(key, request.Method.Method, target, timeProvider.GetUtcNow(), accessToken, nonce));
     }
 }
 

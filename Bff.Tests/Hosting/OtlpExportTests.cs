@@ -38,6 +38,8 @@ public sealed class OtlpExportTests
             ["Logging__LogLevel__Default"] = "Trace",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Trace",
             ["Logging__LogLevel__Yarp"] = "Trace",
+            ["Logging__LogLevel__System.Net.Http.HttpClient"] = "Trace",
+            ["Logging__LogLevel__Polly"] = "Trace",
         });
         var address = await gateway.WaitUntilListeningAsync();
         var secrets = new SecretJourney.Secrets();

@@ -37,9 +37,11 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["Bff:RequireHttpsMetadata"] = "false",
             // The origin CreateBrowser() talks to; Kestrel-hosted gateways (GatewayReplica, ProxyTestHost) set their own.
             ["Bff:PublicOrigin"] = "https://localhost",
-            // appsettings.json keeps the framework's per-request lines at Warning; tests see everything they log.
+            // appsettings.json keeps the framework's per-request and per-provider-call lines at Warning; tests see everything they log.
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
             ["Logging:LogLevel:Yarp"] = "Trace",
+            ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
+            ["Logging:LogLevel:Polly"] = "Trace",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -86,7 +86,7 @@ public sealed partial class HostLoggingTests
     {
         const string Token = "eyJ.user-access-token.sig";
         var builder = CreateBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:System.Net.Http"] = "Trace" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace" });
         builder.AddBff();
         var logs = new CapturingLoggerProvider();
         builder.Logging.AddProvider(logs);

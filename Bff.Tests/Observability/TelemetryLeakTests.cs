@@ -19,6 +19,8 @@ public sealed class TelemetryLeakTests
         ["Logging:LogLevel:Default"] = "Trace",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
         ["Logging:LogLevel:Yarp"] = "Trace",
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
+        ["Logging:LogLevel:Polly"] = "Trace",
     };
 
     [Theory]

@@ -25,6 +25,8 @@ public sealed class TraceLevelLeakTests : IAsyncLifetime
         ["Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel.BadRequests"] = "Trace",
         ["Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel.Connections"] = "Trace",
         ["Logging:LogLevel:Yarp"] = "Trace",
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
+        ["Logging:LogLevel:Polly"] = "Trace",
     };
 
     private readonly ReplicaSet _set = new();

@@ -113,6 +113,63 @@ public sealed class SessionCapTests
     }
 
     [Fact]
+    public async Task A_full_in_memory_store_takes_a_new_session_again_after_a_session_ends_by_any_path()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var idp = new TestIdentityProvider();
+        using var gateway = new GatewayFactory(idp, new Dictionary<string, string?> { ["Bff:Session:MaxInMemorySessions"] = "2" }, time: time);
+        var store = gateway.Services.GetRequiredService<InMemorySessionStore>();
+        await CreateAsync(store, time, "alice", TimeSpan.FromMinutes(1));
+        var second = await CreateAsync(store, time, "bob", TimeSpan.FromHours(1));
+        Assert.Equal(StoreOutcome.Full, await store.CreateAsync(NewSession(time, "carol", TimeSpan.FromHours(1)), CancellationToken.None));
+
+        // Each way a session ends gives its place back, once: expiry (found by the sign-in itself), logout, the per-user
+        // cap, session control, back-channel logout and ending everything.
+        time.Advance(TimeSpan.FromMinutes(2));
+        await CreateAsync(store, time, "carol", TimeSpan.FromHours(1));
+        Assert.Equal(StoreOutcome.Full, await store.CreateAsync(NewSession(time, "dave", TimeSpan.FromHours(1)), CancellationToken.None));
+        await store.RemoveAsync(second.Key, CancellationToken.None);
+        await store.RemoveAsync(second.Key, CancellationToken.None);
+        var fourth = await CreateAsync(store, time, "carol", TimeSpan.FromHours(1));
+        Assert.Equal(StoreOutcome.Full, await store.CreateAsync(NewSession(time, "dave", TimeSpan.FromHours(1)), CancellationToken.None));
+        Assert.Single((await store.EndOldestOfSubjectAsync(fourth, 1, CancellationToken.None)).Sessions);
+        await CreateAsync(store, time, "erin", TimeSpan.FromHours(1));
+        Assert.Single((await store.EndOfSubjectAsync("erin", null, null, CancellationToken.None)).Sessions);
+        await CreateAsync(store, time, "frank", TimeSpan.FromHours(1));
+        Assert.Equal(1, (await store.RemoveByProviderSessionAsync("frank", null, CancellationToken.None)).Removed);
+        await CreateAsync(store, time, "grace", TimeSpan.FromHours(1));
+        Assert.Equal(StoreOutcome.Full, await store.CreateAsync(NewSession(time, "dave", TimeSpan.FromHours(1)), CancellationToken.None));
+        Assert.Equal(2, (await store.EndAllAsync(CancellationToken.None)).Removed);
+        await CreateAsync(store, time, "heidi", TimeSpan.FromHours(1));
+        await CreateAsync(store, time, "ivan", TimeSpan.FromHours(1));
+        Assert.Equal(StoreOutcome.Full, await store.CreateAsync(NewSession(time, "dave", TimeSpan.FromHours(1)), CancellationToken.None));
+        Assert.Equal(2, store.Count);
+    }
+
+    private static async Task<UserSession> CreateAsync(InMemorySessionStore store, TimeProvider time, string subject, TimeSpan lifetime)
+    {
+        var session = NewSession(time, subject, lifetime);
+        Assert.Equal(StoreOutcome.Ok, await store.CreateAsync(session, CancellationToken.None));
+        return session;
+    }
+
+    private static UserSession NewSession(TimeProvider time, string subject, TimeSpan lifetime)
+    {
+        var now = time.GetUtcNow();
+        return new UserSession
+        {
+            Key = SessionKey.Create(subject),
+            PublicId = SessionKey.CreatePublicId(),
+            Subject = subject,
+            Claims = [new SessionClaim("sub", subject)],
+            CreatedAt = now,
+            AbsoluteExpiresAt = now + lifetime,
+            IdleExpiresAt = now + lifetime,
+            Tokens = new Bff.Provider.TokenSet { AccessToken = "at." + subject, AccessTokenExpiresAt = now.AddMinutes(5), RefreshToken = "rt." + subject },
+        };
+    }
+
+    [Fact]
     public async Task Redis_keeps_a_pruned_per_user_index_and_ends_the_oldest_session_on_every_replica()
     {
         await using var set = new ReplicaSet();

@@ -17,6 +17,7 @@ public sealed class SessionIndexTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private readonly List<IDisposable> _owned = [];
     private ConnectionMultiplexer? _inspector;
+    private GatewayFactory? _gateway;
 
     private IDatabase Redis => _inspector!.GetDatabase();
 
@@ -173,6 +174,44 @@ public sealed class SessionIndexTests : IAsyncLifetime
         Assert.Equal(50, await Redis.HashLengthAsync("bff:subject-sessions:" + SessionKey.Hash("alice") + "{" + SessionKey.SlotTag("alice") + "}:details"));
     }
 
+    [Fact]
+    public async Task In_memory_every_way_a_session_ends_reaches_the_users_index_and_an_ended_user_leaves_nothing_behind()
+    {
+        var store = Store("InMemory");
+        var memory = _gateway!.Services.GetRequiredService<InMemorySessionStore>();
+        var expiring = await CreateAsync(store, "alice", null, lifetime: TimeSpan.FromMinutes(1));
+        var loggedOut = await CreateAsync(store, "alice", null);
+        var capped = await CreateAsync(store, "alice", null);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var kept = await CreateAsync(store, "alice", null);
+        var bob = await CreateAsync(store, "bob", null);
+        var carol = await CreateAsync(store, "carol", null);
+        Assert.Equal(3, memory.IndexedSubjects);
+
+        // Expiry (the sweep), a logout, the per-user cap: each takes its session out of alice's list and nothing else.
+        _time.Advance(TimeSpan.FromMinutes(2));
+        memory.RemoveExpired();
+        await store.RemoveAsync(loggedOut.Key, CancellationToken.None);
+        Assert.Equal([capped.Id, kept.Id], (await store.ListOfSubjectAsync("alice", CancellationToken.None)).Sessions.Select(s => s.Id));
+        Assert.Equal(capped.LogId, Assert.Single((await store.EndOldestOfSubjectAsync(kept, 1, CancellationToken.None)).Sessions).LogId);
+        Assert.Equal([kept.Id], (await store.ListOfSubjectAsync("alice", CancellationToken.None)).Sessions.Select(s => s.Id));
+        Assert.Equal(SessionLookupStatus.NotFound, (await store.FindAsync(expiring.Key, CancellationToken.None)).Status);
+
+        // Back-channel logout by subject (and provider session) finds the user's sessions through the index.
+        Assert.Equal(1, (await store.RemoveByProviderSessionAsync("alice", null, CancellationToken.None)).Removed);
+        Assert.Equal(1, (await store.RemoveByProviderSessionAsync("bob", null, CancellationToken.None)).Removed);
+        Assert.Equal(SessionLookupStatus.NotFound, (await store.FindAsync(kept.Key, CancellationToken.None)).Status);
+        Assert.Equal(SessionLookupStatus.NotFound, (await store.FindAsync(bob.Key, CancellationToken.None)).Status);
+        Assert.Equal(SessionLookupStatus.Found, (await store.FindAsync(carol.Key, CancellationToken.None)).Status);
+        Assert.Equal(1, memory.IndexedSubjects);
+
+        // A user who signs in again after all that is counted from one session, and ending everything empties the index.
+        var again = await CreateAsync(store, "alice", null);
+        Assert.Empty((await store.EndOldestOfSubjectAsync(again, 1, CancellationToken.None)).Sessions);
+        Assert.Equal(2, (await store.EndAllAsync(CancellationToken.None)).Removed);
+        Assert.Equal(0, memory.IndexedSubjects);
+    }
+
     private ISessionStore Store(string kind)
     {
         if (kind == "Redis")
@@ -182,6 +221,7 @@ public sealed class SessionIndexTests : IAsyncLifetime
 
         var idp = new TestIdentityProvider();
         var gateway = new GatewayFactory(idp, time: _time);
+        _gateway = gateway;
         _owned.Add(gateway);
         _owned.Add(idp);
         return gateway.Services.GetRequiredService<ISessionStore>();

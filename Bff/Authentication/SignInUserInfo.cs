@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Bff.Configuration;
 using Bff.Provider;
 using Bff.Sessions;
 using Microsoft.AspNetCore.Authentication;

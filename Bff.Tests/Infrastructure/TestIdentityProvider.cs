@@ -292,7 +292,8 @@ public sealed class TestIdentityProvider : IDisposable
             .RespondWith(Response.Create().WithCallback(request => UserInfo is not { } info
                 ? new ResponseMessage { StatusCode = 404 }
                 : Down || TakeFailure("/userinfo") ? Unavailable()
-                : UserInfoBehavior?.Invoke(request) ?? RefuseUserInfoCredentials(request) ?? Json(200, info.DeepClone())));
+                : UserInfoBehavior?.Invoke(request) ?? RefuseUserInfoCredentials(request)
+                    ?? (UserInfoAsJwt is { } sign ? SignedUserInfo(sign(info)) : Json(200, info.DeepClone()))));
 
         _server.Given(Request.Create().WithPath("/par").UsingPost())
             .RespondWith(Response.Create().WithCallback(request =>
@@ -393,6 +394,43 @@ public sealed class TestIdentityProvider : IDisposable
 
     /// <summary>Replaces how the userinfo endpoint answers (null: check the caller's token and proof, then answer <see cref="UserInfo"/>).</summary>
     public Func<IRequestMessage, IResponseMessage?>? UserInfoBehavior { get; set; }
+
+    /// <summary>
+    /// When set, userinfo answers <c>application/jwt</c> (a client registered with <c>userinfo_signed_response_alg</c>,
+    /// OpenID Connect Core 5.3.2): this function's token made of <see cref="UserInfo"/>, after the caller's token and proof are checked.
+    /// </summary>
+    public Func<JsonObject, string>? UserInfoAsJwt { get; set; }
+
+    /// <summary>
+    /// A signed userinfo answer of <paramref name="claims"/>: with the provider's key and RS256 unless told otherwise,
+    /// <c>iss</c> the provider and <c>aud</c> this client unless <paramref name="issuer"/> / <paramref name="audience"/>
+    /// say otherwise (an empty string leaves the claim out).
+    /// </summary>
+    public string SignUserInfo(JsonObject claims, SecurityKey? key = null, string algorithm = SecurityAlgorithms.RsaSha256, string? issuer = null, string? audience = null)
+    {
+        var payload = claims.DeepClone().AsObject();
+        if ((issuer ?? Issuer) is { Length: > 0 } iss)
+        {
+            payload["iss"] = iss;
+        }
+
+        if ((audience ?? ClientId) is { Length: > 0 } aud)
+        {
+            payload["aud"] = aud;
+        }
+
+        var signingKey = key ?? SigningKey;
+        var header = new JsonObject { ["alg"] = algorithm, ["typ"] = "JWT" };
+        if (signingKey.KeyId is { } kid)
+        {
+            header["kid"] = kid;
+        }
+
+        var signingInput = Base64UrlEncoder.Encode(header.ToJsonString()) + "." + Base64UrlEncoder.Encode(payload.ToJsonString());
+        var signature = new AsymmetricSignatureProvider(signingKey, algorithm, willCreateSignatures: true)
+            .Sign(System.Text.Encoding.ASCII.GetBytes(signingInput));
+        return signingInput + "." + Base64UrlEncoder.Encode(signature);
+    }
 
     /// <summary>The thumbprint of the key an access token was bound to (its <c>cnf.jkt</c>); null for a bearer token.</summary>
     public string? BoundKeyOf(string accessToken) => _boundAccessTokens.GetValueOrDefault(accessToken);
@@ -616,6 +654,13 @@ public sealed class TestIdentityProvider : IDisposable
         StatusCode = status,
         Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new WireMockList<string>("application/json") },
         BodyData = new BodyData { BodyAsString = body.ToJsonString(), DetectedBodyType = BodyType.String },
+    };
+
+    private static ResponseMessage SignedUserInfo(string jwt) => new()
+    {
+        StatusCode = 200,
+        Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new WireMockList<string>("application/jwt") },
+        BodyData = new BodyData { BodyAsString = jwt, DetectedBodyType = BodyType.String },
     };
 
     private sealed record IssuedCode(IdTokenShape Shape, string[] Resources);

@@ -208,9 +208,9 @@ internal sealed class OidcEvents(
         var http = context.HttpContext;
         DeleteSignInCookies(http, (OpenIdConnectOptions)context.Options);
 
-        // With DPoP the gateway reads userinfo here, after every check of the callback and its tokens (the handler would
-        // present a bound token as a bearer token); a failure ends the sign-in as the handler's own would.
-        if (SignInUserInfo.ReadByGateway(_bff) && await signInUserInfo.AddClaimsAsync(context) is { } userInfoProblem)
+        // Bff:Claims:FromUserInfo: the gateway reads userinfo here, after every check of the callback and its tokens; a
+        // failure ends the sign-in as the handler's own would.
+        if (_bff.Claims.FromUserInfo && await signInUserInfo.AddClaimsAsync(context) is { } userInfoProblem)
         {
             BffLog.LoginFailed(logger, userInfoProblem);
             await FailAsync(http, BffError.LoginFailed);

@@ -68,11 +68,10 @@ internal sealed class OidcOptionsSetup(
         // The tokens reach the TicketReceived event, which moves them into the server-side session.
         options.SaveTokens = true;
         options.MapInboundClaims = false;
-        // Bff:Claims:FromUserInfo: the handler reads userinfo after the code exchange and refuses a response whose sub
-        // is not the ID token's (OpenID Connect Core 5.3.2); its claims are all kept, duplicates dropped at sign-in.
-        // With DPoP the gateway reads it instead, with the same checks and these claim actions (SignInUserInfo): the
-        // handler's request would present a DPoP-bound token as a bearer token.
-        options.GetClaimsFromUserInfoEndpoint = bff.Claims.FromUserInfo && !SignInUserInfo.ReadByGateway(bff);
+        // Bff:Claims:FromUserInfo: the gateway, never the handler, reads userinfo (SignInUserInfo, once the callback and its
+        // tokens are validated): the handler takes a signed answer without checking its signature, reads any size, and
+        // would present a DPoP-bound token as a bearer token. Its claims go through these claim actions, as the handler's did.
+        options.GetClaimsFromUserInfoEndpoint = false;
         if (bff.Claims.FromUserInfo)
         {
             Microsoft.AspNetCore.Authentication.ClaimActionCollectionMapExtensions.MapAll(options.ClaimActions);

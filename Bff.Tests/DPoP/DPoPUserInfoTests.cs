@@ -58,7 +58,7 @@ public sealed class DPoPUserInfoTests : IAsyncLifetime
         var request = Assert.Single(UserInfoRequests);
         Assert.Equal("DPoP " + session.Tokens.AccessToken, Header(request, "Authorization"));
         AssertProofOf(request, session.Tokens.AccessToken, key.Thumbprint);
-        var claims = await UserClaimsAsync(browser);
+        var claims = await browser.UserClaimsAsync();
         Assert.Contains(("department", "ops"), claims);
         Assert.Contains(("groups", "staff"), claims);
     }
@@ -87,7 +87,7 @@ public sealed class DPoPUserInfoTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
         Assert.Empty(UserInfoRequests);
-        Assert.Contains(("sub", "alice"), await UserClaimsAsync(browser));
+        Assert.Contains(("sub", "alice"), await browser.UserClaimsAsync());
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class DPoPUserInfoTests : IAsyncLifetime
         var proofs = UserInfoRequests.Select(r => DPoPProofReader.Read(Header(r, "DPoP"))!).ToList();
         Assert.Equal([null, "userinfo-nonce"], proofs.Select(p => p.Nonce));
         Assert.NotEqual(proofs[0].Jti, proofs[1].Jti);
-        Assert.Contains(("department", "ops"), await UserClaimsAsync(browser));
+        Assert.Contains(("department", "ops"), await browser.UserClaimsAsync());
     }
 
     [Fact]
@@ -219,7 +219,7 @@ public sealed class DPoPUserInfoTests : IAsyncLifetime
             Assert.Null(Header(r, "DPoP"));
         });
         Assert.Equal("Bearer " + refreshed.Tokens.AccessToken, Header(UserInfoRequests[^1], "Authorization"));
-        Assert.Contains(("department", "ops"), await UserClaimsAsync(browser));
+        Assert.Contains(("department", "ops"), await browser.UserClaimsAsync());
     }
 
     private void AssertProofOf(IRequestMessage request, string accessToken, string thumbprint)
@@ -235,13 +235,4 @@ public sealed class DPoPUserInfoTests : IAsyncLifetime
 
     private static string? Header(IRequestMessage request, string name) =>
         request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
-
-    private static async Task<List<(string Type, string Value)>> UserClaimsAsync(BrowserClient browser)
-    {
-        var response = await browser.GetWithCsrfAsync("/bff/user");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return [.. json.RootElement.GetProperty("claims").EnumerateArray()
-            .Select(c => (c.GetProperty("type").GetString()!, c.GetProperty("value").GetString()!))];
-    }
 }

@@ -38,6 +38,16 @@ public sealed class BrowserClient : IDisposable
     public Task<HttpResponseMessage> GetAsync(string url, IDictionary<string, string>? headers = null) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Get, url), headers);
 
+    /// <summary>The claims <c>/bff/user</c> shows page script, in order (asserts it answers 200).</summary>
+    public async Task<List<(string Type, string Value)>> UserClaimsAsync()
+    {
+        var response = await GetWithCsrfAsync("/bff/user");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return [.. json.RootElement.GetProperty("claims").EnumerateArray()
+            .Select(c => (c.GetProperty("type").GetString()!, c.GetProperty("value").GetString()!))];
+    }
+
     public Task<HttpResponseMessage> GetWithCsrfAsync(string url) =>
         GetAsync(url, new Dictionary<string, string> { ["X-CSRF"] = "1" });
 

@@ -51,7 +51,7 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
         var callback = await browser.SignInAsync(Idp);
 
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
-        var claims = await UserClaimsAsync(browser);
+        var claims = await browser.UserClaimsAsync();
         Assert.Contains(("department", "vault-7"), claims);
         Assert.Contains(("groups", "staff"), claims);
         Assert.Contains(("groups", "ops"), claims);
@@ -90,7 +90,7 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
 
         await browser.SignInAsync(Idp);
 
-        var claims = (await UserClaimsAsync(browser)).Where(c => c.Type is not ("acr" or "auth_time")).ToList();
+        var claims = (await browser.UserClaimsAsync()).Where(c => c.Type is not ("acr" or "auth_time")).ToList();
         Assert.Equal(
             [
                 ("sub", "alice"), ("name", "Alice Example"), ("department", "vault-7"), ("groups", "staff"), ("groups", "ops"),
@@ -109,7 +109,7 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
         var callback = await browser.SignInAsync(Idp);
 
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
-        Assert.Contains(("department", "vault-7"), await UserClaimsAsync(browser));
+        Assert.Contains(("department", "vault-7"), await browser.UserClaimsAsync());
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
         var callback = await browser.SignInAsync(Idp);
 
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
-        Assert.Contains(("department", "vault-7"), await UserClaimsAsync(browser));
+        Assert.Contains(("department", "vault-7"), await browser.UserClaimsAsync());
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
         var callback = await second.SignInAsync(Idp);
 
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
-        Assert.Contains(("department", "vault-7"), await UserClaimsAsync(second));
+        Assert.Contains(("department", "vault-7"), await second.UserClaimsAsync());
     }
 
     public static TheoryData<string> RefusedAnswers =>
@@ -276,15 +276,6 @@ public abstract class SignedUserInfoTests(bool dpop) : IAsyncLifetime
 
         Assert.DoesNotContain("vault-7", logs, StringComparison.Ordinal);
         Assert.DoesNotContain("forged-dept", logs, StringComparison.Ordinal);
-    }
-
-    private static async Task<List<(string Type, string Value)>> UserClaimsAsync(BrowserClient browser)
-    {
-        var response = await browser.GetWithCsrfAsync("/bff/user");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return [.. json.RootElement.GetProperty("claims").EnumerateArray()
-            .Select(c => (c.GetProperty("type").GetString()!, c.GetProperty("value").GetString()!))];
     }
 }
 
